@@ -1,0 +1,34 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
+import { readEnvironment } from '../lib/config/environment';
+import { wireInvocation } from '../lib/config/wire-invocation';
+import { serveInvocation } from '../lib/core/serve-invocation';
+import { apiGatewayResult, invocationRequestFromEvent } from '../lib/http/api-gateway-event';
+import { jsonErrorResponse } from '../lib/http/json-error-response';
+import { logOutcome } from '../lib/http/log-outcome';
+import { logger } from '../lib/http/logger';
+
+// Cold start: a bad environment or endpoint config stops the function here, naming the field.
+const deps = wireInvocation(readEnvironment());
+
+/** `POST /serving-endpoints/{name}/invocations` */
+export async function invoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const startedAt = performance.now();
+  const requestId = uuidv7();
+  logger.appendKeys({ requestId });
+  const outcome = await serveInvocation(
+    invocationRequestFromEvent(event, { requestId, receivedAt: new Date(), startedAt }),
+    deps,
+  );
+  logOutcome(logger, outcome);
+  return apiGatewayResult(outcome);
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(httpHeaderNormalizer())
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(jsonErrorResponse({ logger }))
+  .handler(invoke);

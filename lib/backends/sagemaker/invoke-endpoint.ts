@@ -1,0 +1,88 @@
+import {
+  InvokeEndpointCommand,
+  ModelError,
+  SageMakerRuntimeServiceException,
+  type SageMakerRuntimeClient,
+} from '@aws-sdk/client-sagemaker-runtime';
+import {
+  AppError,
+  BadGatewayError,
+  GatewayTimeoutError,
+  InternalError,
+  ModelInputError,
+  ServiceUnavailableError,
+} from '../../core/errors';
+import type { BackendRequest, BackendResponse, ModelBackend } from '../../ports/model-backend';
+
+/**
+ * Serves requests from SageMaker real-time endpoints through `InvokeEndpoint`, translating
+ * SageMaker's errors into ours. The client is made once per container by the caller.
+ */
+export function createSageMakerBackend(client: SageMakerRuntimeClient): ModelBackend {
+  return {
+    async invoke(request: BackendRequest): Promise<BackendResponse> {
+      const { servedEntity } = request;
+      try {
+        const output = await client.send(
+          new InvokeEndpointCommand({
+            EndpointName: servedEntity.endpointName,
+            TargetVariant: servedEntity.variant,
+            Body: request.body,
+            ContentType: request.contentType,
+            Accept: 'application/json',
+            InferenceId: request.requestId,
+          }),
+          { abortSignal: request.signal },
+        );
+        return { body: output.Body ?? new Uint8Array(), contentType: output.ContentType, variant: output.InvokedProductionVariant };
+      } catch (error) {
+        throw translateSageMakerError(error, request);
+      }
+    },
+  };
+}
+
+/** SageMaker's error names for "too busy right now", which a caller may retry later. */
+const THROTTLING = new Set(['ThrottlingException', 'ModelNotReadyException', 'TooManyRequestsException']);
+const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalFailure', 'InternalDependencyException']);
+/** Network-level failures: the endpoint could not be reached at all. */
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/** Maps whatever the SDK threw to an `AppError` whose message is ours, with the original as cause. */
+export function translateSageMakerError(error: unknown, request: Pick<BackendRequest, 'servedEntity' | 'signal'>): AppError {
+  const entity = request.servedEntity.name;
+  if (request.signal.aborted) {
+    return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
+  }
+  if (error instanceof ModelError) {
+    const original = error.OriginalStatusCode ?? 500;
+    if (original >= 400 && original < 500) {
+      // The model's own words about the input are what the caller needs to fix it.
+      const detail = typeof error.OriginalMessage === 'string' ? `: ${error.OriginalMessage.slice(0, 500)}` : '';
+      return new ModelInputError(`The model rejected the input (status ${original})${detail}`, { cause: error });
+    }
+    return new BadGatewayError('MODEL_ERROR', `The model behind ${entity} failed (status ${original})`, { cause: error });
+  }
+  if (error instanceof SageMakerRuntimeServiceException) {
+    if (THROTTLING.has(error.name)) {
+      return new ServiceUnavailableError('BACKEND_THROTTLED', `Served entity ${entity} is at capacity; retry later`, {
+        cause: error,
+        headers: { 'retry-after': '1' },
+      });
+    }
+    if (UNAVAILABLE.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500) {
+      return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} is unavailable`, { cause: error });
+    }
+    // ValidationError and the like: our request to SageMaker was wrong (unknown endpoint, bad
+    // variant) – a configuration fault on our side, not the caller's.
+    return new BadGatewayError('MODEL_ERROR', `Served entity ${entity} refused the call`, { cause: error });
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_FAILURES.has(code)) {
+    return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} could not be reached`, { cause: error });
+  }
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
+  }
+  return new InternalError('Internal error', { cause: error });
+}

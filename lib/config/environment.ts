@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+import { describeIssues } from '../core/describe-issues';
+
+const optionalUrl = z.url().optional();
+
+/**
+ * The gateway's environment. Locally only the `AWS_ENDPOINT_URL_*` overrides differ from AWS;
+ * the code path is the same.
+ */
+export const environmentSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Bucket of the audit log (SSE-KMS). */
+  AUDIT_BUCKET: z.string().min(3),
+  /** Customer-managed KMS key for audit and key objects; the bucket default when unset. */
+  AUDIT_KMS_KEY_ID: z.string().min(1).optional(),
+  /** Bucket holding API key records (hashes only). */
+  KEYS_BUCKET: z.string().min(3),
+  USAGE_QUEUE_URL: z.url(),
+  /** Path of the endpoint configuration document, relative to the working directory. */
+  ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
+  /** Seconds a found API key is trusted before it is read again (bounds revocation delay). */
+  KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  AWS_ENDPOINT_URL_S3: optionalUrl,
+  AWS_ENDPOINT_URL_SQS: optionalUrl,
+  AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: optionalUrl,
+  /** Emulators serve buckets by path, not by virtual host. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+/**
+ * Parses the environment once, at cold start.
+ * @throws ConfigError naming each missing or malformed variable.
+ */
+export function readEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid environment: ${describeIssues(parsed.error.issues, 10)}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

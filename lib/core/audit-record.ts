@@ -1,0 +1,91 @@
+import type { Principal } from './api-key';
+
+/** What was sent or answered, as stored in the audit log. */
+export interface AuditedBody {
+  bytes: number;
+  /** The JSON value when the body was JSON; its text otherwise; omitted when too large to keep. */
+  body?: unknown;
+  /** Set when the body is not kept in full. */
+  truncated?: true;
+}
+
+/**
+ * One request as the security team sees it: who sent what to which model, what came back, and
+ * why a refused request was refused.
+ */
+export interface AuditRecord {
+  version: 1;
+  requestId: string;
+  time: string;
+  kind: 'invocation';
+  tenant: string | null;
+  keyId: string | null;
+  endpoint: string;
+  servedEntity: string | null;
+  status: number;
+  errorCode: string | null;
+  /** Why the request was refused or failed, in our words (never the backend's raw text). */
+  errorMessage: string | null;
+  latencyMs: number;
+  backendLatencyMs: number | null;
+  client: { ip: string | null; userAgent: string | null };
+  request: AuditedBody;
+  response: AuditedBody;
+}
+
+/** Bodies above this size are recorded by size only; the batched audit log stores them by reference. */
+export const MAX_AUDITED_BODY_BYTES = 6_000_000;
+
+const decoder = new TextDecoder();
+
+/** Describes a body for the audit log, keeping its JSON structure where it has one. */
+export function auditBody(bytes: Uint8Array): AuditedBody {
+  if (bytes.byteLength > MAX_AUDITED_BODY_BYTES) return { bytes: bytes.byteLength, truncated: true };
+  const text = decoder.decode(bytes);
+  try {
+    return { bytes: bytes.byteLength, body: JSON.parse(text) as unknown };
+  } catch {
+    return { bytes: bytes.byteLength, body: text };
+  }
+}
+
+export interface AuditFacts {
+  requestId: string;
+  receivedAt: Date;
+  endpointName: string;
+  principal: Principal | undefined;
+  servedEntity: string | undefined;
+  status: number;
+  error: { code: string; message: string } | undefined;
+  latencyMs: number;
+  backendLatencyMs: number | undefined;
+  clientIp: string | undefined;
+  userAgent: string | undefined;
+  requestBody: Uint8Array;
+  responseBody: Uint8Array;
+}
+
+export function buildAuditRecord(facts: AuditFacts): AuditRecord {
+  return {
+    version: 1,
+    requestId: facts.requestId,
+    time: facts.receivedAt.toISOString(),
+    kind: 'invocation',
+    tenant: facts.principal?.tenant ?? null,
+    keyId: facts.principal?.keyId ?? null,
+    endpoint: facts.endpointName,
+    servedEntity: facts.servedEntity ?? null,
+    status: facts.status,
+    errorCode: facts.error?.code ?? null,
+    errorMessage: facts.error?.message ?? null,
+    latencyMs: round(facts.latencyMs),
+    backendLatencyMs: facts.backendLatencyMs === undefined ? null : round(facts.backendLatencyMs),
+    client: { ip: facts.clientIp ?? null, userAgent: facts.userAgent ?? null },
+    request: auditBody(facts.requestBody),
+    response: auditBody(facts.responseBody),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,41 @@
+import { PermissionDeniedError, UnauthenticatedError } from './errors';
+import { hashApiKey, isWellFormedApiKey, type Principal } from './api-key';
+import type { KeyStore } from '../ports/key-store';
+import type { ServingEndpoint } from './endpoint-config';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * Turns an `Authorization: Bearer <key>` header into the calling principal.
+ * @throws UnauthenticatedError (401) when the header is missing, malformed or names no key;
+ *   PermissionDeniedError (403) when the key is suspended or revoked.
+ */
+export async function authenticate(authorization: string | undefined, keys: KeyStore): Promise<Principal> {
+  if (authorization === undefined || authorization.trim() === '') {
+    throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Bearer <api key>"');
+  }
+  const match = BEARER.exec(authorization);
+  if (!match?.[1]) {
+    throw new UnauthenticatedError('Malformed Authorization header; expected "Bearer <api key>"');
+  }
+  const apiKey = match[1];
+  // A malformed key cannot exist in the store: refuse it without a lookup.
+  const record = isWellFormedApiKey(apiKey) ? await keys.findByHash(hashApiKey(apiKey)) : undefined;
+  if (record === undefined) {
+    throw new UnauthenticatedError('Invalid API key');
+  }
+  if (record.status !== 'active') {
+    throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
+  }
+  return { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints };
+}
+
+/** @throws PermissionDeniedError (403) unless the principal may query the endpoint. */
+export function authorizeInvocation(principal: Principal, endpoint: ServingEndpoint): void {
+  if (!principal.roles.includes('invoke')) {
+    throw new PermissionDeniedError(`API key ${principal.keyId} does not have the invoke role`);
+  }
+  if (!principal.endpoints.includes('*') && !principal.endpoints.includes(endpoint.name)) {
+    throw new PermissionDeniedError(`API key ${principal.keyId} is not granted endpoint ${endpoint.name}`);
+  }
+}

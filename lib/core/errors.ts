@@ -1,0 +1,135 @@
+/**
+ * The one error hierarchy of modelgate. Every failure the gateway can explain to a caller is an
+ * `AppError` with an HTTP status and a stable machine-readable `code`; only the HTTP edge turns
+ * them into responses. `expose` is false for 5xx so internals never reach a caller.
+ */
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Extra response headers the error implies (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+}
+
+export abstract class AppError extends Error {
+  abstract readonly statusCode: number;
+  abstract readonly code: string;
+  readonly headers: Record<string, string>;
+
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.headers = options.headers ?? {};
+  }
+
+  /** Whether the message may be shown to the caller as it is. */
+  get expose(): boolean {
+    return this.statusCode < 500;
+  }
+}
+
+/** 400: the body is not JSON, has the wrong shape or types; the message names the field. */
+export class InvalidRequestError extends AppError {
+  readonly statusCode = 400;
+  readonly code = 'INVALID_REQUEST';
+}
+
+/** 400: the model itself rejected the input (it answered with its own 4xx). */
+export class ModelInputError extends AppError {
+  readonly statusCode = 400;
+  readonly code = 'MODEL_REJECTED_INPUT';
+}
+
+/** 401: no API key, a malformed one, or one we do not know. */
+export class UnauthenticatedError extends AppError {
+  readonly statusCode = 401;
+  readonly code = 'UNAUTHENTICATED';
+}
+
+/** 403: a valid key that may not do this (not granted, suspended, revoked). */
+export class PermissionDeniedError extends AppError {
+  readonly statusCode = 403;
+  readonly code = 'PERMISSION_DENIED';
+}
+
+/** 404: no serving endpoint or route by that name. */
+export class NotFoundError extends AppError {
+  readonly statusCode = 404;
+  readonly code = 'NOT_FOUND';
+}
+
+/** 405: the route exists but not with this method. */
+export class MethodNotAllowedError extends AppError {
+  readonly statusCode = 405;
+  readonly code = 'METHOD_NOT_ALLOWED';
+}
+
+/** 413: the body is larger than the endpoint accepts. */
+export class PayloadTooLargeError extends AppError {
+  readonly statusCode = 413;
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+/** 415: the body is not declared as JSON. */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly statusCode = 415;
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+}
+
+/** 500: a bug or an unexpected failure; never shown to the caller. */
+export class InternalError extends AppError {
+  readonly statusCode = 500;
+  readonly code = 'INTERNAL_ERROR';
+}
+
+/** 502: the model failed (its own 5xx) or answered with something that is not a prediction. */
+export class BadGatewayError extends AppError {
+  readonly statusCode = 502;
+  readonly code: string;
+  constructor(code: 'MODEL_ERROR' | 'BAD_BACKEND_RESPONSE', message: string, options?: AppErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+  override get expose(): boolean {
+    // Our own message is safe to show; the backend's raw text stays in the `cause`.
+    return true;
+  }
+}
+
+/** 503: the backend is throttling, not ready or down; or an audit/usage hand-off failed. */
+export class ServiceUnavailableError extends AppError {
+  readonly statusCode = 503;
+  readonly code: string;
+  constructor(
+    code: 'BACKEND_THROTTLED' | 'BACKEND_UNAVAILABLE' | 'AUDIT_UNAVAILABLE',
+    message: string,
+    options?: AppErrorOptions,
+  ) {
+    super(message, options);
+    this.code = code;
+  }
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/** 504: the backend did not answer within the endpoint's timeout. */
+export class GatewayTimeoutError extends AppError {
+  readonly statusCode = 504;
+  readonly code = 'BACKEND_TIMEOUT';
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/** A configuration that cannot be served; thrown at cold start, never per request. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Anything thrown becomes an AppError; what we did not anticipate is an opaque 500. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new InternalError('Internal error', { cause: error });
+}
