@@ -16,7 +16,9 @@ export const environmentSchema = z.object({
   AUDIT_KMS_KEY_ID: z.string().min(1).optional(),
   /** Bucket holding API key records (hashes only). */
   KEYS_BUCKET: z.string().min(3),
-  USAGE_QUEUE_URL: z.url(),
+  // Not z.url(): emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/..., which
+  // WHATWG parsing accepts but zod's hostname check does not.
+  USAGE_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
   /** Path of the endpoint configuration document, relative to the working directory. */
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
   /** Seconds a found API key is trusted before it is read again (bounds revocation delay). */

@@ -39,28 +39,32 @@ export function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
-/** A new key: the secret to hand out once, and the record to store. */
-export function generateApiKey(input: {
+export interface KeyGrant {
   tenant: string;
   roles: Role[];
   endpoints: string[];
   now: Date;
-}): { apiKey: string; record: ApiKeyRecord } {
-  const apiKey = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** The record to store for a key: its hash and grants, never the key itself. */
+export function apiKeyRecordFor(apiKey: string, grant: KeyGrant): ApiKeyRecord {
   const keyHash = hashApiKey(apiKey);
   return {
-    apiKey,
-    record: {
-      // The id is derived from the hash so it can be shown and logged without revealing the key.
-      keyId: `key_${keyHash.slice(0, 16)}`,
-      keyHash,
-      tenant: input.tenant,
-      roles: input.roles,
-      endpoints: input.endpoints,
-      status: 'active',
-      createdAt: input.now.toISOString(),
-    },
+    // The id is derived from the hash so it can be shown and logged without revealing the key.
+    keyId: `key_${keyHash.slice(0, 16)}`,
+    keyHash,
+    tenant: grant.tenant,
+    roles: grant.roles,
+    endpoints: grant.endpoints,
+    status: 'active',
+    createdAt: grant.now.toISOString(),
   };
+}
+
+/** A new key: the secret to hand out once, and the record to store. */
+export function generateApiKey(grant: KeyGrant): { apiKey: string; record: ApiKeyRecord } {
+  const apiKey = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+  return { apiKey, record: apiKeyRecordFor(apiKey, grant) };
 }
 
 /** Whether a string has the shape of one of our keys (checked before any store lookup). */

@@ -58,7 +58,7 @@ export function translateSageMakerError(error: unknown, request: Pick<BackendReq
     const original = error.OriginalStatusCode ?? 500;
     if (original >= 400 && original < 500) {
       // The model's own words about the input are what the caller needs to fix it.
-      const detail = typeof error.OriginalMessage === 'string' ? `: ${error.OriginalMessage.slice(0, 500)}` : '';
+      const detail = modelMessage(error.OriginalMessage);
       return new ModelInputError(`The model rejected the input (status ${original})${detail}`, { cause: error });
     }
     return new BadGatewayError('MODEL_ERROR', `The model behind ${entity} failed (status ${original})`, { cause: error });
@@ -85,4 +85,17 @@ export function translateSageMakerError(error: unknown, request: Pick<BackendReq
     return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
   }
   return new InternalError('Internal error', { cause: error });
+}
+
+/** The model's own explanation: the `message` of a JSON error body, or its text; bounded. */
+function modelMessage(original: string | undefined): string {
+  if (typeof original !== 'string' || original.trim() === '') return '';
+  let text = original;
+  try {
+    const parsed = JSON.parse(original) as { message?: unknown };
+    if (typeof parsed.message === 'string') text = parsed.message;
+  } catch {
+    // Not JSON: the model's plain text is its message.
+  }
+  return `: ${text.slice(0, 500)}`;
 }

@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
+import { matchRoute, readRoutes, type Route } from './routes';
+import { listenOrExplain } from '../listen';
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface LocalApiOptions {
+  host?: string;
+  port?: number;
+  /** Project root: serverless.yml and the handler modules are resolved from here. */
+  root?: string;
+  stage?: string;
+}
+
+export interface LocalApi {
+  url: string;
+  port: number;
+  routes: readonly Route[];
+  close(): Promise<void>;
+}
+
+/** API Gateway's REST payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/**
+ * A local stand-in for API Gateway: routes from serverless.yml, the same proxy events, the real
+ * handler modules (each loaded once, like a warm Lambda container), and API Gateway's own
+ * answers where it would answer instead of the function (payload too large, timeouts, crashes).
+ */
+export async function startLocalApi(options: LocalApiOptions = {}): Promise<LocalApi> {
+  const root = options.root ?? process.cwd();
+  const host = options.host ?? '127.0.0.1';
+  const stage = options.stage ?? 'local';
+  const routes = readRoutes(resolve(root, 'serverless.yml'));
+  const handlers = new Map<string, Promise<ProxyHandler>>();
+
+  const loadHandler = (route: Route): Promise<ProxyHandler> => {
+    let handler = handlers.get(route.handler);
+    if (!handler) {
+      const dot = route.handler.lastIndexOf('.');
+      const modulePath = resolve(root, `${route.handler.slice(0, dot)}.ts`);
+      const exportName = route.handler.slice(dot + 1);
+      handler = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
+        const exported = module[exportName];
+        if (typeof exported !== 'function') throw new Error(`${modulePath} does not export ${exportName}`);
+        return exported as ProxyHandler;
+      });
+      handlers.set(route.handler, handler);
+    }
+    return handler;
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: 'ERROR', message: 'local API failure', error: String(error) }));
+      if (!res.headersSent) send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const body = await readBody(req);
+    if (body === undefined) {
+      send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const matched = matchRoute(routes, method, url.pathname);
+    if (!matched) {
+      // API Gateway's answer for a path or method it has no resource for.
+      send(res, 403, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Missing Authentication Token' }));
+      return;
+    }
+    const event = buildApiGatewayEvent({
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      resource: matched.route.resource,
+      pathParameters: matched.pathParameters,
+      stage,
+    });
+    const handler = await loadHandler(matched.route);
+    const context = buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolveTimeout) => {
+      timer = setTimeout(() => resolveTimeout('timeout'), Math.min(matched.route.timeoutSeconds, 29) * 1000);
+    });
+    let result: APIGatewayProxyResult | 'timeout';
+    try {
+      result = await Promise.race([handler(event, context), timedOut]);
+    } catch (error) {
+      console.error(JSON.stringify({ level: 'ERROR', message: 'handler crashed', function: matched.route.functionName, error: String(error) }));
+      send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result === 'timeout') {
+      send(res, 504, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Endpoint request timed out' }));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+    const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
+    send(res, result.statusCode, headers, payload);
+  }
+
+  // Load every handler now, as Lambda's init phase would: a bad config stops the start, loudly.
+  await Promise.all(routes.map(loadHandler));
+
+  const port = await listenOrExplain(server, { host, port: options.port ?? 3000, what: 'local API' });
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    routes,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        server.closeAllConnections();
+        server.close(() => resolveClose());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(tooLarge ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+

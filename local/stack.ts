@@ -1,0 +1,165 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import { createS3KeyStore } from '../lib/adapters/s3-key-store';
+import { apiKeyRecordFor, generateApiKey, isWellFormedApiKey } from '../lib/core/api-key';
+import { startChild, type StackChild } from './child-process';
+import { PortInUseError } from './listen';
+
+export interface LocalStackOptions {
+  /** Project root (serverless.yml, functions/, config/). */
+  root?: string;
+  /** The one folder holding the stack's state: demo key, logs, stack description. */
+  dataDir?: string;
+  host?: string;
+  apiPort?: number;
+  emulatorPort?: number;
+  modelServerPort?: number;
+  /** Endpoint configuration the API serves (default: config/endpoints.json). */
+  endpointsConfig?: string;
+  /** Extra SageMaker endpoints the model server hosts (name → model). */
+  modelServerEndpoints?: Record<string, string>;
+  /** Extra environment for the API process (e.g. a shorter key cache TTL in tests). */
+  apiEnvironment?: Record<string, string>;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  emulatorUrl: string;
+  modelServerUrl: string;
+  demoApiKey: string;
+  auditBucket: string;
+  keysBucket: string;
+  usageQueueUrl: string;
+  dataDir: string;
+  /** The environment the API's handlers run with; clients in tests use the same. */
+  environment: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const AUDIT_BUCKET = 'modelgate-local-audit';
+const KEYS_BUCKET = 'modelgate-local-keys';
+const USAGE_QUEUE = 'modelgate-local-usage';
+// The emulator accepts any credentials; these only satisfy the SDK's signer.
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Brings up the whole pipeline on one machine: the S3 + SQS emulator (fauxqs) with the buckets
+ * and queues created, the SageMaker-protocol model server, and the API running the real
+ * handlers, with a demo key seeded. Every process binds to 127.0.0.1.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const root = resolve(options.root ?? process.cwd());
+  const dataDir = resolve(root, options.dataDir ?? '.modelgate');
+  const host = options.host ?? '127.0.0.1';
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => undefined);
+  };
+
+  try {
+    const emulatorPort = options.emulatorPort ?? 4566;
+    const emulator = await startFauxqs({ host, port: emulatorPort, logger: false }).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE' ? new PortInUseError(host, emulatorPort, 'S3/SQS emulator; set MODELGATE_EMULATOR_PORT') : error;
+    });
+    stops.push(() => emulator.stop());
+    const emulatorUrl = emulator.address;
+
+    // Resources are created through the AWS APIs, as a deployment would, not through emulator internals.
+    const s3 = new S3Client({ region: REGION, endpoint: emulatorUrl, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const sqs = new SQSClient({ region: REGION, endpoint: emulatorUrl, credentials: LOCAL_CREDENTIALS });
+    await s3.send(new CreateBucketCommand({ Bucket: AUDIT_BUCKET }));
+    await s3.send(new CreateBucketCommand({ Bucket: KEYS_BUCKET }));
+    const { QueueUrl: usageQueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: USAGE_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
+    );
+    if (!usageQueueUrl) throw new Error('the emulator returned no queue URL');
+
+    const demoApiKey = readOrCreateDemoKey(dataDir);
+    const keyStore = createS3KeyStore(s3, { bucket: KEYS_BUCKET });
+    await keyStore.save(apiKeyRecordFor(demoApiKey, { tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() }));
+
+    const childEnvironment = {
+      ...process.env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+
+    const modelServer = await startChild({
+      name: 'model server',
+      entry: join(root, 'local/processes/model-server.ts'),
+      cwd: root,
+      logFile: join(dataDir, 'logs/model-server.log'),
+      env: {
+        ...childEnvironment,
+        MODELGATE_MODEL_SERVER_PORT: String(options.modelServerPort ?? 8081),
+        ...(options.modelServerEndpoints ? { MODEL_SERVER_ENDPOINTS: JSON.stringify(options.modelServerEndpoints) } : {}),
+      },
+    });
+    stops.push(modelServer.stop);
+
+    const environment: Record<string, string> = {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: emulatorUrl,
+      AWS_ENDPOINT_URL_SQS: emulatorUrl,
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelServer.url,
+      S3_FORCE_PATH_STYLE: 'true',
+      AUDIT_BUCKET,
+      AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
+      KEYS_BUCKET,
+      USAGE_QUEUE_URL: usageQueueUrl,
+      ENDPOINTS_CONFIG: options.endpointsConfig ?? 'config/endpoints.json',
+      POWERTOOLS_SERVICE_NAME: 'modelgate',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      ...options.apiEnvironment,
+    };
+    const api: StackChild = await startChild({
+      name: 'API',
+      entry: join(root, 'local/processes/api.ts'),
+      cwd: root,
+      logFile: join(dataDir, 'logs/api.log'),
+      env: { ...childEnvironment, ...environment, MODELGATE_API_PORT: String(options.apiPort ?? 3000) },
+    });
+    stops.push(api.stop);
+
+    const stack: LocalStack = {
+      apiUrl: api.url,
+      emulatorUrl,
+      modelServerUrl: modelServer.url,
+      demoApiKey,
+      auditBucket: AUDIT_BUCKET,
+      keysBucket: KEYS_BUCKET,
+      usageQueueUrl,
+      dataDir,
+      environment,
+      stop,
+    };
+    writeFileSync(
+      join(dataDir, 'stack.json'),
+      JSON.stringify({ ...stack, demoApiKey: undefined, stop: undefined, startedAt: new Date().toISOString() }, null, 2),
+    );
+    return stack;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */
+function readOrCreateDemoKey(dataDir: string): string {
+  const path = join(dataDir, 'demo-api-key');
+  if (existsSync(path)) {
+    const saved = readFileSync(path, 'utf8').trim();
+    if (isWellFormedApiKey(saved)) return saved;
+  }
+  const { apiKey } = generateApiKey({ tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() });
+  writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return apiKey;
+}

@@ -1,0 +1,65 @@
+import { startLocalStack } from './stack';
+
+// `npm start`: the whole pipeline on this machine, no AWS account. Ports come from the
+// environment; everything the stack keeps lives under MODELGATE_HOME (default .modelgate/).
+const port = (name: string, fallback: number): number => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    console.error(`${name}=${value} is not a port number`);
+    process.exit(1);
+  }
+  return parsed;
+};
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+try {
+  const stack = await startLocalStack({
+    dataDir: process.env.MODELGATE_HOME ?? '.modelgate',
+    apiPort: port('MODELGATE_API_PORT', 3000),
+    emulatorPort: port('MODELGATE_EMULATOR_PORT', 4566),
+    modelServerPort: port('MODELGATE_MODEL_SERVER_PORT', 8081),
+  });
+
+  const curl = [
+    `curl -s -X POST ${stack.apiUrl}/serving-endpoints/sentiment/invocations \\`,
+    `  -H "Authorization: Bearer ${stack.demoApiKey}" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{"dataframe_split": {"columns": ["text"], "data": [["I love this, it works wonderfully"], ["Terrible. It broke after a day."]]}}'`,
+  ].join('\n');
+
+  console.log(`
+modelgate is running locally.
+
+  API               ${stack.apiUrl}
+  S3 + SQS emulator ${stack.emulatorUrl}   (audit bucket ${stack.auditBucket}, usage queue ${stack.usageQueueUrl})
+  model server      ${stack.modelServerUrl}   (SageMaker runtime protocol: sentiment-v1, iris-v1)
+  state and logs    ${stack.dataDir}
+  demo API key      ${stack.demoApiKey}   (tenant "demo"; stored hashed)
+
+Try it:
+
+${curl}
+
+Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width).
+Press Ctrl-C to stop.
+`);
+
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping modelgate...');
+    stack.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (error) {
+  console.error(`modelgate could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
