@@ -163,7 +163,11 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
         cause: failed.reason,
         headers: { 'retry-after': '1' },
       });
-      Object.assign(outcome, errorResponse(withheld, request.requestId), { error: withheld });
+      const response = errorResponse(withheld, request.requestId);
+      outcome.statusCode = response.statusCode;
+      outcome.body = response.body;
+      outcome.headers = { ...response.headers, 'x-modelgate-overhead-ms': headers['x-modelgate-overhead-ms'] as string };
+      outcome.error = withheld;
     }
   }
   return outcome;

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
+import { ConfigError } from '../../lib/core/errors';
+import { loadEndpointRegistry } from '../../lib/config/load-endpoint-registry';
+
+const valid = {
+  version: 1,
+  endpoints: [
+    { name: 'churn', task: 'custom', servedEntities: [{ name: 'churn-v3', backend: 'sagemaker', endpointName: 'churn-prod' }] },
+  ],
+};
+
+describe('endpoint registry', () => {
+  it('indexes valid endpoints by name and fills in defaults', () => {
+    // Act
+    const registry = createEndpointRegistry(valid);
+    // Assess
+    const churn = registry.get('churn');
+    expect(churn?.timeoutMs).toBe(10_000);
+    expect(churn?.maxRequestBytes).toBe(1_048_576);
+    expect(churn?.servedEntities[0]?.weight).toBe(100);
+    expect(registry.get('nope')).toBeUndefined();
+  });
+
+  it('fails loudly naming the offending field', () => {
+    // Prepare
+    const bad = structuredClone(valid) as { endpoints: Array<Record<string, unknown>> };
+    bad.endpoints[0]!.timeoutMs = 60_000;
+    // Act / Assess
+    expect(() => createEndpointRegistry(bad)).toThrow(ConfigError);
+    expect(() => createEndpointRegistry(bad)).toThrow(/endpoints\[0\]\.timeoutMs/);
+  });
+
+  it('names a misspelt field in a served entity', () => {
+    const bad = structuredClone(valid) as { endpoints: Array<{ servedEntities: Array<Record<string, unknown>> }> };
+    bad.endpoints[0]!.servedEntities[0]!.endpoint_name = 'x';
+    expect(() => createEndpointRegistry(bad)).toThrow(/unknown field endpoints\[0\]\.servedEntities\[0\]\.endpoint_name/);
+  });
+
+  it('refuses duplicate endpoint names', () => {
+    const bad = { ...valid, endpoints: [valid.endpoints[0], valid.endpoints[0]] };
+    expect(() => createEndpointRegistry(bad)).toThrow(/endpoint names must be unique/);
+  });
+
+  it('refuses an endpoint whose served entities all have weight 0', () => {
+    const bad = structuredClone(valid) as { endpoints: Array<{ servedEntities: Array<Record<string, unknown>> }> };
+    bad.endpoints[0]!.servedEntities[0]!.weight = 0;
+    expect(() => createEndpointRegistry(bad)).toThrow(/endpoints\[0\]\.servedEntities: at least one served entity/);
+  });
+
+  it('names the file when it cannot be read', () => {
+    expect(() => loadEndpointRegistry('config/missing.json')).toThrow(/Cannot read endpoint config .*config\/missing\.json/);
+  });
+
+  it.each(['config/endpoints.json', 'test/fixtures/endpoints.json'])('accepts the shipped config %s', (path) => {
+    const registry = createEndpointRegistry(JSON.parse(readFileSync(path, 'utf8')));
+    expect(registry.names().length).toBeGreaterThan(0);
+  });
+});
