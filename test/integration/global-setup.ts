@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startLocalStack } from '../../local/stack';
+
+export interface StackInfo {
+  apiUrl: string;
+  emulatorUrl: string;
+  modelServerUrl: string;
+  demoApiKey: string;
+  auditBucket: string;
+  keysBucket: string;
+  usageQueueUrl: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+/**
+ * Starts the same local stack `npm start` runs (emulators, model server, API with the real
+ * handlers), on free ports and a throw-away data folder, once for all integration files.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-it-'));
+  const stack = await startLocalStack({
+    dataDir,
+    apiPort: 0,
+    emulatorPort: 0,
+    modelServerPort: 0,
+    endpointsConfig: 'test/fixtures/endpoints.json',
+    modelServerEndpoints: { 'sentiment-v1': 'sentiment', 'iris-v1': 'iris', 'faulty-v1': 'sentiment' },
+    // Revocation and suspension tests should not wait out the production cache.
+    apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0' },
+  });
+  project.provide('stack', {
+    apiUrl: stack.apiUrl,
+    emulatorUrl: stack.emulatorUrl,
+    modelServerUrl: stack.modelServerUrl,
+    demoApiKey: stack.demoApiKey,
+    auditBucket: stack.auditBucket,
+    keysBucket: stack.keysBucket,
+    usageQueueUrl: stack.usageQueueUrl,
+  });
+  return async () => {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

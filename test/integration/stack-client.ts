@@ -1,0 +1,85 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
+import { createS3KeyStore } from '../../lib/adapters/s3-key-store';
+import { generateApiKey, type ApiKeyRecord, type Role } from '../../lib/core/api-key';
+import type { AuditRecord } from '../../lib/core/audit-record';
+import type { UsageEvent } from '../../lib/core/usage-event';
+
+/** What an integration test needs to reach and inspect the running local stack. */
+export function stackClient() {
+  const stack = inject('stack');
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials });
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
+  const keyStore = createS3KeyStore(s3, { bucket: stack.keysBucket, cacheTtlMs: 0 });
+  const usageById = new Map<string, UsageEvent[]>();
+
+  return {
+    stack,
+
+    /** POSTs a scoring request the way a client would. */
+    async invoke(endpoint: string, body: unknown, options: { key?: string | null; headers?: Record<string, string>; raw?: string } = {}) {
+      const key = options.key === undefined ? stack.demoApiKey : options.key;
+      const response = await fetch(`${stack.apiUrl}/serving-endpoints/${endpoint}/invocations`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+          ...options.headers,
+        },
+        body: options.raw ?? JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown>, text };
+    },
+
+    /** Issues a key as an admin would (only its hash lands in the store). */
+    async createKey(grant: { tenant: string; roles?: Role[]; endpoints: string[]; status?: ApiKeyRecord['status'] }) {
+      const { apiKey, record } = generateApiKey({ tenant: grant.tenant, roles: grant.roles ?? ['invoke'], endpoints: grant.endpoints, now: new Date() });
+      await keyStore.save({ ...record, status: grant.status ?? 'active' });
+      return { apiKey, record };
+    },
+
+    /** The audit object for a request id, read straight from the bucket. */
+    async auditObject(requestId: string): Promise<{ key: string; record: AuditRecord } | undefined> {
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: stack.auditBucket, Prefix: 'audit/v1/', ContinuationToken: token }));
+        const found = page.Contents?.find((object) => object.Key?.endsWith(`/${requestId}.json`));
+        if (found?.Key) {
+          const object = await s3.send(new GetObjectCommand({ Bucket: stack.auditBucket, Key: found.Key }));
+          return { key: found.Key, record: JSON.parse(await object.Body!.transformToString()) as AuditRecord };
+        }
+        token = page.NextContinuationToken;
+      } while (token);
+      return undefined;
+    },
+
+    /** Usage events for a request id; drains the queue into memory as it looks. */
+    async usageEvents(requestId: string, options: { waitMs?: number } = {}): Promise<UsageEvent[]> {
+      const deadline = Date.now() + (options.waitMs ?? 2_000);
+      while (!usageById.has(requestId) && Date.now() < deadline) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.usageQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+        );
+        for (const message of Messages) {
+          const event = JSON.parse(message.Body ?? '{}') as UsageEvent;
+          usageById.set(event.requestId, [...(usageById.get(event.requestId) ?? []), event]);
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: stack.usageQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+        }
+      }
+      return usageById.get(requestId) ?? [];
+    },
+
+    /** Makes the model server's `faulty-v1` endpoint fail or stall, through its control API. */
+    async setFault(endpoint: string, fault: Record<string, unknown> | undefined) {
+      const response = await fetch(`${stack.modelServerUrl}/_faults/${endpoint}`, {
+        method: fault ? 'PUT' : 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: fault ? JSON.stringify(fault) : null,
+      });
+      if (!response.ok && response.status !== 404) throw new Error(`could not set fault: ${response.status}`);
+    },
+  };
+}
