@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { readEnvironment } from '../../lib/config/environment';
+
+const complete = {
+  AUDIT_BUCKET: 'audit-bucket',
+  KEYS_BUCKET: 'keys-bucket',
+  USAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/modelgate-dev-usage',
+};
+
+describe('readEnvironment', () => {
+  it('fills defaults for what AWS does not require us to set', () => {
+    const env = readEnvironment(complete);
+    expect(env).toMatchObject({ AWS_REGION: 'us-east-1', ENDPOINTS_CONFIG: 'config/endpoints.json', S3_FORCE_PATH_STYLE: false, KEY_CACHE_TTL_SECONDS: 60 });
+  });
+
+  it('accepts the queue URLs emulators hand out', () => {
+    const env = readEnvironment({ ...complete, USAGE_QUEUE_URL: 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/usage' });
+    expect(env.USAGE_QUEUE_URL).toContain('127.0.0.1:4566');
+  });
+
+  it('names every missing variable', () => {
+    expect(() => readEnvironment({ USAGE_QUEUE_URL: complete.USAGE_QUEUE_URL })).toThrow(/AUDIT_BUCKET: .*KEYS_BUCKET: /);
+  });
+
+  it('names a malformed variable', () => {
+    expect(() => readEnvironment({ ...complete, S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/S3_FORCE_PATH_STYLE/);
+  });
+});

@@ -1,0 +1,66 @@
+import {
+  InternalFailure,
+  ModelError,
+  ModelNotReadyException,
+  SageMakerRuntimeServiceException,
+  ServiceUnavailable,
+  ValidationError,
+} from '@aws-sdk/client-sagemaker-runtime';
+import { describe, expect, it } from 'vitest';
+import { translateSageMakerError } from '../../lib/backends/sagemaker/invoke-endpoint';
+import type { ServedEntity } from '../../lib/core/endpoint-config';
+
+const servedEntity: ServedEntity = { name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris-prod', weight: 100 };
+const live = { servedEntity, signal: new AbortController().signal };
+const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode }, message: 'x' });
+
+describe('translateSageMakerError', () => {
+  it('turns the model\'s own 4xx into a 400 carrying the model\'s message', () => {
+    // Prepare
+    const error = new ModelError({ ...meta(424), OriginalStatusCode: 422, OriginalMessage: '{"message":"column petal_width is missing"}' });
+    // Act
+    const translated = translateSageMakerError(error, live);
+    // Assess
+    expect(translated.statusCode).toBe(400);
+    expect(translated.code).toBe('MODEL_REJECTED_INPUT');
+    expect(translated.message).toContain('column petal_width is missing');
+  });
+
+  it('turns the model\'s own 5xx into a 502 that does not repeat the model\'s text', () => {
+    const error = new ModelError({ ...meta(424), OriginalStatusCode: 500, OriginalMessage: 'Traceback (most recent call last)' });
+    const translated = translateSageMakerError(error, live);
+    expect(translated.statusCode).toBe(502);
+    expect(translated.message).not.toContain('Traceback');
+  });
+
+  it.each([
+    ['ThrottlingException', new SageMakerRuntimeServiceException({ name: 'ThrottlingException', $fault: 'client', ...meta(400) }), 503, 'BACKEND_THROTTLED'],
+    ['ModelNotReadyException', new ModelNotReadyException(meta(429)), 503, 'BACKEND_THROTTLED'],
+    ['ServiceUnavailable', new ServiceUnavailable(meta(503)), 503, 'BACKEND_UNAVAILABLE'],
+    ['InternalFailure', new InternalFailure(meta(500)), 503, 'BACKEND_UNAVAILABLE'],
+    ['ValidationError (unknown endpoint)', new ValidationError(meta(400)), 502, 'MODEL_ERROR'],
+  ])('maps %s to %i %s', (_name, error, status, code) => {
+    const translated = translateSageMakerError(error, live);
+    expect([translated.statusCode, translated.code]).toEqual([status, code]);
+  });
+
+  it('maps a refused connection to 503', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8081'), { code: 'ECONNREFUSED' });
+    expect(translateSageMakerError(refused, live).code).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('maps anything that happens after the deadline to 504', () => {
+    // Prepare
+    const controller = new AbortController();
+    controller.abort();
+    // Act
+    const translated = translateSageMakerError(new Error('Request aborted'), { servedEntity, signal: controller.signal });
+    // Assess
+    expect(translated.statusCode).toBe(504);
+  });
+
+  it('hides anything unexpected behind an opaque 500', () => {
+    const translated = translateSageMakerError(new TypeError('cannot read x of undefined'), live);
+    expect([translated.statusCode, translated.expose]).toEqual([500, false]);
+  });
+});
