@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { readEnvironment } from '../lib/config/environment';
@@ -10,6 +11,7 @@ import { apiGatewayResult, invocationRequestFromEvent } from '../lib/http/api-ga
 import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logOutcome } from '../lib/http/log-outcome';
 import { logger } from '../lib/http/logger';
+import { metrics, recordInvocationMetrics } from '../lib/http/metrics';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
 const deps = wireInvocation(readEnvironment());
@@ -24,11 +26,13 @@ export async function invoke(event: APIGatewayProxyEvent): Promise<APIGatewayPro
     deps,
   );
   logOutcome(logger, outcome);
+  recordInvocationMetrics(outcome, deps.endpoints.get(outcome.audit.endpoint) !== undefined);
   return apiGatewayResult(outcome);
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(httpHeaderNormalizer())
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
   .use(jsonErrorResponse({ logger }))
   .handler(invoke);

@@ -117,6 +117,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ENDPOINTS_CONFIG: options.endpointsConfig ?? 'config/endpoints.json',
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_NAMESPACE: 'modelgate',
       ...options.apiEnvironment,
     };
     const api: StackChild = await startChild({

@@ -2,17 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalStack } from '../../local/stack';
+import { startLocalStack, type LocalStack } from '../../local/stack';
 
-export interface StackInfo {
-  apiUrl: string;
-  emulatorUrl: string;
-  modelServerUrl: string;
-  demoApiKey: string;
-  auditBucket: string;
-  keysBucket: string;
-  usageQueueUrl: string;
-}
+/** What integration tests may use of the running stack. */
+export type StackInfo = Omit<LocalStack, 'stop' | 'environment' | 'dataDir'>;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,15 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Revocation and suspension tests should not wait out the production cache.
     apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0' },
   });
-  project.provide('stack', {
-    apiUrl: stack.apiUrl,
-    emulatorUrl: stack.emulatorUrl,
-    modelServerUrl: stack.modelServerUrl,
-    demoApiKey: stack.demoApiKey,
-    auditBucket: stack.auditBucket,
-    keysBucket: stack.keysBucket,
-    usageQueueUrl: stack.usageQueueUrl,
-  });
+  const { stop: _stop, environment: _environment, dataDir: _dataDir, ...info } = stack;
+  project.provide('stack', info);
   return async () => {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

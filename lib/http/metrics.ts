@@ -1,0 +1,25 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { InvocationOutcome } from '../core/serve-invocation';
+
+/**
+ * CloudWatch metrics in Embedded Metric Format (written to the log, no API call on the hot
+ * path). Namespace from `POWERTOOLS_METRICS_NAMESPACE`.
+ */
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'modelgate', serviceName: 'modelgate' });
+
+/**
+ * Latency, overhead (time not spent in the backend) and errors per endpoint and served entity.
+ * Names of endpoints that do not exist never become dimensions: callers cannot inflate them.
+ */
+export function recordInvocationMetrics(outcome: InvocationOutcome, endpointExists: boolean): void {
+  const { audit } = outcome;
+  metrics.addDimensions({
+    endpoint: endpointExists ? audit.endpoint : '(unknown)',
+    servedEntity: audit.servedEntity ?? '(none)',
+  });
+  metrics.addMetric('Latency', MetricUnit.Milliseconds, audit.latencyMs);
+  metrics.addMetric('Overhead', MetricUnit.Milliseconds, audit.latencyMs - (audit.backendLatencyMs ?? 0));
+  if (audit.backendLatencyMs !== null) metrics.addMetric('BackendLatency', MetricUnit.Milliseconds, audit.backendLatencyMs);
+  metrics.addMetric(outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', MetricUnit.Count, 1);
+  if (outcome.handoffError !== undefined) metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
+}

@@ -1,0 +1,35 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { metrics, recordInvocationMetrics } from '../../lib/http/metrics';
+import type { InvocationOutcome } from '../../lib/core/serve-invocation';
+import type { AuditRecord } from '../../lib/core/audit-record';
+
+function outcome(statusCode: number, audit: Partial<AuditRecord>): InvocationOutcome {
+  return {
+    statusCode,
+    headers: {},
+    body: new Uint8Array(),
+    audit: { endpoint: 'iris', servedEntity: 'iris-v1', latencyMs: 15, backendLatencyMs: 12, ...audit } as AuditRecord,
+  };
+}
+
+describe('invocation metrics (EMF)', () => {
+  afterEach(() => {
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+  });
+
+  it('records latency, overhead and success per endpoint and served entity', () => {
+    // Act
+    recordInvocationMetrics(outcome(200, {}), true);
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    // Assess
+    expect(emf).toMatchObject({ endpoint: 'iris', servedEntity: 'iris-v1', Latency: 15, Overhead: 3, BackendLatency: 12, Success: 1 });
+  });
+
+  it('never turns a caller-chosen unknown endpoint name into a dimension', () => {
+    recordInvocationMetrics(outcome(404, { endpoint: 'random-123', servedEntity: null, backendLatencyMs: null }), false);
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    expect(emf).toMatchObject({ endpoint: '(unknown)', servedEntity: '(none)', ClientError: 1 });
+    expect(JSON.stringify(emf)).not.toContain('random-123');
+  });
+});
