@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Kernel clock ticks per second, the unit of utime/stime in `/proc/<pid>/stat` (usually 100). */
+export function clockTicksPerSecond(): number {
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  if (!Number.isInteger(ticks) || ticks <= 0) throw new Error(`getconf CLK_TCK answered ${ticks}`);
+  return ticks;
+}
+
+/**
+ * CPU time (utime + stime, in clock ticks) of a task: a pid (all its threads), `self` (this
+ * process) or `thread-self` (only the calling thread).
+ */
+export function cpuTicksOf(task: number | 'self' | 'thread-self'): number {
+  const fields = statFields(readFileSync(`/proc/${task}/stat`, 'utf8'));
+  // Fields 14 and 15 of proc(5); the array starts at field 3 (state).
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy and total CPU time of the whole machine (all cores), in clock ticks, from `/proc/stat`. */
+export interface MachineCpuTicks {
+  busy: number;
+  total: number;
+  /** Time the hypervisor gave our virtual CPUs to someone else. */
+  steal: number;
+}
+
+export function machineCpuTicks(): MachineCpuTicks {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const total = user + nice + system + idle + iowait + irq + softirq + steal;
+  return { busy: total - idle - iowait, total, steal };
+}
+
+/**
+ * The pid of this process's one child whose command line contains `fragment` (e.g. the entry
+ * script), found through `/proc` because the local stack does not expose its children's pids.
+ */
+export function childPidRunning(fragment: string): number {
+  const matches: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parentPid = Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]);
+      if (parentPid !== process.pid) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((argument) => argument.includes(fragment))) {
+        matches.push(Number(entry));
+      }
+    } catch {
+      // The process ended between listing and reading; it is not the one we want.
+    }
+  }
+  if (matches.length !== 1) throw new Error(`expected one child process running ${fragment}, found ${matches.length}`);
+  return matches[0] as number;
+}
+
+/** Splits a stat line after the command name, which is parenthesised and may contain spaces. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+}
