@@ -46,7 +46,7 @@ export function formatOverheadReport(results: OverheadResults): string {
     '| --- | ---: | ---: | ---: | ---: |',
     distributionRow('handler wall time incl. backend + hand-offs (ms)', inProcess.wallMs, ms),
     distributionRow('handler CPU per invocation, `process.cpuUsage()` (µs)', inProcess.cpuUs, us),
-    distributionRow('`x-modelgate-overhead-ms` (handler\'s own time, backend and hand-offs excluded)', inProcess.overheadHeaderMs, ms),
+    distributionRow('`x-modelgate-overhead-ms` (handler time outside the backend call, hand-offs included)', inProcess.overheadHeaderMs, ms),
     distributionRow('logged `backendLatencyMs` (SageMaker runtime SDK call)', inProcess.loggedBackendMs, ms),
     distributionRow('logged `latencyMs` (arrival → answer ready, before hand-offs)', inProcess.loggedLatencyMs, ms),
     distributionRow('wall − logged `latencyMs` (audit + usage hand-offs, then logging, metrics, middy)', inProcess.afterLoggedLatencyMs, ms),
@@ -99,8 +99,8 @@ function reading(single: LevelSummary, concurrent: LevelSummary, results: Overhe
   const breakdown = logged
     ? `: the SageMaker runtime SDK call ${ms(handler.loggedBackendMs.p50)} ms (a bare keep-alive call to the same server takes ` +
       `${ms(single.direct.latencyMs.p50)} ms), the audit + usage hand-offs and what follows them ${ms(handler.afterLoggedLatencyMs.p50)} ms, ` +
-      `and the handler's own work (\`x-modelgate-overhead-ms\`) ${ms(handler.overheadHeaderMs.p50)} ms`
-    : ` (its own work, \`x-modelgate-overhead-ms\`, is ${ms(handler.overheadHeaderMs.p50)} ms; no log lines to split the rest)`;
+      `and all the handler's time outside the backend call, hand-offs included (\`x-modelgate-overhead-ms\`), ${ms(handler.overheadHeaderMs.p50)} ms`
+    : ` (its time outside the backend call, \`x-modelgate-overhead-ms\`, is ${ms(handler.overheadHeaderMs.p50)} ms; no log lines to split the rest)`;
   const rest = front > 0 ? `; the local API's HTTP front and scheduling make up the other ~${ms(front)} ms` : '';
   return [
     `At c=1 the gateway adds ${ms(single.addedMs.p50)} ms at p50 and ${ms(single.addedMs.p99)} ms at p99 (×${single.ratio.p50.toFixed(1)} the direct call). ` +
@@ -110,7 +110,7 @@ function reading(single: LevelSummary, concurrent: LevelSummary, results: Overhe
       `${us(atOne.benchMainThreadUs)} µs of CPU per gateway request at c=1 (with relaying the API's log), against ${us(atOne.apiUs)} µs ` +
       `in the API process (the handler alone, called in process: ${us(handler.cpuUs.mean)} µs) and ${us(atOne.modelServerUs)} µs in the model server.`,
     atManyReading(concurrent, cores),
-    `\`x-modelgate-overhead-ms\` is taken before the hand-offs and counts the whole SDK call as backend time, so it reports ` +
+    `\`x-modelgate-overhead-ms\` counts the whole SDK call (signing and parsing included) as backend time, so it reports ` +
       `${ms(handler.overheadHeaderMs.p50)} ms while the handler adds ${ms(handler.wallMs.p50 - single.direct.latencyMs.p50)} ms over a bare call.`,
   ].join(' ');
 }

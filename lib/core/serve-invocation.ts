@@ -44,6 +44,8 @@ export interface InvocationOutcome {
   /** JSON text (the model's own bytes on success, passed through without re-encoding). */
   body: Uint8Array;
   audit: AuditRecord;
+  /** Time the caller waited that was not spent in the backend, audit and usage hand-offs included. */
+  overheadMs: number;
   /** The failure behind a non-2xx answer, with its cause, for the log (never for the caller). */
   error?: AppError;
   /** Set when the audit record or usage event could not be handed off. */
@@ -147,9 +149,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     backendLatencyMs: audit.backendLatencyMs,
   };
 
-  const overheadMs = latencyMs - (backendLatencyMs ?? 0);
-  headers['x-modelgate-overhead-ms'] = overheadMs.toFixed(2);
-  const outcome: InvocationOutcome = { statusCode, headers, body, audit };
+  const outcome: InvocationOutcome = { statusCode, headers, body, audit, overheadMs: 0 };
   if (error) outcome.error = error;
 
   // Both hand-offs run at once: one network round trip on the hot path.
@@ -166,10 +166,13 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
       const response = errorResponse(withheld, request.requestId);
       outcome.statusCode = response.statusCode;
       outcome.body = response.body;
-      outcome.headers = { ...response.headers, 'x-modelgate-overhead-ms': headers['x-modelgate-overhead-ms'] as string };
+      outcome.headers = response.headers;
       outcome.error = withheld;
     }
   }
+  // Overhead is everything the caller waited for that was not the model, hand-offs included.
+  outcome.overheadMs = deps.clock.monotonic() - request.startedAt - (backendLatencyMs ?? 0);
+  outcome.headers['x-modelgate-overhead-ms'] = outcome.overheadMs.toFixed(2);
   return outcome;
 }
 

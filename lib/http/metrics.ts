@@ -18,7 +18,7 @@ export function recordInvocationMetrics(outcome: InvocationOutcome, endpointExis
     servedEntity: audit.servedEntity ?? '(none)',
   });
   metrics.addMetric('Latency', MetricUnit.Milliseconds, audit.latencyMs);
-  metrics.addMetric('Overhead', MetricUnit.Milliseconds, audit.latencyMs - (audit.backendLatencyMs ?? 0));
+  metrics.addMetric('Overhead', MetricUnit.Milliseconds, outcome.overheadMs);
   if (audit.backendLatencyMs !== null) metrics.addMetric('BackendLatency', MetricUnit.Milliseconds, audit.backendLatencyMs);
   metrics.addMetric(outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', MetricUnit.Count, 1);
   if (outcome.handoffError !== undefined) metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);

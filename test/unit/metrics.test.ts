@@ -8,6 +8,7 @@ function outcome(statusCode: number, audit: Partial<AuditRecord>): InvocationOut
     statusCode,
     headers: {},
     body: new Uint8Array(),
+    overheadMs: 3,
     audit: { endpoint: 'iris', servedEntity: 'iris-v1', latencyMs: 15, backendLatencyMs: 12, ...audit } as AuditRecord,
   };
 }

@@ -273,7 +273,7 @@ describe('serveInvocation', () => {
     expect(outcome.handoffError).toBeInstanceOf(Error);
   });
 
-  it('reports the time not spent in the backend as overhead', async () => {
+  it('reports the time not spent in the backend, hand-offs included, as overhead', async () => {
     // Prepare
     backend.behaviour = async (call) => {
       clock.advance(40);
@@ -286,5 +286,15 @@ describe('serveInvocation', () => {
     // Assess
     expect(outcome.headers['x-modelgate-overhead-ms']).toBe('3.00');
     expect(outcome.audit.latencyMs).toBe(43);
+  });
+
+  it('counts slow audit and usage hand-offs as overhead', async () => {
+    // Prepare
+    const slowAudit = { record: async () => clock.advance(7) };
+    // Act
+    const outcome = await serveInvocation(request(), { ...deps, audit: slowAudit });
+    // Assess
+    expect(outcome.overheadMs).toBe(7);
+    expect(outcome.headers['x-modelgate-overhead-ms']).toBe('7.00');
   });
 });
