@@ -3,9 +3,10 @@ import type { InvocationOutcome } from '../core/serve-invocation';
 
 /**
  * CloudWatch metrics in Embedded Metric Format (written to the log, no API call on the hot
- * path). Namespace from `POWERTOOLS_METRICS_NAMESPACE`.
+ * path). Namespace and service from Powertools' own variables (`POWERTOOLS_METRICS_NAMESPACE`,
+ * `POWERTOOLS_SERVICE_NAME`), set in serverless.yml and by the local stack.
  */
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'modelgate', serviceName: 'modelgate' });
+export const metrics = new Metrics();
 
 /**
  * Latency, overhead (time not spent in the backend) and errors per endpoint and served entity.
