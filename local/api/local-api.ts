@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
 import { matchRoute, readRoutes, type Route } from './routes';
 import { listenOrExplain } from '../listen';
+import { readBody } from '../read-body';
 
 type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -63,8 +64,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const body = await readBody(req);
-    if (body === undefined) {
+    const { bytes: body, overLimit } = await readBody(req, MAX_PAYLOAD_BYTES);
+    if (overLimit) {
       send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
       return;
     }
@@ -126,21 +127,6 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
         server.close(() => resolveClose());
       }),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > MAX_PAYLOAD_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {

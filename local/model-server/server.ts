@@ -18,6 +18,8 @@ import {
   type SageMakerReply,
 } from './sagemaker-replies';
 import { invokeScoringContainer } from './scoring-container';
+import { listenOrExplain } from '../listen';
+import { readBody } from '../read-body';
 
 export type { Fault } from './fault';
 export type { ModelName } from './models/model-registry';
@@ -58,13 +60,6 @@ interface HostedEndpoint {
   readonly model: ServedModel;
   fault: Fault | undefined;
   invocations: number;
-}
-
-interface RequestBody {
-  /** The body, or what was read of it before it passed the limit. */
-  readonly bytes: Buffer;
-  readonly size: number;
-  readonly overLimit: boolean;
 }
 
 /**
@@ -182,9 +177,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     sendJson(response, 200, { endpoint: endpointName, fault: parsed.data });
   }
 
-  await listen(server, requestedPort, host);
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : requestedPort;
+  const port = await listenOrExplain(server, { host, port: requestedPort, what: 'model server' });
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -207,41 +200,6 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       await closed;
     },
   };
-}
-
-function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`port ${port} on ${host} is already in use (model server)`, { cause: error })
-          : new Error(`model server cannot listen on ${host}:${port}: ${error.message}`, { cause: error }),
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-/** Reads the whole body, keeping at most `limit` bytes; the rest is drained, not stored. */
-function readBody(request: IncomingMessage, limit: number): Promise<RequestBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    request.once('end', () => {
-      const overLimit = size > limit;
-      const bytes = overLimit ? Buffer.alloc(0) : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      resolve({ bytes, size, overLimit });
-    });
-    request.once('error', reject);
-  });
 }
 
 /** Decodes a path segment; a malformed escape is kept as sent (it then names no endpoint). */
