@@ -38,9 +38,13 @@ export const MAX_AUDITED_BODY_BYTES = 6_000_000;
 
 const decoder = new TextDecoder();
 
-/** Describes a body for the audit log, keeping its JSON structure where it has one. */
-export function auditBody(bytes: Uint8Array): AuditedBody {
+/**
+ * Describes a body for the audit log, keeping its JSON structure where it has one. `json` is the
+ * body already parsed on the request's way through, so it is not parsed a second time.
+ */
+export function auditBody(bytes: Uint8Array, json?: unknown): AuditedBody {
   if (bytes.byteLength > MAX_AUDITED_BODY_BYTES) return { bytes: bytes.byteLength, truncated: true };
+  if (json !== undefined) return { bytes: bytes.byteLength, body: json };
   const text = decoder.decode(bytes);
   try {
     return { bytes: bytes.byteLength, body: JSON.parse(text) as unknown };
@@ -62,7 +66,11 @@ export interface AuditFacts {
   clientIp: string | undefined;
   userAgent: string | undefined;
   requestBody: Uint8Array;
+  /** The request body as parsed JSON, where it parsed. */
+  requestJson?: unknown;
   responseBody: Uint8Array;
+  /** The response body as JSON: the model's validated answer or our error. */
+  responseJson?: unknown;
 }
 
 export function buildAuditRecord(facts: AuditFacts): AuditRecord {
@@ -81,8 +89,8 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
     latencyMs: round(facts.latencyMs),
     backendLatencyMs: facts.backendLatencyMs === undefined ? null : round(facts.backendLatencyMs),
     client: { ip: facts.clientIp ?? null, userAgent: facts.userAgent ?? null },
-    request: auditBody(facts.requestBody),
-    response: auditBody(facts.responseBody),
+    request: auditBody(facts.requestBody, facts.requestJson),
+    response: auditBody(facts.responseBody, facts.responseJson),
   };
 }
 

@@ -78,6 +78,8 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   let statusCode = 200;
   let headers: Record<string, string> = {};
   let body: Uint8Array;
+  let requestJson: unknown;
+  let responseJson: unknown;
   let error: AppError | undefined;
 
   try {
@@ -93,7 +95,8 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
       throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
     }
-    rows = parseScoringRequest(parseJsonBody(request.body)).rows;
+    requestJson = parseJsonBody(request.body);
+    rows = parseScoringRequest(requestJson).rows;
 
     servedEntity = pickServedEntity(endpoint, request.requestId);
     const backendStartedAt = deps.clock.monotonic();
@@ -105,7 +108,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
         contentType: 'application/json',
         signal: AbortSignal.timeout(endpoint.timeoutMs),
       });
-      parsePredictionResponse(answer.body);
+      responseJson = parsePredictionResponse(answer.body);
       body = answer.body;
     } finally {
       backendLatencyMs = deps.clock.monotonic() - backendStartedAt;
@@ -113,7 +116,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     headers = { 'x-modelgate-served-entity': servedEntity.name };
   } catch (thrown) {
     error = toAppError(thrown);
-    ({ statusCode, headers, body } = errorResponse(error, request.requestId));
+    ({ statusCode, headers, body, payload: responseJson } = errorResponse(error, request.requestId));
     if (servedEntity) headers['x-modelgate-served-entity'] = servedEntity.name;
   }
 
@@ -131,7 +134,9 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     clientIp: request.clientIp,
     userAgent: request.userAgent,
     requestBody: request.body,
+    requestJson,
     responseBody: body,
+    responseJson,
   });
   const usage: UsageEvent = {
     version: 1,
