@@ -27,7 +27,7 @@ export async function invoke(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   );
   logOutcome(logger, outcome);
   recordInvocationMetrics(outcome, deps.endpoints.get(outcome.audit.endpoint) !== undefined);
-  return apiGatewayResult(outcome);
+  return apiGatewayResult(outcome, requestId);
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

@@ -1,4 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
+import { errorResponse } from '../core/error-response';
+import type { AppError } from '../core/errors';
 import type { InvocationOutcome, InvocationRequest } from '../core/serve-invocation';
 
 /**
@@ -23,11 +26,17 @@ export function invocationRequestFromEvent(
 }
 
 /** Our outcome as API Gateway expects it, with the request id on every answer. */
-export function apiGatewayResult(outcome: InvocationOutcome): APIGatewayProxyResult {
+export function apiGatewayResult(outcome: Pick<InvocationOutcome, 'statusCode' | 'headers' | 'body'>, requestId: string): APIGatewayProxyResult {
   const body = outcome.body;
   return {
     statusCode: outcome.statusCode,
-    headers: { ...outcome.headers, 'content-type': 'application/json', 'x-request-id': outcome.audit.requestId },
+    headers: { ...outcome.headers, 'content-type': 'application/json', 'x-request-id': requestId },
     body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
   };
+}
+
+/** An error as API Gateway expects it: our JSON error body, under a fresh request id. */
+export function apiGatewayErrorResult(error: AppError): APIGatewayProxyResult {
+  const requestId = uuidv7();
+  return apiGatewayResult(errorResponse(error, requestId), requestId);
 }
