@@ -8,7 +8,7 @@ import { measureHandlerInProcess } from './handler-in-process';
 import { startLoadGenerator, type BatchResult, type LoadGenerator, type LoadTarget } from './load';
 import { formatOverheadReport } from './overhead-report';
 import { summarizeLevel, type BatchRecord, type MachineFacts, type OverheadResults, type TargetName } from './overhead-results';
-import { childPidRunning, clockTicksPerSecond, cpuTicksOf, machineCpuTicks } from './proc-cpu';
+import { clockTicksPerSecond, cpuTicksOf, machineCpuTicks } from './proc-cpu';
 import { summarize } from './stats';
 
 // `npm run bench`: what the gateway adds to a model call, measured against the same local model
@@ -40,11 +40,6 @@ class RunAborted extends Error {
   override name = 'RunAborted';
 }
 
-interface StackPids {
-  api: number;
-  modelServer: number;
-}
-
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const startedAt = new Date();
@@ -61,10 +56,7 @@ try {
   const machine = machineFacts();
   const deadline = Date.now() + SETTINGS.timeBoundMs;
   stack = await startLocalStack({ root: ROOT, dataDir, apiPort: 0, emulatorPort: 0, modelServerPort: 0 });
-  const pids: StackPids = {
-    api: childPidRunning('local/processes/api.ts'),
-    modelServer: childPidRunning('local/processes/model-server.ts'),
-  };
+  const pids = stack.pids;
   load = startLoadGenerator();
   const targets: Record<TargetName, LoadTarget> = {
     direct: {
@@ -178,7 +170,7 @@ function checked(batch: string, result: BatchResult): BatchResult {
   return result;
 }
 
-function cpuSnapshot(pids: StackPids) {
+function cpuSnapshot(pids: LocalStack['pids']) {
   return {
     api: cpuTicksOf(pids.api),
     modelServer: cpuTicksOf(pids.modelServer),

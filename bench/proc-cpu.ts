@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second, the unit of utime/stime in `/proc/<pid>/stat` (usually 100). */
 export function clockTicksPerSecond(): number {
@@ -36,28 +36,6 @@ export function machineCpuTicks(): MachineCpuTicks {
     .map(Number);
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
   return { busy: total - idle - iowait, total, steal };
-}
-
-/**
- * The pid of this process's one child whose command line contains `fragment` (e.g. the entry
- * script), found through `/proc` because the local stack does not expose its children's pids.
- */
-export function childPidRunning(fragment: string): number {
-  const matches: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const parentPid = Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]);
-      if (parentPid !== process.pid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((argument) => argument.includes(fragment))) {
-        matches.push(Number(entry));
-      }
-    } catch {
-      // The process ended between listing and reading; it is not the one we want.
-    }
-  }
-  if (matches.length !== 1) throw new Error(`expected one child process running ${fragment}, found ${matches.length}`);
-  return matches[0] as number;
 }
 
 /** Splits a stat line after the command name, which is parenthesised and may contain spaces. */

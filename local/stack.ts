@@ -4,7 +4,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { createS3KeyStore } from '../lib/adapters/s3-key-store';
-import { apiKeyRecordFor, generateApiKey, isWellFormedApiKey } from '../lib/core/api-key';
+import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
 import { startChild, type StackChild } from './child-process';
 import { PortInUseError } from './listen';
 
@@ -34,6 +34,8 @@ export interface LocalStack {
   keysBucket: string;
   usageQueueUrl: string;
   dataDir: string;
+  /** Process ids of the children, for benchmarks that read their CPU time. */
+  pids: { api: number; modelServer: number };
   /** The environment the API's handlers run with; clients in tests use the same. */
   environment: Record<string, string>;
   stop(): Promise<void>;
@@ -138,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keysBucket: KEYS_BUCKET,
       usageQueueUrl,
       dataDir,
+      pids: { api: api.process.pid ?? -1, modelServer: modelServer.process.pid ?? -1 },
       environment,
       stop,
     };
@@ -159,7 +162,7 @@ function readOrCreateDemoKey(dataDir: string): string {
     const saved = readFileSync(path, 'utf8').trim();
     if (isWellFormedApiKey(saved)) return saved;
   }
-  const { apiKey } = generateApiKey({ tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() });
+  const apiKey = newApiKey();
   writeFileSync(path, `${apiKey}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
   return apiKey;

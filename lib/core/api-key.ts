@@ -61,9 +61,14 @@ export function apiKeyRecordFor(apiKey: string, grant: KeyGrant): ApiKeyRecord {
   };
 }
 
+/** A new secret: 256 random bits behind the prefix. */
+export function newApiKey(): string {
+  return API_KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
 /** A new key: the secret to hand out once, and the record to store. */
 export function generateApiKey(grant: KeyGrant): { apiKey: string; record: ApiKeyRecord } {
-  const apiKey = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+  const apiKey = newApiKey();
   return { apiKey, record: apiKeyRecordFor(apiKey, grant) };
 }
 
