@@ -5,17 +5,97 @@ const resourceName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-/** A model a serving endpoint can route to: here, a SageMaker endpoint (and optional variant). */
-export const servedEntitySchema = z
+/** What an endpoint serves, which decides the request and response shapes it speaks. */
+export const taskSchema = z.enum(['custom', 'chat', 'completions', 'embeddings']);
+
+/**
+ * Where a provider's API key lives. Only a pointer is ever configured: the key itself is read
+ * from SSM Parameter Store (a SecureString) or Secrets Manager at cold start, never inlined.
+ */
+export const secretRefSchema = z.union([
+  z.object({ ssmParameter: z.string().regex(/^\/?[a-zA-Z0-9_.\-/]{1,1011}$/, 'must be an SSM parameter name') }).strict(),
+  z.object({ secretsManager: z.string().min(1).max(2048) }).strict(),
+]);
+
+/** A provider base URL: HTTPS, except on loopback where the local stack's servers live. */
+const providerUrl = z
+  .url()
+  .refine(
+    (url) => url.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(url),
+    'must be https:// (plain http only on 127.0.0.1 or localhost)',
+  )
+  .transform((url) => url.replace(/\/+$/, ''));
+
+/** Fields every served entity has, whatever its backend. */
+const servedEntityBase = {
+  name: resourceName,
+  /** Relative share of first-choice traffic; 0 makes the entity a fallback only. */
+  weight: z.number().int().min(0).max(1000).default(100),
+  /** How long one call to this entity may take; the endpoint's deadline caps it. */
+  timeoutMs: z.number().int().min(50).max(28_000).optional(),
+  /** Served entities of the same endpoint to try next, in order, when this one fails retriably. */
+  fallbacks: z.array(resourceName).max(5).default([]),
+};
+
+/** A SageMaker real-time endpoint (and optional production variant). */
+export const sageMakerEntitySchema = z
   .object({
-    name: resourceName,
+    ...servedEntityBase,
     backend: z.literal('sagemaker'),
     /** The SageMaker endpoint's name. */
     endpointName: resourceName,
     /** A production variant to pin, sent as `TargetVariant`; SageMaker's own split otherwise. */
     variant: resourceName.optional(),
-    /** Relative share of traffic among this endpoint's served entities. */
-    weight: z.number().int().min(0).max(1000).default(100),
+  })
+  .strict();
+
+/** Any server speaking OpenAI's HTTP API: OpenAI itself, vLLM, TGI, Ollama and the like. */
+export const openAiEntitySchema = z
+  .object({
+    ...servedEntityBase,
+    backend: z.literal('openai'),
+    /** The provider's model name, sent as `model`. */
+    model: z.string().min(1).max(200),
+    baseUrl: providerUrl.default('https://api.openai.com/v1'),
+    /** Absent only for servers that need no key (a self-hosted vLLM on a private network). */
+    apiKey: secretRefSchema.optional(),
+  })
+  .strict();
+
+/** Anthropic's Messages API, spoken to in its own shape and translated to OpenAI's. */
+export const anthropicEntitySchema = z
+  .object({
+    ...servedEntityBase,
+    backend: z.literal('anthropic'),
+    model: z.string().min(1).max(200),
+    baseUrl: providerUrl.default('https://api.anthropic.com'),
+    apiKey: secretRefSchema,
+    /** Anthropic requires `max_tokens`; used when the caller sends none. */
+    defaultMaxTokens: z.number().int().min(1).max(200_000).default(1024),
+  })
+  .strict();
+
+/** A model a serving endpoint can route to. */
+export const servedEntitySchema = z.discriminatedUnion('backend', [sageMakerEntitySchema, openAiEntitySchema, anthropicEntitySchema]);
+
+/** Which tasks each backend can serve. */
+export const BACKEND_TASKS: Readonly<Record<ServedEntity['backend'], readonly Task[]>> = {
+  sagemaker: ['custom', 'chat', 'completions', 'embeddings'],
+  openai: ['chat', 'completions', 'embeddings'],
+  anthropic: ['chat'],
+};
+
+/** How an endpoint holds up when a served entity fails. */
+export const routingPolicySchema = z
+  .object({
+    /** Extra attempts on the same entity after a retriable failure, before falling back. */
+    retries: z.number().int().min(0).max(5).default(1),
+    /** Base of the full-jitter exponential backoff between retries. */
+    backoffMs: z.number().int().min(1).max(5_000).default(50),
+    /** Consecutive retriable failures that open an entity's circuit. */
+    breakerFailures: z.number().int().min(1).max(1_000).default(5),
+    /** How long an open circuit stays open before one probe request is let through. */
+    breakerCooldownMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict();
 
@@ -24,19 +104,45 @@ export const servingEndpointSchema = z
   .object({
     name: resourceName,
     description: z.string().max(500).optional(),
-    /** Only classic ML scoring (`custom`) is served so far; LLM tasks arrive with their backends. */
-    task: z.literal('custom'),
-    /** How long one backend call may take before the caller gets a 504. API Gateway caps at 29 s. */
+    task: taskSchema.default('custom'),
+    /** The request's whole deadline, fallbacks and retries included. API Gateway caps at 29 s. */
     timeoutMs: z.number().int().min(50).max(28_000).default(10_000),
     /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
-    servedEntities: z
-      .array(servedEntitySchema)
-      .min(1)
-      .refine((entities) => entities.some((entity) => entity.weight > 0), 'at least one served entity needs a weight above 0')
-      .refine((entities) => new Set(entities.map((e) => e.name)).size === entities.length, 'served entity names must be unique'),
+    routing: routingPolicySchema.default(routingPolicySchema.parse({})),
+    servedEntities: z.array(servedEntitySchema).min(1).max(20),
   })
-  .strict();
+  .strict()
+  .superRefine((endpoint, context) => {
+    const names = new Set<string>();
+    endpoint.servedEntities.forEach((entity, index) => {
+      if (names.has(entity.name)) {
+        context.addIssue({ code: 'custom', path: ['servedEntities', index, 'name'], message: `duplicate served entity name ${entity.name}` });
+      }
+      names.add(entity.name);
+      if (!BACKEND_TASKS[entity.backend].includes(endpoint.task)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['servedEntities', index, 'backend'],
+          message: `backend ${entity.backend} cannot serve task ${endpoint.task}`,
+        });
+      }
+    });
+    endpoint.servedEntities.forEach((entity, index) => {
+      entity.fallbacks.forEach((fallback, at) => {
+        if (fallback === entity.name || !names.has(fallback)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['servedEntities', index, 'fallbacks', at],
+            message: fallback === entity.name ? 'an entity cannot fall back to itself' : `no served entity named ${fallback}`,
+          });
+        }
+      });
+    });
+    if (!endpoint.servedEntities.some((entity) => entity.weight > 0)) {
+      context.addIssue({ code: 'custom', path: ['servedEntities'], message: 'at least one served entity needs a weight above 0' });
+    }
+  });
 
 /** The whole endpoint configuration document (`config/endpoints.json`). */
 export const endpointConfigSchema = z
@@ -49,6 +155,12 @@ export const endpointConfigSchema = z
   })
   .strict();
 
+export type Task = z.infer<typeof taskSchema>;
+export type SecretRef = z.infer<typeof secretRefSchema>;
+export type SageMakerEntity = z.infer<typeof sageMakerEntitySchema>;
+export type OpenAiEntity = z.infer<typeof openAiEntitySchema>;
+export type AnthropicEntity = z.infer<typeof anthropicEntitySchema>;
 export type ServedEntity = z.infer<typeof servedEntitySchema>;
+export type RoutingPolicy = z.infer<typeof routingPolicySchema>;
 export type ServingEndpoint = z.infer<typeof servingEndpointSchema>;
 export type EndpointConfig = z.infer<typeof endpointConfigSchema>;

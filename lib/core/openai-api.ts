@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/**
+ * The OpenAI-compatible surface: the request bodies callers send to `/v1/chat/completions`,
+ * `/v1/completions` and `/v1/embeddings`, and the answers every backend is translated into.
+ * Requests are loose objects: parameters we do not model (tools, logprobs, seed, ...) are kept and
+ * forwarded to backends that understand them; the fields we do model are checked.
+ */
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() }).loose();
+const imagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string() }).loose() }).loose();
+
+/** A message's content: a string, or an array of content parts. */
+export const messageContentSchema = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart]))]);
+
+export const chatMessageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: messageContentSchema.nullable().optional(),
+    name: z.string().optional(),
+    tool_call_id: z.string().optional(),
+  })
+  .loose();
+
+const streamOptions = z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional();
+const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+
+/** Fields every generation request shares. `model` is the endpoint's name. */
+const generationFields = {
+  model: z.string().min(1).max(200),
+  max_tokens: z.number().int().min(1).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().min(0).max(1).nullable().optional(),
+  n: z.literal(1, 'only n=1 is served').nullable().optional(),
+  stop,
+  stream: z.boolean().nullable().optional(),
+  stream_options: streamOptions,
+  user: z.string().max(256).optional(),
+};
+
+export const chatCompletionRequestSchema = z
+  .object({
+    ...generationFields,
+    messages: z.array(chatMessageSchema).min(1, 'messages must not be empty'),
+    max_completion_tokens: z.number().int().min(1).nullable().optional(),
+  })
+  .loose();
+
+export const completionRequestSchema = z
+  .object({
+    ...generationFields,
+    prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is served')]),
+  })
+  .loose();
+
+export const embeddingsRequestSchema = z
+  .object({
+    model: z.string().min(1).max(200),
+    input: z.union([z.string(), z.array(z.string()).min(1).max(2048), z.array(z.number().int()).min(1)]),
+    encoding_format: z.literal('float', 'only encoding_format "float" is served').optional(),
+    dimensions: z.number().int().min(1).optional(),
+    user: z.string().max(256).optional(),
+  })
+  .loose();
+
+export const usageSchema = z
+  .object({
+    prompt_tokens: z.number().int().min(0),
+    completion_tokens: z.number().int().min(0).optional(),
+    total_tokens: z.number().int().min(0),
+  })
+  .loose();
+
+const finishReason = z.string().nullable();
+
+export const chatCompletionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z
+      .array(
+        z
+          .object({
+            index: z.number().int(),
+            message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }).loose(),
+            finish_reason: finishReason,
+          })
+          .loose(),
+      )
+      .min(1),
+    usage: usageSchema.optional(),
+  })
+  .loose();
+
+export const chatCompletionChunkSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion.chunk'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(
+      z
+        .object({
+          index: z.number().int(),
+          delta: z.object({ role: z.string().optional(), content: z.string().nullable().optional() }).loose(),
+          finish_reason: finishReason.optional(),
+        })
+        .loose(),
+    ),
+    usage: usageSchema.nullable().optional(),
+  })
+  .loose();
+
+export const completionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('text_completion'),
+    created: z.number().int(),
+    model: z.string(),
+    choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: finishReason.optional() }).loose()).min(1),
+    usage: usageSchema.optional(),
+  })
+  .loose();
+
+/** OpenAI streams completions as `text_completion` objects too, each carrying a piece of text. */
+export const completionChunkSchema = completionSchema.extend({
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: finishReason.optional() }).loose()),
+  usage: usageSchema.nullable().optional(),
+});
+
+export const embeddingsSchema = z
+  .object({
+    object: z.literal('list'),
+    model: z.string(),
+    data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.array(z.number()) }).loose()).min(1),
+    usage: usageSchema.optional(),
+  })
+  .loose();
+
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+export type EmbeddingsRequest = z.infer<typeof embeddingsRequestSchema>;
+export type OpenAiUsage = z.infer<typeof usageSchema>;
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+export type Completion = z.infer<typeof completionSchema>;
+export type CompletionChunk = z.infer<typeof completionChunkSchema>;
+export type Embeddings = z.infer<typeof embeddingsSchema>;
