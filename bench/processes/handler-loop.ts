@@ -1,4 +1,5 @@
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
+import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
 import type { HandlerLoopRequest, HandlerLoopResult, HandlerSample } from '../handler-in-process';
 
@@ -18,7 +19,8 @@ process.once('message', (request: HandlerLoopRequest) => {
 });
 
 async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> {
-  const { handler } = await import('../../functions/invoke');
+  installLambdaStreamingGlobal();
+  const { handler } = (await import('../../functions/invoke')) as { handler: LambdaHandler };
   const path = `/serving-endpoints/${request.endpoint}/invocations`;
   const matched = matchRoute(readRoutes('serverless.yml'), 'POST', path);
   if (!matched) throw new Error(`serverless.yml has no route for POST ${path}`);
@@ -50,7 +52,7 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> 
 
     const cpuBefore = process.cpuUsage();
     const startedAt = performance.now();
-    const result = await handler(event, context);
+    const result = await invokeHandler(handler, event, context);
     const wallMs = performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
 

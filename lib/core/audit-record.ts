@@ -1,4 +1,6 @@
 import type { Principal } from './api-key';
+import type { RouteAttempt } from './route-request';
+import type { UsageUnits } from './usage-event';
 
 /** What was sent or answered, as stored in the audit log. */
 export interface AuditedBody {
@@ -28,6 +30,12 @@ export interface AuditRecord {
   errorMessage: string | null;
   latencyMs: number;
   backendLatencyMs: number | null;
+  /** What the request consumed (rows, or tokens with whether they are estimated); null when refused before. */
+  units: UsageUnits | null;
+  /** Every call routing made or skipped, in order: retries and fallbacks are visible here. */
+  attempts: RouteAttempt[];
+  /** Whether the answer went back as Server-Sent Events; the response body is then the assembled answer. */
+  streamed: boolean;
   client: { ip: string | null; userAgent: string | null };
   request: AuditedBody;
   response: AuditedBody;
@@ -63,6 +71,9 @@ export interface AuditFacts {
   error: { code: string; message: string } | undefined;
   latencyMs: number;
   backendLatencyMs: number | undefined;
+  units?: UsageUnits | undefined;
+  attempts?: RouteAttempt[] | undefined;
+  streamed?: boolean;
   clientIp: string | undefined;
   userAgent: string | undefined;
   requestBody: Uint8Array;
@@ -88,6 +99,9 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
     errorMessage: facts.error?.message ?? null,
     latencyMs: round(facts.latencyMs),
     backendLatencyMs: facts.backendLatencyMs === undefined ? null : round(facts.backendLatencyMs),
+    units: facts.units ?? null,
+    attempts: (facts.attempts ?? []).map((attempt) => ({ ...attempt, latencyMs: round(attempt.latencyMs) })),
+    streamed: facts.streamed ?? false,
     client: { ip: facts.clientIp ?? null, userAgent: facts.userAgent ?? null },
     request: auditBody(facts.requestBody, facts.requestJson),
     response: auditBody(facts.responseBody, facts.responseJson),

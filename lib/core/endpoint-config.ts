@@ -107,6 +107,8 @@ export const servingEndpointSchema = z
     task: taskSchema.default('custom'),
     /** The request's whole deadline, fallbacks and retries included. API Gateway caps at 29 s. */
     timeoutMs: z.number().int().min(50).max(28_000).default(10_000),
+    /** How long a streamed answer may run in all; its first chunk must still come within `timeoutMs`. */
+    streamTimeoutMs: z.number().int().min(1_000).max(900_000).default(300_000),
     /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
     routing: routingPolicySchema.default(routingPolicySchema.parse({})),

@@ -74,6 +74,12 @@ export class UnsupportedMediaTypeError extends AppError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
 }
 
+/** 499 (nginx's convention): the caller went away before a streamed answer was complete; audit only. */
+export class ClientClosedRequestError extends AppError {
+  readonly statusCode = 499;
+  readonly code = 'CLIENT_CLOSED_REQUEST';
+}
+
 /** 500: a bug or an unexpected failure; never shown to the caller. */
 export class InternalError extends AppError {
   readonly statusCode = 500;

@@ -1,10 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Principal } from './api-key';
 import { authenticate, authorizeInvocation } from './authenticate';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
+import type { CircuitBreakers } from './circuit-breaker';
 import type { EndpointRegistry } from './endpoint-registry';
-import type { ServedEntity } from './endpoint-config';
+import type { ServedEntity, ServingEndpoint, Task } from './endpoint-config';
 import {
   AppError,
+  ClientClosedRequestError,
+  GatewayTimeoutError,
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
@@ -13,15 +17,23 @@ import {
   toAppError,
 } from './errors';
 import { errorResponse } from './error-response';
-import { pickServedEntity } from './pick-served-entity';
-import { parsePredictionResponse } from './prediction-response';
-import { parseScoringRequest } from './scoring-request';
-import type { UsageEvent } from './usage-event';
+import { callModel, openModelStream, parseModelInput, wantsStream, type ModelAnswer, type ModelInput, type OpenedStream } from './model-call';
+import type { RouteAttempt, RouteDeps } from './route-request';
+import { routeRequest } from './route-request';
+import { StreamAssembler } from './stream-assembler';
+import { chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
+import type { UsageEvent, UsageUnits } from './usage-event';
 import type { AuditSink } from '../ports/audit-sink';
 import type { Clock } from '../ports/clock';
 import type { KeyStore } from '../ports/key-store';
 import type { BackendRegistry } from '../ports/model-backend';
 import type { UsageSink } from '../ports/usage-sink';
+
+/**
+ * Which route the request came in on: the Databricks-style invocations path (endpoint in the path,
+ * any task) or one of the OpenAI-compatible paths (endpoint in the body's `model`, task fixed).
+ */
+export type InvocationSurface = 'invocations' | 'chat' | 'completions' | 'embeddings';
 
 /** A synchronous invocation as the HTTP edge hands it over: typed, but not yet trusted. */
 export interface InvocationRequest {
@@ -29,7 +41,9 @@ export interface InvocationRequest {
   receivedAt: Date;
   /** `performance.now()`-style reading taken when the request arrived. */
   startedAt: number;
-  endpointName: string;
+  surface: InvocationSurface;
+  /** The endpoint named in the path (invocations surface only). */
+  endpointName: string | undefined;
   authorization: string | undefined;
   contentType: string | undefined;
   body: Uint8Array;
@@ -37,19 +51,26 @@ export interface InvocationRequest {
   userAgent: string | undefined;
 }
 
-/** What goes back to the caller, plus what the edge needs to log. */
-export interface InvocationOutcome {
+/** How a request ended, once it has: what the edge logs and measures. */
+export interface SettledInvocation {
   statusCode: number;
-  headers: Record<string, string>;
-  /** JSON text (the model's own bytes on success, passed through without re-encoding). */
-  body: Uint8Array;
   audit: AuditRecord;
-  /** Time the caller waited that was not spent in the backend, audit and usage hand-offs included. */
+  /** Time the caller waited that was not spent in the backends, audit and usage hand-offs included. */
   overheadMs: number;
-  /** The failure behind a non-2xx answer, with its cause, for the log (never for the caller). */
+  /** The failure behind a non-2xx answer (or a broken stream), with its cause, for the log only. */
   error?: AppError;
   /** Set when the audit record or usage event could not be handed off. */
   handoffError?: unknown;
+}
+
+/** What goes back to the caller. */
+export interface InvocationOutcome {
+  statusCode: number;
+  headers: Record<string, string>;
+  /** JSON bytes, or Server-Sent Event frames produced as the model streams. */
+  body: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Resolves when the request is over: at once for JSON, after the last frame for a stream. */
+  settled: Promise<SettledInvocation>;
 }
 
 export interface InvocationDeps {
@@ -59,83 +80,237 @@ export interface InvocationDeps {
   audit: AuditSink;
   usage: UsageSink;
   clock: Clock;
+  /** Circuit breakers of this instance, shared by its requests. */
+  breakers: CircuitBreakers;
+  /** Backoff jitter and waiting, replaceable in tests. */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;.*)?$/i;
+/** Lambda's synchronous payload limit: no endpoint accepts more, so nothing larger is parsed. */
+const LARGEST_BODY_BYTES = 6_000_000;
+const encoder = new TextEncoder();
+
+/** What is known about a request as it goes through; everything its audit record needs. */
+interface RequestFacts {
+  principal?: Principal;
+  endpoint?: ServingEndpoint;
+  entity?: ServedEntity;
+  attempts: RouteAttempt[];
+  requestJson?: unknown;
+  units?: UsageUnits;
+  backendLatencyMs?: number;
+}
 
 /**
  * Serves one synchronous invocation end to end: authenticate, resolve and authorize the endpoint,
- * validate the body, call the served entity within the endpoint's timeout, check its answer, and
- * hand off the audit record and usage event before answering. Every request, refused or not, is
- * audited; an answer whose audit record or usage event cannot be handed off is withheld (503).
- * Never throws.
+ * validate the body against its task, route it to a served entity (retries, fallbacks, circuit
+ * breakers, all inside the endpoint's deadline), check the answer, and hand off the audit record
+ * and usage event before answering. Every request, refused or not, is audited; a JSON answer whose
+ * audit record or usage event cannot be handed off is withheld (503), and a stream ends with an
+ * error event instead of `[DONE]`. Never throws.
  */
 export async function serveInvocation(request: InvocationRequest, deps: InvocationDeps): Promise<InvocationOutcome> {
-  let principal: Principal | undefined;
-  let servedEntity: ServedEntity | undefined;
-  let rows = 0;
-  let backendLatencyMs: number | undefined;
-  let statusCode = 200;
-  let headers: Record<string, string> = {};
-  let body: Uint8Array;
-  let requestJson: unknown;
-  let responseJson: unknown;
-  let error: AppError | undefined;
-
+  const facts: RequestFacts = { attempts: [] };
   try {
-    principal = await authenticate(request.authorization, deps.keys);
-    const endpoint = deps.endpoints.get(request.endpointName);
-    if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${request.endpointName}`);
-    authorizeInvocation(principal, endpoint);
-    if (request.body.byteLength > endpoint.maxRequestBytes) {
-      throw new PayloadTooLargeError(
-        `Request body is ${request.body.byteLength} bytes; endpoint ${endpoint.name} accepts at most ${endpoint.maxRequestBytes}`,
-      );
-    }
-    if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
-      throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
-    }
-    requestJson = parseJsonBody(request.body);
-    rows = parseScoringRequest(requestJson).rows;
+    facts.principal = await authenticate(request.authorization, deps.keys);
+    const { endpoint, json } = resolveEndpointAndBody(request, deps.endpoints, facts.principal);
+    facts.endpoint = endpoint;
+    facts.requestJson = json;
+    const input = parseModelInput(endpoint, request.body, json);
+    if (input.task === 'custom') facts.units = { kind: 'rows', input: input.rows };
+    if (wantsStream(input)) return await serveStream(request, deps, facts, endpoint, input);
 
-    servedEntity = pickServedEntity(endpoint, request.requestId);
-    const backendStartedAt = deps.clock.monotonic();
-    try {
-      const answer = await deps.backends[servedEntity.backend].invoke({
-        requestId: request.requestId,
-        servedEntity,
-        body: request.body,
-        contentType: 'application/json',
-        signal: AbortSignal.timeout(endpoint.timeoutMs),
-      });
-      responseJson = parsePredictionResponse(answer.body);
-      body = answer.body;
-    } finally {
-      backendLatencyMs = deps.clock.monotonic() - backendStartedAt;
-    }
-    headers = { 'x-modelgate-served-entity': servedEntity.name };
+    const routedAt = deps.clock.monotonic();
+    const routed = await routeRequest(
+      endpoint,
+      request.requestId,
+      request.startedAt + endpoint.timeoutMs,
+      (entity, signal) => callModel(deps.backends, entity, input, request.requestId, signal),
+      routeDeps(deps),
+    );
+    facts.backendLatencyMs = deps.clock.monotonic() - routedAt;
+    facts.attempts = routed.attempts;
+    if (routed.entity) facts.entity = routed.entity;
+    if (!routed.ok) throw routed.error;
+    const answer = presentAnswer(endpoint, input, routed.value);
+    facts.units = answer.units;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-modelgate-served-entity': routed.entity.name };
+    if (answer.units.kind === 'tokens' && answer.units.estimated) headers['x-modelgate-usage-estimated'] = 'true';
+    return answerAfterHandoff(request, deps, facts, { statusCode: 200, headers, body: answer.body, responseJson: answer.json });
   } catch (thrown) {
-    error = toAppError(thrown);
-    ({ statusCode, headers, body, payload: responseJson } = errorResponse(error, request.requestId));
-    if (servedEntity) headers['x-modelgate-served-entity'] = servedEntity.name;
+    const error = toAppError(thrown);
+    const response = errorResponse(error, request.requestId);
+    const headers: Record<string, string> = { ...response.headers, 'content-type': 'application/json' };
+    if (facts.entity) headers['x-modelgate-served-entity'] = facts.entity.name;
+    return answerAfterHandoff(request, deps, facts, { ...response, headers, responseJson: response.payload, error });
   }
+}
 
+/** The endpoint the request names (path or `model`), authorized, and its body parsed. */
+function resolveEndpointAndBody(
+  request: InvocationRequest,
+  endpoints: EndpointRegistry,
+  principal: Principal,
+): { endpoint: ServingEndpoint; json: unknown } {
+  if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
+    throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
+  }
+  if (request.surface === 'invocations') {
+    const endpoint = findEndpoint(endpoints, request.endpointName ?? '');
+    authorizeInvocation(principal, endpoint);
+    checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
+    return { endpoint, json: parseJsonBody(request.body) };
+  }
+  checkSize(request.body, LARGEST_BODY_BYTES, undefined);
+  const json = parseJsonBody(request.body);
+  const model = (json as { model?: unknown } | null)?.model;
+  if (typeof model !== 'string' || model === '') {
+    throw new InvalidRequestError('model: required; name the serving endpoint to query');
+  }
+  const endpoint = findEndpoint(endpoints, model);
+  authorizeInvocation(principal, endpoint);
+  checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
+  if (endpoint.task !== request.surface) throw wrongSurface(endpoint, request.surface);
+  return { endpoint, json };
+}
+
+function findEndpoint(endpoints: EndpointRegistry, name: string): ServingEndpoint {
+  const endpoint = endpoints.get(name);
+  if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${name}`);
+  return endpoint;
+}
+
+function checkSize(body: Uint8Array, limit: number, endpointName: string | undefined): void {
+  if (body.byteLength <= limit) return;
+  const who = endpointName === undefined ? 'modelgate accepts' : `endpoint ${endpointName} accepts`;
+  throw new PayloadTooLargeError(`Request body is ${body.byteLength} bytes; ${who} at most ${limit}`);
+}
+
+const SURFACE_PATHS: Record<Exclude<InvocationSurface, 'invocations'>, string> = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+};
+
+function wrongSurface(endpoint: ServingEndpoint, surface: Exclude<InvocationSurface, 'invocations'>): InvalidRequestError {
+  const where: Record<Task, string> = {
+    custom: `/serving-endpoints/${endpoint.name}/invocations`,
+    ...SURFACE_PATHS,
+  };
+  return new InvalidRequestError(
+    `model: endpoint ${endpoint.name} serves the ${endpoint.task} task, not ${surface}; send it to ${where[endpoint.task]}`,
+  );
+}
+
+function parseJsonBody(body: Uint8Array): unknown {
+  if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON request');
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (cause) {
+    const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
+    throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
+  }
+}
+
+function routeDeps(deps: InvocationDeps): RouteDeps {
+  return {
+    breakers: deps.breakers,
+    now: () => deps.clock.monotonic(),
+    random: deps.random ?? Math.random,
+    sleep: deps.sleep ?? ((ms) => sleep(ms)),
+  };
+}
+
+/** A checked answer as the caller receives it, with what it consumed. */
+function presentAnswer(
+  endpoint: ServingEndpoint,
+  input: ModelInput,
+  answer: ModelAnswer,
+): { body: Uint8Array; json: unknown; units: UsageUnits } {
+  if (answer.task === 'custom') {
+    // The model's own bytes, passed through without re-encoding.
+    return { body: answer.body, json: answer.json, units: { kind: 'rows', input: input.task === 'custom' ? input.rows : 0 } };
+  }
+  const reply = { ...answer.answer, model: endpoint.name };
+  let usage;
+  if (reply.object === 'chat.completion' && input.task === 'chat') {
+    usage = tokenUsage(reply.usage, () => chatPromptText(input.request), () => reply.choices.map((c) => c.message.content ?? '').join(''));
+  } else if (reply.object === 'text_completion' && input.task === 'completions') {
+    usage = tokenUsage(reply.usage, () => completionPromptText(input.request), () => reply.choices.map((c) => c.text).join(''));
+  } else if (input.task === 'embeddings') {
+    usage = tokenUsage(reply.usage, () => embeddingsInputText(input.request), () => '');
+  } else {
+    usage = tokenUsage(undefined, () => '', () => '');
+  }
+  reply.usage ??= openAiUsage(usage);
+  return { body: encoder.encode(JSON.stringify(reply)), json: reply, units: { kind: 'tokens', ...usage } };
+}
+
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  responseJson: unknown;
+  error?: AppError;
+}
+
+/** Hands off the audit record and usage event, then answers; withholds a 2xx that was not recorded. */
+async function answerAfterHandoff(request: InvocationRequest, deps: InvocationDeps, facts: RequestFacts, answer: Answer): Promise<InvocationOutcome> {
+  const settled = await settle(request, deps, facts, answer.statusCode, answer.error, request.body, answer.body, answer.responseJson, false);
+  let { statusCode, headers, body } = answer;
+  if (settled.handoffError !== undefined && statusCode < 400) {
+    // A refusal discloses nothing, so it keeps its status; an answer that cannot be audited is withheld.
+    const withheld = auditUnavailable(settled.handoffError);
+    const response = errorResponse(withheld, request.requestId);
+    ({ statusCode, body } = response);
+    headers = { ...response.headers, 'content-type': 'application/json' };
+    settled.statusCode = statusCode;
+    settled.error = withheld;
+  }
+  headers['x-modelgate-overhead-ms'] = settled.overheadMs.toFixed(2);
+  return { statusCode, headers, body, settled: Promise.resolve(settled) };
+}
+
+function auditUnavailable(cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('AUDIT_UNAVAILABLE', 'The request could not be recorded; it was not served', {
+    cause,
+    headers: { 'retry-after': '1' },
+  });
+}
+
+/** Builds and hands off the audit record and usage event, both at once (one round trip). */
+async function settle(
+  request: InvocationRequest,
+  deps: InvocationDeps,
+  facts: RequestFacts,
+  statusCode: number,
+  error: AppError | undefined,
+  requestBody: Uint8Array,
+  responseBody: Uint8Array,
+  responseJson: unknown,
+  streamed: boolean,
+): Promise<SettledInvocation> {
   const latencyMs = deps.clock.monotonic() - request.startedAt;
   const audit = buildAuditRecord({
     requestId: request.requestId,
     receivedAt: request.receivedAt,
-    endpointName: request.endpointName,
-    principal,
-    servedEntity: servedEntity?.name,
+    endpointName: facts.endpoint?.name ?? request.endpointName ?? modelNamed(facts.requestJson) ?? '',
+    principal: facts.principal,
+    servedEntity: facts.entity?.name,
     status: statusCode,
     error: error && { code: error.code, message: error.expose ? error.message : 'Internal error' },
     latencyMs,
-    backendLatencyMs,
+    backendLatencyMs: facts.backendLatencyMs,
+    units: facts.units,
+    attempts: facts.attempts,
+    streamed,
     clientIp: request.clientIp,
     userAgent: request.userAgent,
-    requestBody: request.body,
-    requestJson,
-    responseBody: body,
+    requestBody,
+    requestJson: facts.requestJson,
+    responseBody,
     responseJson,
   });
   const usage: UsageEvent = {
@@ -147,46 +322,146 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     endpoint: audit.endpoint,
     servedEntity: audit.servedEntity,
     status: statusCode,
-    units: { kind: 'rows', input: rows },
-    requestBytes: request.body.byteLength,
-    responseBytes: body.byteLength,
+    units: facts.units ?? { kind: 'rows', input: 0 },
+    requestBytes: requestBody.byteLength,
+    responseBytes: responseBody.byteLength,
     latencyMs: audit.latencyMs,
     backendLatencyMs: audit.backendLatencyMs,
   };
-
-  const outcome: InvocationOutcome = { statusCode, headers, body, audit, overheadMs: 0 };
-  if (error) outcome.error = error;
-
-  // Both hand-offs run at once: one network round trip on the hot path.
   const handoff = await Promise.allSettled([deps.audit.record(audit), deps.usage.publish(usage)]);
   const failed = handoff.find((result) => result.status === 'rejected');
-  if (failed) {
-    outcome.handoffError = failed.reason;
-    // A refusal discloses nothing, so it keeps its status; an answer that cannot be audited is withheld.
-    if (statusCode < 400) {
-      const withheld = new ServiceUnavailableError('AUDIT_UNAVAILABLE', 'The request could not be recorded; it was not served', {
-        cause: failed.reason,
-        headers: { 'retry-after': '1' },
-      });
-      const response = errorResponse(withheld, request.requestId);
-      outcome.statusCode = response.statusCode;
-      outcome.body = response.body;
-      outcome.headers = response.headers;
-      outcome.error = withheld;
-    }
-  }
-  // Overhead is everything the caller waited for that was not the model, hand-offs included.
-  outcome.overheadMs = deps.clock.monotonic() - request.startedAt - (backendLatencyMs ?? 0);
-  outcome.headers['x-modelgate-overhead-ms'] = outcome.overheadMs.toFixed(2);
-  return outcome;
+  const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
+  if (error) settled.error = error;
+  if (failed) settled.handoffError = failed.reason;
+  // Overhead is everything the caller waited for that was not the models, hand-offs included.
+  settled.overheadMs = deps.clock.monotonic() - request.startedAt - (facts.backendLatencyMs ?? 0);
+  return settled;
 }
 
-function parseJsonBody(body: Uint8Array): unknown {
-  if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON scoring request');
-  try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch (cause) {
-    const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
-    throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
+function modelNamed(json: unknown): string | undefined {
+  const model = (json as { model?: unknown } | null | undefined)?.model;
+  return typeof model === 'string' ? model.slice(0, 200) : undefined;
+}
+
+/**
+ * Serves `stream: true`: routes until a served entity yields its first chunk (so failures before the
+ * first byte still retry and fall back), then relays Server-Sent Events. A stream that breaks after
+ * the first byte ends with an `error` event, never a clean-looking end; `[DONE]` is sent only after
+ * the audit record and usage event were handed off.
+ */
+async function serveStream(
+  request: InvocationRequest,
+  deps: InvocationDeps,
+  facts: RequestFacts,
+  endpoint: ServingEndpoint,
+  input: ModelInput,
+): Promise<InvocationOutcome> {
+  const routedAt = deps.clock.monotonic();
+  // Each attempt's signal only bounds the wait for the first chunk; the stream then gets its own.
+  const routed = await routeRequest(
+    endpoint,
+    request.requestId,
+    request.startedAt + endpoint.timeoutMs,
+    async (entity, attemptSignal): Promise<{ opened: OpenedStream; abort: AbortController }> => {
+      const abort = new AbortController();
+      const forward = (): void => abort.abort(attemptSignal.reason);
+      attemptSignal.addEventListener('abort', forward, { once: true });
+      try {
+        return { opened: await openModelStream(deps.backends, entity, input, request.requestId, abort.signal), abort };
+      } catch (error) {
+        abort.abort();
+        throw error;
+      } finally {
+        attemptSignal.removeEventListener('abort', forward);
+      }
+    },
+    routeDeps(deps),
+  );
+  facts.attempts = routed.attempts;
+  if (routed.entity) facts.entity = routed.entity;
+  if (!routed.ok) {
+    facts.backendLatencyMs = deps.clock.monotonic() - routedAt;
+    throw routed.error;
   }
+  const { opened, abort } = routed.value;
+  let timedOut: GatewayTimeoutError | undefined;
+  const streamTimer = setTimeout(() => {
+    timedOut = new GatewayTimeoutError(`The stream ran past endpoint ${endpoint.name}'s ${endpoint.streamTimeoutMs} ms limit`);
+    abort.abort(timedOut);
+  }, Math.max(0, request.startedAt + endpoint.streamTimeoutMs - deps.clock.monotonic()));
+  const assembler = new StreamAssembler(endpoint.name, input);
+  let resolveSettled!: (settled: SettledInvocation) => void;
+  const settledPromise = new Promise<SettledInvocation>((resolve) => (resolveSettled = resolve));
+  let isSettled = false;
+
+  const finish = async (statusCode: number, error: AppError | undefined): Promise<SettledInvocation> => {
+    isSettled = true;
+    facts.backendLatencyMs = deps.clock.monotonic() - routedAt;
+    facts.units = { kind: 'tokens', ...assembler.usage() };
+    const assembled = assembler.assembled();
+    const settled = await settle(
+      request,
+      deps,
+      facts,
+      statusCode,
+      error,
+      request.body,
+      encoder.encode(JSON.stringify(assembled)),
+      assembled,
+      true,
+    );
+    resolveSettled(settled);
+    return settled;
+  };
+
+  async function* frames(): AsyncGenerator<Uint8Array> {
+    try {
+      let failure: AppError | undefined;
+      try {
+        let chunk = opened.first;
+        for (;;) {
+          const relayed = assembler.absorb(chunk);
+          if (relayed !== undefined) yield sseFrame(relayed);
+          const next = await opened.rest.next();
+          if (next.done === true) break;
+          chunk = next.value;
+        }
+      } catch (thrown) {
+        failure = toAppError(timedOut ?? thrown);
+      }
+      if (failure === undefined) {
+        const usageChunk = assembler.closingUsageChunk();
+        if (usageChunk !== undefined) yield sseFrame(usageChunk);
+      }
+      const settled = await finish(failure ? failure.statusCode : 200, failure);
+      const ending = failure ?? (settled.handoffError !== undefined ? auditUnavailable(settled.handoffError) : undefined);
+      if (ending !== undefined) {
+        settled.error = ending;
+        yield sseFrame(errorResponse(ending, request.requestId).payload);
+      } else {
+        yield encoder.encode('data: [DONE]\n\n');
+      }
+    } finally {
+      clearTimeout(streamTimer);
+      abort.abort();
+      opened.rest.return?.().catch(() => undefined);
+      // The caller went away mid-stream: the request is still audited, as cut short.
+      if (!isSettled) await finish(499, new ClientClosedRequestError('The caller closed the connection before the stream ended'));
+    }
+  }
+
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-modelgate-served-entity': routed.entity.name,
+    },
+    body: frames(),
+    settled: settledPromise,
+  };
+}
+
+function sseFrame(value: unknown): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(value)}\n\n`);
 }

@@ -1,4 +1,12 @@
 /**
+ * What one request consumed: rows scored for classic models; tokens for LLMs (from the backend,
+ * or modelgate's estimate marked `estimated` when the backend reports none).
+ */
+export type UsageUnits =
+  | { kind: 'rows'; input: number }
+  | { kind: 'tokens'; input: number; output: number; estimated: boolean };
+
+/**
  * One request's usage, for billing and abuse detection. Idempotent on `requestId`: a consumer
  * that sees the same id twice counts it once.
  */
@@ -12,7 +20,7 @@ export interface UsageEvent {
   servedEntity: string | null;
   status: number;
   /** What the request consumed, in the unit the endpoint's task is billed by. */
-  units: { kind: 'rows'; input: number };
+  units: UsageUnits;
   requestBytes: number;
   responseBytes: number;
   latencyMs: number;

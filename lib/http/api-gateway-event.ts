@@ -1,8 +1,9 @@
+import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { errorResponse } from '../core/error-response';
 import type { AppError } from '../core/errors';
-import type { InvocationOutcome, InvocationRequest } from '../core/serve-invocation';
+import type { InvocationOutcome, InvocationRequest, InvocationSurface } from '../core/serve-invocation';
 
 /**
  * Reads an API Gateway (REST, payload v1) proxy event into our request shape. Headers are
@@ -10,13 +11,15 @@ import type { InvocationOutcome, InvocationRequest } from '../core/serve-invocat
  */
 export function invocationRequestFromEvent(
   event: APIGatewayProxyEvent,
+  surface: InvocationSurface,
   ids: { requestId: string; receivedAt: Date; startedAt: number },
 ): InvocationRequest {
   const headers = event.headers ?? {};
   const raw = event.body ?? '';
   return {
     ...ids,
-    endpointName: event.pathParameters?.name ?? '',
+    surface,
+    endpointName: event.pathParameters?.name,
     authorization: headers.authorization,
     contentType: headers['content-type'],
     body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
@@ -25,8 +28,26 @@ export function invocationRequestFromEvent(
   };
 }
 
-/** Our outcome as API Gateway expects it, with the request id on every answer. */
-export function apiGatewayResult(outcome: Pick<InvocationOutcome, 'statusCode' | 'headers' | 'body'>, requestId: string): APIGatewayProxyResult {
+/**
+ * A response for a streaming (`streamifyResponse`) handler: middy writes the status and headers
+ * first, then pipes the body — the JSON text at once, or Server-Sent Events as they are produced.
+ */
+export interface StreamingResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | Readable;
+}
+
+/** Our outcome as a streaming handler returns it, with the request id on every answer. */
+export function streamingResult(outcome: InvocationOutcome, requestId: string): StreamingResult {
+  const headers = { 'content-type': 'application/json', ...outcome.headers, 'x-request-id': requestId };
+  const { body } = outcome;
+  if (body instanceof Uint8Array) return { statusCode: outcome.statusCode, headers, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') };
+  return { statusCode: outcome.statusCode, headers, body: Readable.from(body, { objectMode: false }) };
+}
+
+/** Our JSON answer as a buffered API Gateway proxy result, with the request id on every answer. */
+export function apiGatewayResult(outcome: { statusCode: number; headers: Record<string, string>; body: Uint8Array }, requestId: string): APIGatewayProxyResult {
   const body = outcome.body;
   return {
     statusCode: outcome.statusCode,

@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { InvocationOutcome } from '../core/serve-invocation';
+import type { SettledInvocation } from '../core/serve-invocation';
 
 /** One structured line per request; bodies and keys never go to the log, only the audit log. */
-export function logOutcome(logger: Logger, outcome: InvocationOutcome): void {
+export function logOutcome(logger: Logger, outcome: SettledInvocation): void {
   const { audit } = outcome;
   const fields = {
     endpoint: audit.endpoint,

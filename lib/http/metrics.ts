@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { InvocationOutcome } from '../core/serve-invocation';
+import type { SettledInvocation } from '../core/serve-invocation';
 
 /**
  * CloudWatch metrics in Embedded Metric Format (written to the log, no API call on the hot
@@ -12,7 +12,7 @@ export const metrics = new Metrics();
  * Latency, overhead (time not spent in the backend) and errors per endpoint and served entity.
  * Names of endpoints that do not exist never become dimensions: callers cannot inflate them.
  */
-export function recordInvocationMetrics(outcome: InvocationOutcome, endpointExists: boolean): void {
+export function recordInvocationMetrics(outcome: SettledInvocation, endpointExists: boolean): void {
   const { audit } = outcome;
   metrics.addDimensions({
     endpoint: endpointExists ? audit.endpoint : '(unknown)',

@@ -1,13 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
+import { installLambdaStreamingGlobal, isStreamingHandler, respondWithHandler, type LambdaHandler } from './lambda-streaming';
 import { matchRoute, readRoutes, type Route } from './routes';
 import { listenOrExplain } from '../listen';
 import { readBody } from '../read-body';
-
-type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 export interface LocalApiOptions {
   host?: string;
@@ -37,9 +35,11 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'local';
   const routes = readRoutes(resolve(root, 'serverless.yml'));
-  const handlers = new Map<string, Promise<ProxyHandler>>();
+  // Streaming handlers (middy's streamifyResponse) need Lambda's `awslambda` global at import.
+  installLambdaStreamingGlobal();
+  const handlers = new Map<string, Promise<LambdaHandler>>();
 
-  const loadHandler = (route: Route): Promise<ProxyHandler> => {
+  const loadHandler = (route: Route): Promise<LambdaHandler> => {
     let handler = handlers.get(route.handler);
     if (!handler) {
       const dot = route.handler.lastIndexOf('.');
@@ -48,7 +48,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       handler = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
         const exported = module[exportName];
         if (typeof exported !== 'function') throw new Error(`${modulePath} does not export ${exportName}`);
-        return exported as ProxyHandler;
+        return exported as LambdaHandler;
       });
       handlers.set(route.handler, handler);
     }
@@ -89,28 +89,27 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     });
     const handler = await loadHandler(matched.route);
     const context = buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds);
+    // API Gateway cuts a buffered integration at 29 s; a streamed one may run to the function's timeout.
+    const limitSeconds = isStreamingHandler(handler) ? matched.route.timeoutSeconds : Math.min(matched.route.timeoutSeconds, 29);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout('timeout'), Math.min(matched.route.timeoutSeconds, 29) * 1000);
+      timer = setTimeout(() => resolveTimeout('timeout'), limitSeconds * 1000);
     });
-    let result: APIGatewayProxyResult | 'timeout';
+    let result: void | 'timeout';
     try {
-      result = await Promise.race([handler(event, context), timedOut]);
+      result = await Promise.race([respondWithHandler(handler, event, context, res), timedOut]);
     } catch (error) {
       console.error(JSON.stringify({ level: 'ERROR', message: 'handler crashed', function: matched.route.functionName, error: String(error) }));
-      send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      if (!res.headersSent) send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      else res.destroy();
       return;
     } finally {
       clearTimeout(timer);
     }
     if (result === 'timeout') {
-      send(res, 504, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Endpoint request timed out' }));
-      return;
+      if (!res.headersSent) send(res, 504, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Endpoint request timed out' }));
+      else res.destroy();
     }
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-    const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
-    send(res, result.statusCode, headers, payload);
   }
 
   // Load every handler now, as Lambda's init phase would: a bad config stops the start, loudly.

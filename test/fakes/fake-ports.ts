@@ -4,7 +4,9 @@ import type { UsageEvent } from '../../lib/core/usage-event';
 import type { AuditSink } from '../../lib/ports/audit-sink';
 import type { Clock } from '../../lib/ports/clock';
 import type { KeyStore } from '../../lib/ports/key-store';
-import type { BackendRequest, BackendResponse, ModelBackend } from '../../lib/ports/model-backend';
+import type { ServedEntity } from '../../lib/core/endpoint-config';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Embeddings, EmbeddingsRequest } from '../../lib/core/openai-api';
+import type { BackendCall, BackendRegistry, ModelBackend, PredictionAnswer } from '../../lib/ports/model-backend';
 import type { UsageSink } from '../../lib/ports/usage-sink';
 
 /** A key store holding the records it was given, counting lookups. */
@@ -43,28 +45,61 @@ export class RecordingUsageSink implements UsageSink {
   }
 }
 
-/** A backend whose behaviour each test scripts; it records every request it received. */
-export class ScriptedBackend implements ModelBackend {
-  readonly requests: BackendRequest[] = [];
+/** Any call a scripted backend receives. */
+export type AnyCall = BackendCall<ServedEntity, unknown>;
 
-  constructor(public behaviour: (request: BackendRequest) => Promise<BackendResponse>) {}
+/**
+ * A backend whose behaviour each test scripts, per capability; it records every call it received.
+ * `behaviour` answers `predict` (classic models); `chatWith`, `streamChatWith` and the others the
+ * LLM capabilities, when a test gives them.
+ */
+export class ScriptedBackend implements ModelBackend<ServedEntity> {
+  readonly requests: AnyCall[] = [];
+  chatWith: ((call: BackendCall<ServedEntity, ChatCompletionRequest>) => Promise<ChatCompletion>) | undefined;
+  streamChatWith: ((call: BackendCall<ServedEntity, ChatCompletionRequest>) => AsyncIterable<ChatCompletionChunk>) | undefined;
+  embedWith: ((call: BackendCall<ServedEntity, EmbeddingsRequest>) => Promise<Embeddings>) | undefined;
 
-  async invoke(request: BackendRequest): Promise<BackendResponse> {
-    this.requests.push(request);
-    return this.behaviour(request);
+  constructor(public behaviour: (call: AnyCall) => Promise<PredictionAnswer>) {}
+
+  async predict(call: BackendCall<ServedEntity, Uint8Array>): Promise<PredictionAnswer> {
+    this.requests.push(call);
+    return this.behaviour(call);
+  }
+
+  async chat(call: BackendCall<ServedEntity, ChatCompletionRequest>): Promise<ChatCompletion> {
+    this.requests.push(call);
+    if (!this.chatWith) throw new Error('chat not scripted');
+    return this.chatWith(call);
+  }
+
+  streamChat(call: BackendCall<ServedEntity, ChatCompletionRequest>): AsyncIterable<ChatCompletionChunk> {
+    this.requests.push(call);
+    if (!this.streamChatWith) throw new Error('streamChat not scripted');
+    return this.streamChatWith(call);
+  }
+
+  async embed(call: BackendCall<ServedEntity, EmbeddingsRequest>): Promise<Embeddings> {
+    this.requests.push(call);
+    if (!this.embedWith) throw new Error('embed not scripted');
+    return this.embedWith(call);
   }
 }
 
+/** A registry where every backend is the same scripted one. */
+export function scriptedRegistry(backend: ScriptedBackend): BackendRegistry {
+  return { sagemaker: backend, openai: backend, anthropic: backend };
+}
+
 /** A backend that answers with the given JSON. */
-export function answering(json: unknown): (request: BackendRequest) => Promise<BackendResponse> {
+export function answering(json: unknown): (call: AnyCall) => Promise<PredictionAnswer> {
   return async () => ({ body: new TextEncoder().encode(JSON.stringify(json)), contentType: 'application/json' });
 }
 
-/** A backend that never answers before its request's deadline aborts it. */
-export function hangingUntilAborted(onAbort: (reason: unknown) => Error): (request: BackendRequest) => Promise<BackendResponse> {
-  return (request) =>
+/** A backend that never answers before its call's deadline aborts it. */
+export function hangingUntilAborted<T>(onAbort: (reason: unknown) => Error): (call: AnyCall) => Promise<T> {
+  return (call) =>
     new Promise((_, reject) => {
-      request.signal.addEventListener('abort', () => reject(onAbort(request.signal.reason)), { once: true });
+      call.signal.addEventListener('abort', () => reject(onAbort(call.signal.reason)), { once: true });
     });
 }
 

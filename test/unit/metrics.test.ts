@@ -1,13 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics, recordInvocationMetrics } from '../../lib/http/metrics';
-import type { InvocationOutcome } from '../../lib/core/serve-invocation';
+import type { SettledInvocation } from '../../lib/core/serve-invocation';
 import type { AuditRecord } from '../../lib/core/audit-record';
 
-function outcome(statusCode: number, audit: Partial<AuditRecord>): InvocationOutcome {
+function outcome(statusCode: number, audit: Partial<AuditRecord>): SettledInvocation {
   return {
     statusCode,
-    headers: {},
-    body: new Uint8Array(),
     overheadMs: 3,
     audit: { endpoint: 'iris', servedEntity: 'iris-v1', latencyMs: 15, backendLatencyMs: 12, ...audit } as AuditRecord,
   };

@@ -7,6 +7,8 @@ import {
   ModelInputError,
   ServiceUnavailableError,
 } from '../../lib/core/errors';
+import { CircuitBreakers } from '../../lib/core/circuit-breaker';
+import type { SageMakerEntity } from '../../lib/core/endpoint-config';
 import { serveInvocation, type InvocationDeps, type InvocationRequest } from '../../lib/core/serve-invocation';
 import {
   FakeKeyStore,
@@ -15,6 +17,7 @@ import {
   RecordingUsageSink,
   ScriptedBackend,
   answering,
+  scriptedRegistry,
   hangingUntilAborted,
 } from '../fakes/fake-ports';
 
@@ -60,7 +63,16 @@ describe('serveInvocation', () => {
     audit = new RecordingAuditSink();
     usage = new RecordingUsageSink();
     clock = new ManualClock();
-    deps = { endpoints, keys: new FakeKeyStore(keyRecords()), backends: { sagemaker: backend }, audit, usage, clock };
+    deps = {
+      endpoints,
+      keys: new FakeKeyStore(keyRecords()),
+      backends: scriptedRegistry(backend),
+      audit,
+      usage,
+      clock,
+      breakers: new CircuitBreakers(),
+      sleep: async () => undefined,
+    };
   });
 
   function request(overrides: Partial<InvocationRequest> & { json?: string } = {}): InvocationRequest {
@@ -70,6 +82,7 @@ describe('serveInvocation', () => {
       requestId: `req-${sequence}`,
       receivedAt: clock.now(),
       startedAt: clock.monotonic(),
+      surface: 'invocations',
       endpointName: 'iris',
       authorization: `Bearer ${KEY}`,
       contentType: 'application/json',
@@ -78,6 +91,14 @@ describe('serveInvocation', () => {
       userAgent: 'curl/8.5',
       ...rest,
     };
+  }
+
+  /** Serves a JSON request and waits until it has settled. */
+  async function serve(sent: InvocationRequest, withDeps: InvocationDeps = deps) {
+    const outcome = await serveInvocation(sent, withDeps);
+    if (!(outcome.body instanceof Uint8Array)) throw new Error('expected a JSON answer');
+    const settled = await outcome.settled;
+    return { ...settled, statusCode: outcome.statusCode, headers: outcome.headers, body: outcome.body };
   }
 
   function errorOf(outcome: { body: Uint8Array }): { code: string; message: string; request_id: string } {
@@ -92,19 +113,19 @@ describe('serveInvocation', () => {
       return answering({ predictions: ['setosa', 'virginica'] })(call);
     };
     // Act
-    const outcome = await serveInvocation(sent, deps);
+    const outcome = await serve(sent, deps);
     // Assess
     expect(outcome.statusCode).toBe(200);
     expect(JSON.parse(new TextDecoder().decode(outcome.body))).toEqual({ predictions: ['setosa', 'virginica'] });
     expect(outcome.headers['x-modelgate-served-entity']).toBe('iris-v1');
-    expect(backend.requests[0]?.servedEntity.endpointName).toBe('iris-prod');
-    expect(new TextDecoder().decode(backend.requests[0]?.body)).toBe(IRIS_BODY);
+    expect((backend.requests[0]?.entity as SageMakerEntity | undefined)?.endpointName).toBe('iris-prod');
+    expect(new TextDecoder().decode(backend.requests[0]?.input as Uint8Array)).toBe(IRIS_BODY);
     expect(outcome.audit.backendLatencyMs).toBe(12);
   });
 
   it('audits a served request with who, what, which model, sizes and both bodies', async () => {
     // Act
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(audit.records).toHaveLength(1);
     expect(audit.records[0]).toMatchObject({
@@ -123,7 +144,7 @@ describe('serveInvocation', () => {
 
   it('emits one usage event counting the rows scored', async () => {
     // Act
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(usage.events).toEqual([
       expect.objectContaining({
@@ -159,7 +180,7 @@ describe('serveInvocation', () => {
     'refuses $name with $status and audits the refusal without calling the model',
     async ({ overrides, status, code, message }) => {
     // Act
-    const outcome = await serveInvocation(request(overrides), deps);
+    const outcome = await serve(request(overrides), deps);
     // Assess
     expect(outcome.statusCode).toBe(status);
     expect(errorOf(outcome)).toMatchObject({ code, request_id: outcome.audit.requestId });
@@ -172,7 +193,7 @@ describe('serveInvocation', () => {
 
   it('never stores or echoes the key itself', async () => {
     // Act
-    const outcome = await serveInvocation(request({ endpointName: 'churn' }), deps);
+    const outcome = await serve(request({ endpointName: 'churn' }), deps);
     // Assess
     const everything = JSON.stringify([outcome.audit, usage.events, new TextDecoder().decode(outcome.body)]);
     expect(everything).not.toContain(KEY);
@@ -194,7 +215,7 @@ describe('serveInvocation', () => {
       throw thrown;
     };
     // Act
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(outcome.statusCode).toBe(status);
     expect(errorOf(outcome).code).toBe(code);
@@ -207,7 +228,7 @@ describe('serveInvocation', () => {
     backend.behaviour = async () => {
       throw new ServiceUnavailableError('BACKEND_THROTTLED', 'at capacity', { headers: { 'retry-after': '1' } });
     };
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     expect(outcome.headers['retry-after']).toBe('1');
   });
 
@@ -216,7 +237,7 @@ describe('serveInvocation', () => {
     backend.behaviour = hangingUntilAborted((reason) => new GatewayTimeoutError('did not answer in time', { cause: reason }));
     // Act
     const started = performance.now();
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(outcome.statusCode).toBe(504);
     expect(errorOf(outcome).code).toBe('BACKEND_TIMEOUT');
@@ -229,7 +250,7 @@ describe('serveInvocation', () => {
     ['JSON without predictions', new TextEncoder().encode('{"result": 1}')],
   ])('answers 502 when the model answers with %s', async (_case, body) => {
     backend.behaviour = async () => ({ body, contentType: 'text/html' });
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     expect(outcome.statusCode).toBe(502);
     expect(errorOf(outcome).code).toBe('BAD_BACKEND_RESPONSE');
   });
@@ -240,7 +261,7 @@ describe('serveInvocation', () => {
       throw new Error('socket hang up at arn:aws:sagemaker:us-east-1:123456789012:endpoint/iris-prod');
     };
     // Act
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(outcome.statusCode).toBe(500);
     expect(errorOf(outcome)).toMatchObject({ code: 'INTERNAL_ERROR', message: 'Internal error' });
@@ -251,7 +272,7 @@ describe('serveInvocation', () => {
     // Prepare
     audit.failWith = new Error('S3 unreachable');
     // Act
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     // Assess
     expect(outcome.statusCode).toBe(503);
     expect(errorOf(outcome).code).toBe('AUDIT_UNAVAILABLE');
@@ -261,14 +282,14 @@ describe('serveInvocation', () => {
 
   it('withholds an answer whose usage event cannot be handed off (503)', async () => {
     usage.failWith = new Error('SQS unreachable');
-    const outcome = await serveInvocation(request(), deps);
+    const outcome = await serve(request(), deps);
     expect(outcome.statusCode).toBe(503);
     expect(outcome.headers['x-modelgate-overhead-ms']).toBeDefined();
   });
 
   it('keeps a refusal\'s own status when the audit hand-off also fails', async () => {
     audit.failWith = new Error('S3 unreachable');
-    const outcome = await serveInvocation(request({ authorization: undefined }), deps);
+    const outcome = await serve(request({ authorization: undefined }), deps);
     expect(outcome.statusCode).toBe(401);
     expect(outcome.handoffError).toBeInstanceOf(Error);
   });
@@ -282,7 +303,7 @@ describe('serveInvocation', () => {
     const sent = request();
     clock.advance(3);
     // Act
-    const outcome = await serveInvocation(sent, deps);
+    const outcome = await serve(sent, deps);
     // Assess
     expect(outcome.headers['x-modelgate-overhead-ms']).toBe('3.00');
     expect(outcome.audit.latencyMs).toBe(43);
@@ -292,7 +313,7 @@ describe('serveInvocation', () => {
     // Prepare
     const slowAudit = { record: async () => clock.advance(7) };
     // Act
-    const outcome = await serveInvocation(request(), { ...deps, audit: slowAudit });
+    const outcome = await serve(request(), { ...deps, audit: slowAudit });
     // Assess
     expect(outcome.overheadMs).toBe(7);
     expect(outcome.headers['x-modelgate-overhead-ms']).toBe('7.00');

@@ -1,9 +1,4 @@
-import {
-  InvokeEndpointCommand,
-  ModelError,
-  SageMakerRuntimeServiceException,
-  type SageMakerRuntimeClient,
-} from '@aws-sdk/client-sagemaker-runtime';
+import { ModelError, ModelStreamError, SageMakerRuntimeServiceException } from '@aws-sdk/client-sagemaker-runtime';
 import {
   AppError,
   BadGatewayError,
@@ -12,46 +7,19 @@ import {
   ModelInputError,
   ServiceUnavailableError,
 } from '../../core/errors';
-import type { BackendRequest, BackendResponse, ModelBackend } from '../../ports/model-backend';
-
-/**
- * Serves requests from SageMaker real-time endpoints through `InvokeEndpoint`, translating
- * SageMaker's errors into ours. The client is made once per container by the caller.
- */
-export function createSageMakerBackend(client: SageMakerRuntimeClient): ModelBackend {
-  return {
-    async invoke(request: BackendRequest): Promise<BackendResponse> {
-      const { servedEntity } = request;
-      try {
-        const output = await client.send(
-          new InvokeEndpointCommand({
-            EndpointName: servedEntity.endpointName,
-            TargetVariant: servedEntity.variant,
-            Body: request.body,
-            ContentType: request.contentType,
-            Accept: 'application/json',
-            InferenceId: request.requestId,
-          }),
-          { abortSignal: request.signal },
-        );
-        return { body: output.Body ?? new Uint8Array(), contentType: output.ContentType, variant: output.InvokedProductionVariant };
-      } catch (error) {
-        throw translateSageMakerError(error, request);
-      }
-    },
-  };
-}
+import type { SageMakerEntity } from '../../core/endpoint-config';
 
 /** SageMaker's error names for "too busy right now", which a caller may retry later. */
 const THROTTLING = new Set(['ThrottlingException', 'ModelNotReadyException', 'TooManyRequestsException']);
-const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalFailure', 'InternalDependencyException']);
+const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalFailure', 'InternalDependencyException', 'InternalStreamFailure']);
 /** Network-level failures: the endpoint could not be reached at all. */
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 /** Maps whatever the SDK threw to an `AppError` whose message is ours, with the original as cause. */
-export function translateSageMakerError(error: unknown, request: Pick<BackendRequest, 'servedEntity' | 'signal'>): AppError {
-  const entity = request.servedEntity.name;
-  if (request.signal.aborted) {
+export function translateSageMakerError(error: unknown, call: { entity: SageMakerEntity; signal: AbortSignal }): AppError {
+  if (error instanceof AppError) return error;
+  const entity = call.entity.name;
+  if (call.signal.aborted) {
     return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
   }
   if (error instanceof ModelError) {
@@ -62,6 +30,10 @@ export function translateSageMakerError(error: unknown, request: Pick<BackendReq
       return new ModelInputError(`The model rejected the input (status ${original})${detail}`, { cause: error });
     }
     return new BadGatewayError('MODEL_ERROR', `The model behind ${entity} failed (status ${original})`, { cause: error });
+  }
+  if (error instanceof ModelStreamError) {
+    // The model failed part-way through a streamed answer.
+    return new BadGatewayError('MODEL_ERROR', `The model behind ${entity} failed while streaming`, { cause: error });
   }
   if (error instanceof SageMakerRuntimeServiceException) {
     if (THROTTLING.has(error.name)) {

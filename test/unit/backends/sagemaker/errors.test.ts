@@ -1,17 +1,19 @@
 import {
   InternalFailure,
+  InternalStreamFailure,
   ModelError,
+  ModelStreamError,
   ModelNotReadyException,
   SageMakerRuntimeServiceException,
   ServiceUnavailable,
   ValidationError,
 } from '@aws-sdk/client-sagemaker-runtime';
 import { describe, expect, it } from 'vitest';
-import { translateSageMakerError } from '../../lib/backends/sagemaker/invoke-endpoint';
-import type { ServedEntity } from '../../lib/core/endpoint-config';
+import { translateSageMakerError } from '../../../../lib/backends/sagemaker/errors';
+import type { SageMakerEntity } from '../../../../lib/core/endpoint-config';
 
-const servedEntity: ServedEntity = { name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris-prod', weight: 100 };
-const live = { servedEntity, signal: new AbortController().signal };
+const entity: SageMakerEntity = { name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris-prod', weight: 100, fallbacks: [] };
+const live = { entity, signal: new AbortController().signal };
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode }, message: 'x' });
 
 describe('translateSageMakerError', () => {
@@ -39,6 +41,8 @@ describe('translateSageMakerError', () => {
     ['ServiceUnavailable', new ServiceUnavailable(meta(503)), 503, 'BACKEND_UNAVAILABLE'],
     ['InternalFailure', new InternalFailure(meta(500)), 503, 'BACKEND_UNAVAILABLE'],
     ['ValidationError (unknown endpoint)', new ValidationError(meta(400)), 502, 'MODEL_ERROR'],
+    ['ModelStreamError (the model failed mid-stream)', new ModelStreamError(meta(200)), 502, 'MODEL_ERROR'],
+    ['InternalStreamFailure', new InternalStreamFailure(meta(200)), 503, 'BACKEND_UNAVAILABLE'],
   ])('maps %s to %i %s', (_name, error, status, code) => {
     const translated = translateSageMakerError(error, live);
     expect([translated.statusCode, translated.code]).toEqual([status, code]);
@@ -54,7 +58,7 @@ describe('translateSageMakerError', () => {
     const controller = new AbortController();
     controller.abort();
     // Act
-    const translated = translateSageMakerError(new Error('Request aborted'), { servedEntity, signal: controller.signal });
+    const translated = translateSageMakerError(new Error('Request aborted'), { entity, signal: controller.signal });
     // Assess
     expect(translated.statusCode).toBe(504);
   });

@@ -1,0 +1,119 @@
+import type { CircuitBreakers } from './circuit-breaker';
+import type { ServedEntity, ServingEndpoint } from './endpoint-config';
+import { AppError, BadGatewayError, GatewayTimeoutError, ServiceUnavailableError, toAppError } from './errors';
+import { pickServedEntity } from './pick-served-entity';
+
+/** One call made (or skipped) while routing a request, for the audit record. */
+export interface RouteAttempt {
+  entity: string;
+  /** `ok`, the error code the call failed with, or `CIRCUIT_OPEN` when it was not made. */
+  outcome: string;
+  latencyMs: number;
+}
+
+export type RouteResult<T> =
+  | { ok: true; value: T; entity: ServedEntity; attempts: RouteAttempt[] }
+  | { ok: false; error: AppError; entity: ServedEntity | undefined; attempts: RouteAttempt[] };
+
+export interface RouteDeps {
+  breakers: CircuitBreakers;
+  /** Monotonic milliseconds. */
+  now: () => number;
+  /** Uniform in [0, 1), for backoff jitter. */
+  random: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** An attempt with less time than this left is not started: it could only time out. */
+const MIN_ATTEMPT_MS = 20;
+
+/**
+ * Routes one request through an endpoint's served entities: the first choice by traffic weight
+ * (sticky per request id), then its fallbacks in order. Throttling, 5xx, timeouts and connection
+ * failures are retried on the same entity with full-jitter backoff (timeouts are not: they fall
+ * back at once), then fall back to the next entity; a model's own 4xx is returned at once and never
+ * retried. Nothing starts after `deadline` (monotonic ms); each attempt is cut at the entity's
+ * timeout or the deadline, whichever comes first. Entities whose circuit is open are skipped.
+ * Never throws: the result says which entity answered or why none did.
+ */
+export async function routeRequest<T>(
+  endpoint: ServingEndpoint,
+  requestId: string,
+  deadline: number,
+  call: (entity: ServedEntity, signal: AbortSignal) => Promise<T>,
+  deps: RouteDeps,
+): Promise<RouteResult<T>> {
+  const attempts: RouteAttempt[] = [];
+  const { routing } = endpoint;
+  const policy = { failures: routing.breakerFailures, cooldownMs: routing.breakerCooldownMs };
+  let lastError: AppError | undefined;
+  let lastEntity: ServedEntity | undefined;
+
+  for (const entity of routePlan(endpoint, requestId)) {
+    const breaker = deps.breakers.for(endpoint.name, entity.name, policy);
+    for (let retry = 0; retry <= routing.retries; retry += 1) {
+      const startedAt = deps.now();
+      const remaining = deadline - startedAt;
+      if (remaining < MIN_ATTEMPT_MS) {
+        return failure(deadlineError(endpoint, lastError), lastEntity, attempts);
+      }
+      if (!breaker.tryAcquire(startedAt)) {
+        attempts.push({ entity: entity.name, outcome: 'CIRCUIT_OPEN', latencyMs: 0 });
+        lastError ??= circuitOpenError(endpoint);
+        break;
+      }
+      lastEntity = entity;
+      const signal = AbortSignal.timeout(Math.min(entity.timeoutMs ?? Number.POSITIVE_INFINITY, remaining));
+      try {
+        const value = await call(entity, signal);
+        breaker.recordSuccess();
+        attempts.push({ entity: entity.name, outcome: 'ok', latencyMs: deps.now() - startedAt });
+        return { ok: true, value, entity, attempts };
+      } catch (thrown) {
+        const error = toAppError(thrown);
+        attempts.push({ entity: entity.name, outcome: error.code, latencyMs: deps.now() - startedAt });
+        if (!isRetriable(error)) {
+          breaker.recordNeutral();
+          return failure(error, entity, attempts);
+        }
+        breaker.recordFailure(deps.now());
+        lastError = error;
+        if (error instanceof GatewayTimeoutError || retry === routing.retries) break;
+        const delay = deps.random() * routing.backoffMs * 2 ** retry;
+        if (deps.now() + delay + MIN_ATTEMPT_MS > deadline) break;
+        await deps.sleep(delay);
+      }
+    }
+  }
+  return failure(lastError ?? circuitOpenError(endpoint), lastEntity, attempts);
+}
+
+/** The entities to try, in order: the weighted first choice, then its fallbacks. */
+export function routePlan(endpoint: ServingEndpoint, requestId: string): ServedEntity[] {
+  const first = pickServedEntity(endpoint, requestId);
+  const plan = [first];
+  for (const name of first.fallbacks) {
+    const fallback = endpoint.servedEntities.find((entity) => entity.name === name);
+    if (fallback !== undefined && !plan.includes(fallback)) plan.push(fallback);
+  }
+  return plan;
+}
+
+/** Failures another try (here or elsewhere) may cure: throttling, 5xx, timeouts, connection loss. */
+export function isRetriable(error: AppError): boolean {
+  return error instanceof ServiceUnavailableError || error instanceof BadGatewayError || error instanceof GatewayTimeoutError;
+}
+
+function failure<T>(error: AppError, entity: ServedEntity | undefined, attempts: RouteAttempt[]): RouteResult<T> {
+  return { ok: false, error, entity, attempts };
+}
+
+function deadlineError(endpoint: ServingEndpoint, cause: AppError | undefined): AppError {
+  return new GatewayTimeoutError(`Endpoint ${endpoint.name} found no answer within its ${endpoint.timeoutMs} ms deadline`, { cause });
+}
+
+function circuitOpenError(endpoint: ServingEndpoint): AppError {
+  return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Every served entity of ${endpoint.name} is failing; retry later`, {
+    headers: { 'retry-after': String(Math.ceil(endpoint.routing.breakerCooldownMs / 1000)) },
+  });
+}

@@ -1,0 +1,53 @@
+import type { ChatCompletionRequest, ChatMessage, CompletionRequest, EmbeddingsRequest, OpenAiUsage } from './openai-api';
+
+/** Tokens one LLM request consumed, as billed. */
+export interface TokenUsage {
+  input: number;
+  output: number;
+  /** True when the backend reported no counts and these are modelgate's estimate. */
+  estimated: boolean;
+}
+
+/**
+ * modelgate's estimate where a backend reports no token counts: one token per four bytes of UTF-8
+ * text, the rule of thumb OpenAI documents for English. The same text always gives the same count,
+ * so a streamed and a non-streamed call of the same request are billed the same.
+ */
+export function estimateTokens(text: string): number {
+  return Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
+}
+
+/** The backend's counts when it gave them, else the estimate from the prompt and output text. */
+export function tokenUsage(reported: OpenAiUsage | null | undefined, promptText: () => string, outputText: () => string): TokenUsage {
+  if (reported) {
+    return { input: reported.prompt_tokens, output: reported.completion_tokens ?? 0, estimated: false };
+  }
+  return { input: estimateTokens(promptText()), output: estimateTokens(outputText()), estimated: true };
+}
+
+/** Usage in OpenAI's shape, for answers whose backend gave none. */
+export function openAiUsage(usage: TokenUsage): OpenAiUsage {
+  return { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
+}
+
+function messageText(message: ChatMessage): string {
+  const { content } = message;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+/** The text a chat request sends to the model. */
+export function chatPromptText(request: ChatCompletionRequest): string {
+  return request.messages.map(messageText).join('\n');
+}
+
+export function completionPromptText(request: CompletionRequest): string {
+  return typeof request.prompt === 'string' ? request.prompt : request.prompt.join('\n');
+}
+
+export function embeddingsInputText(request: EmbeddingsRequest): string {
+  const { input } = request;
+  if (typeof input === 'string') return input;
+  return input.map(String).join('\n');
+}

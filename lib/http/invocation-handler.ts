@@ -1,0 +1,51 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
+import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
+import { invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
+import { jsonErrorResponse } from './json-error-response';
+import { logOutcome } from './log-outcome';
+import { logger } from './logger';
+import { metrics, recordInvocationMetrics } from './metrics';
+
+/**
+ * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
+ * last-resort JSON errors, and response streaming (`streamifyResponse`), so `stream: true` reaches
+ * the caller as Server-Sent Events through API Gateway's STREAM transfer mode. JSON answers are
+ * streamed as one piece.
+ */
+export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGatewayProxyEvent) => InvocationSurface) {
+  async function serve(event: APIGatewayProxyEvent): Promise<StreamingResult> {
+    const startedAt = performance.now();
+    const requestId = uuidv7();
+    logger.appendKeys({ requestId });
+    const outcome = await serveInvocation(
+      invocationRequestFromEvent(event, surfaceOf(event), { requestId, receivedAt: new Date(), startedAt }),
+      deps,
+    );
+    const record = (settled: SettledInvocation): void => {
+      logOutcome(logger, settled);
+      recordInvocationMetrics(settled, deps.endpoints.get(settled.audit.endpoint) !== undefined);
+    };
+    if (outcome.body instanceof Uint8Array) {
+      record(await outcome.settled);
+    } else {
+      // A stream settles after logMetrics' `after` phase has run: its metrics are flushed here.
+      void outcome.settled.then((settled) => {
+        record(settled);
+        metrics.publishStoredMetrics();
+      });
+    }
+    return streamingResult(outcome, requestId);
+  }
+
+  return middy<APIGatewayProxyEvent, StreamingResult>({ streamifyResponse: true })
+    .use(httpHeaderNormalizer())
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(jsonErrorResponse({ logger }))
+    .handler(serve);
+}
