@@ -63,7 +63,8 @@ export async function routeRequest<T>(
         break;
       }
       lastEntity = entity;
-      const signal = AbortSignal.timeout(Math.min(entity.timeoutMs ?? Number.POSITIVE_INFINITY, remaining));
+      // AbortSignal.timeout takes whole milliseconds; rounding down keeps the attempt inside the deadline.
+      const signal = AbortSignal.timeout(Math.floor(Math.min(entity.timeoutMs ?? Number.POSITIVE_INFINITY, remaining)));
       try {
         const value = await call(entity, signal);
         breaker.recordSuccess();

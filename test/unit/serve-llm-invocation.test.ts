@@ -1,0 +1,274 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { apiKeyRecordFor } from '../../lib/core/api-key';
+import { CircuitBreakers } from '../../lib/core/circuit-breaker';
+import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
+import { BadGatewayError, ModelInputError, ServiceUnavailableError } from '../../lib/core/errors';
+import type { ChatCompletion, ChatCompletionChunk } from '../../lib/core/openai-api';
+import { serveInvocation, type InvocationDeps, type InvocationRequest, type InvocationSurface } from '../../lib/core/serve-invocation';
+import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, scriptedRegistry } from '../fakes/fake-ports';
+
+const KEY = `mgk_${'a'.repeat(43)}`;
+const now = new Date('2026-11-21T10:00:00Z');
+
+const endpoints = createEndpointRegistry({
+  version: 1,
+  endpoints: [
+    {
+      name: 'assistant',
+      task: 'chat',
+      routing: { retries: 0 },
+      servedEntities: [
+        { name: 'llama-sagemaker', backend: 'sagemaker', endpointName: 'llama', fallbacks: ['gpt-external'] },
+        { name: 'gpt-external', backend: 'openai', model: 'gpt-4o-mini', weight: 0, apiKey: { ssmParameter: '/modelgate/openai' } },
+      ],
+    },
+    { name: 'embedder', task: 'embeddings', servedEntities: [{ name: 'e5', backend: 'sagemaker', endpointName: 'e5' }] },
+    { name: 'iris', task: 'custom', servedEntities: [{ name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris' }] },
+  ],
+});
+
+const MESSAGES = [
+  { role: 'system', content: 'You are terse.' },
+  { role: 'user', content: 'Say hello to the audit team.' },
+];
+
+function completion(text: string, usage?: ChatCompletion['usage']): ChatCompletion {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1_763_700_000,
+    model: 'llama-3',
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    ...(usage ? { usage } : {}),
+  };
+}
+
+function chunk(content: string | undefined, extra: Partial<ChatCompletionChunk> = {}): ChatCompletionChunk {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1_763_700_000,
+    model: 'llama-3',
+    choices: content === undefined ? [] : [{ index: 0, delta: { content }, finish_reason: null }],
+    ...extra,
+  };
+}
+
+async function* chunks(items: ChatCompletionChunk[], failAfter?: Error): AsyncGenerator<ChatCompletionChunk> {
+  for (const item of items) yield item;
+  if (failAfter) throw failAfter;
+}
+
+const decoder = new TextDecoder();
+
+/** Reads a streamed answer's frames to the end (or until `stopAfter` frames, as a caller hanging up). */
+async function readFrames(body: AsyncIterable<Uint8Array>, stopAfter = Number.POSITIVE_INFINITY): Promise<string[]> {
+  const frames: string[] = [];
+  for await (const frame of body) {
+    frames.push(decoder.decode(frame).replace(/^data: /, '').trimEnd());
+    if (frames.length >= stopAfter) break;
+  }
+  return frames;
+}
+
+describe('serveInvocation for LLM tasks', () => {
+  let primary: ScriptedBackend;
+  let fallback: ScriptedBackend;
+  let audit: RecordingAuditSink;
+  let usage: RecordingUsageSink;
+  let deps: InvocationDeps;
+  let sequence = 0;
+
+  beforeEach(() => {
+    primary = new ScriptedBackend(async () => Promise.reject(new Error('not a custom endpoint')));
+    fallback = new ScriptedBackend(async () => Promise.reject(new Error('not a custom endpoint')));
+    audit = new RecordingAuditSink();
+    usage = new RecordingUsageSink();
+    deps = {
+      endpoints,
+      keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now })]),
+      backends: { ...scriptedRegistry(primary), openai: fallback },
+      audit,
+      usage,
+      clock: new ManualClock(),
+      breakers: new CircuitBreakers(),
+      sleep: async () => undefined,
+    };
+  });
+
+  function request(surface: InvocationSurface, body: unknown, endpointName?: string): InvocationRequest {
+    sequence += 1;
+    return {
+      requestId: `req-${sequence}`,
+      receivedAt: now,
+      startedAt: deps.clock.monotonic(),
+      surface,
+      endpointName,
+      authorization: `Bearer ${KEY}`,
+      contentType: 'application/json',
+      body: new TextEncoder().encode(JSON.stringify(body)),
+      clientIp: '203.0.113.9',
+      userAgent: 'openai-node',
+    };
+  }
+
+  async function json(surface: InvocationSurface, body: unknown, endpointName?: string) {
+    const outcome = await serveInvocation(request(surface, body, endpointName), deps);
+    if (!(outcome.body instanceof Uint8Array)) throw new Error('expected JSON');
+    return { outcome, settled: await outcome.settled, answer: JSON.parse(decoder.decode(outcome.body)) as Record<string, unknown> };
+  }
+
+  it('answers a chat completion with the endpoint as model and the backend\'s token counts', async () => {
+    // Prepare
+    primary.chatWith = async () => completion('Hello, audit team.', { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 });
+    // Act
+    const { outcome, answer } = await json('chat', { model: 'assistant', messages: MESSAGES });
+    // Assess
+    expect(outcome.statusCode).toBe(200);
+    expect(answer).toMatchObject({ object: 'chat.completion', model: 'assistant', usage: { prompt_tokens: 21, completion_tokens: 5 } });
+    expect(outcome.headers['x-modelgate-served-entity']).toBe('llama-sagemaker');
+    expect(audit.records[0]).toMatchObject({ servedEntity: 'llama-sagemaker', units: { kind: 'tokens', input: 21, output: 5, estimated: false } });
+    expect(usage.events[0]).toMatchObject({ servedEntity: 'llama-sagemaker', units: { kind: 'tokens', input: 21, output: 5, estimated: false } });
+  });
+
+  it('estimates and marks token counts when the backend reports none', async () => {
+    primary.chatWith = async () => completion('Hello, audit team.');
+    const { outcome, answer } = await json('chat', { model: 'assistant', messages: MESSAGES });
+    expect(outcome.headers['x-modelgate-usage-estimated']).toBe('true');
+    // "You are terse.\nSay hello to the audit team." is 43 bytes → 11; "Hello, audit team." 18 bytes → 5.
+    expect(answer.usage).toEqual({ prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 });
+    expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 11, output: 5, estimated: true });
+  });
+
+  it('also serves the chat endpoint on /serving-endpoints/{name}/invocations, model optional', async () => {
+    primary.chatWith = async () => completion('Hi.');
+    const { outcome } = await json('invocations', { messages: MESSAGES }, 'assistant');
+    expect(outcome.statusCode).toBe(200);
+  });
+
+  it('falls back to the external provider when the SageMaker primary fails, and records both attempts', async () => {
+    // Prepare
+    primary.chatWith = async () => {
+      throw new ServiceUnavailableError('BACKEND_UNAVAILABLE', 'down');
+    };
+    fallback.chatWith = async () => completion('From the fallback.', { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 });
+    // Act
+    const { outcome } = await json('chat', { model: 'assistant', messages: MESSAGES });
+    // Assess
+    expect(outcome.headers['x-modelgate-served-entity']).toBe('gpt-external');
+    expect(audit.records[0]?.attempts.map((attempt) => [attempt.entity, attempt.outcome])).toEqual([
+      ['llama-sagemaker', 'BACKEND_UNAVAILABLE'],
+      ['gpt-external', 'ok'],
+    ]);
+    expect(usage.events[0]?.servedEntity).toBe('gpt-external');
+  });
+
+  it('never sends a model\'s own 4xx to the fallback', async () => {
+    primary.chatWith = async () => {
+      throw new ModelInputError('The model rejected the input (status 400): context too long');
+    };
+    const { outcome } = await json('chat', { model: 'assistant', messages: MESSAGES });
+    expect(outcome.statusCode).toBe(400);
+    expect(fallback.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['chat', { model: 'assistant', messages: [] }, /messages must not be empty/],
+    ['chat', { model: 'assistant', messages: [{ role: 'wizard', content: 'hi' }] }, /messages\[0\]\.role/],
+    ['chat', { model: 'assistant', messages: MESSAGES, temperature: 7 }, /temperature/],
+    ['chat', { messages: MESSAGES }, /model: required/],
+    ['chat', { model: 'iris', messages: MESSAGES }, /serves the custom task.*\/serving-endpoints\/iris\/invocations/],
+    ['embeddings', { model: 'assistant', input: 'x' }, /serves the chat task.*\/v1\/chat\/completions/],
+    ['embeddings', { model: 'embedder', input: [] }, /input/],
+  ] as const)('refuses a %s body that does not fit (%j) with a 400 naming the field', async (surface, body, message) => {
+    const { outcome, answer } = await json(surface, body);
+    expect(outcome.statusCode).toBe(400);
+    expect((answer.error as { message: string }).message).toMatch(message);
+    expect(primary.requests).toHaveLength(0);
+  });
+
+  it('answers 404 for a model that is no endpoint', async () => {
+    const { outcome } = await json('chat', { model: 'nope', messages: MESSAGES });
+    expect(outcome.statusCode).toBe(404);
+  });
+
+  describe('streaming', () => {
+    const streamed = [chunk('Hello'), chunk(', audit'), chunk(' team.'), chunk(undefined, { usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } })];
+
+    it('relays chunks as Server-Sent Events, ends with [DONE] after the audit hand-off, and counts like the JSON call', async () => {
+      // Prepare
+      primary.streamChatWith = () => chunks(streamed);
+      primary.chatWith = async () => completion('Hello, audit team.', { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 });
+      // Act
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      const frames = await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      const settled = await outcome.settled;
+      await json('chat', { model: 'assistant', messages: MESSAGES });
+      // Assess
+      expect(outcome.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(frames.at(-1)).toBe('[DONE]');
+      const relayed = frames.slice(0, -1).map((frame) => JSON.parse(frame) as ChatCompletionChunk);
+      expect(relayed.map((c) => c.choices[0]?.delta.content).join('')).toBe('Hello, audit team.');
+      // The caller did not ask for usage: the backend's usage chunk is not relayed.
+      expect(relayed.every((c) => c.usage === undefined && c.model === 'assistant')).toBe(true);
+      expect(settled.statusCode).toBe(200);
+      expect(audit.records[0]).toMatchObject({ streamed: true, response: { body: { choices: [{ message: { content: 'Hello, audit team.' } }] } } });
+      expect(usage.events[0]?.units).toEqual(usage.events[1]?.units);
+    });
+
+    it('gives the caller an estimated usage chunk when asked and the backend sent none, equal to the JSON call\'s', async () => {
+      primary.streamChatWith = () => chunks(streamed.slice(0, 3));
+      primary.chatWith = async () => completion('Hello, audit team.');
+      const outcome = await serveInvocation(
+        request('chat', { model: 'assistant', messages: MESSAGES, stream: true, stream_options: { include_usage: true } }),
+        deps,
+      );
+      const frames = await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      const { answer } = await json('chat', { model: 'assistant', messages: MESSAGES });
+      expect(JSON.parse(frames.at(-2)!)).toMatchObject({ choices: [], usage: answer.usage });
+      expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 11, output: 5, estimated: true });
+      expect(usage.events[0]?.units).toEqual(usage.events[1]?.units);
+    });
+
+    it('falls back before the first byte when the primary fails to open its stream', async () => {
+      primary.streamChatWith = () => chunks([], new ServiceUnavailableError('BACKEND_THROTTLED', 'busy'));
+      fallback.streamChatWith = () => chunks(streamed);
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      expect(outcome.headers['x-modelgate-served-entity']).toBe('gpt-external');
+    });
+
+    it('ends a stream that breaks after the first byte with an error event, never [DONE], and audits the failure', async () => {
+      // Prepare
+      primary.streamChatWith = () => chunks(streamed.slice(0, 2), new BadGatewayError('MODEL_ERROR', 'The model failed while streaming'));
+      // Act
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      const frames = await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      const settled = await outcome.settled;
+      // Assess
+      expect(frames).not.toContain('[DONE]');
+      expect(JSON.parse(frames.at(-1)!)).toMatchObject({ error: { code: 'MODEL_ERROR', request_id: settled.audit.requestId } });
+      expect(fallback.requests).toHaveLength(0);
+      expect(audit.records[0]).toMatchObject({ status: 502, errorCode: 'MODEL_ERROR', streamed: true });
+    });
+
+    it('ends with an error event instead of [DONE] when the audit record cannot be handed off', async () => {
+      primary.streamChatWith = () => chunks(streamed);
+      audit.failWith = new Error('queue unreachable');
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      const frames = await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      expect(frames).not.toContain('[DONE]');
+      expect(JSON.parse(frames.at(-1)!)).toMatchObject({ error: { code: 'AUDIT_UNAVAILABLE' } });
+      expect((await outcome.settled).handoffError).toBeInstanceOf(Error);
+    });
+
+    it('still audits a stream the caller abandoned, as 499', async () => {
+      primary.streamChatWith = () => chunks(streamed);
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      await readFrames(outcome.body as AsyncIterable<Uint8Array>, 1);
+      const settled = await outcome.settled;
+      expect(settled.statusCode).toBe(499);
+      expect(audit.records).toEqual([expect.objectContaining({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST', streamed: true })]);
+    });
+  });
+});
