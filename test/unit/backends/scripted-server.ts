@@ -12,7 +12,7 @@ export interface ReceivedRequest {
 }
 
 /** What the scripted server does with one request. */
-export type Script = (request: ReceivedRequest, response: ServerResponse, raw: IncomingMessage) => void | Promise<void>;
+export type Script = (request: ReceivedRequest, response: ServerResponse, raw: IncomingMessage) => unknown;
 
 export interface ScriptedServer {
   url: string;
