@@ -35,7 +35,7 @@ export async function postToAnthropic(
 ): Promise<AnthropicAnswer> {
   const { entity } = call;
   const context: ProviderCallContext = { entity: entity.name, signal: call.signal };
-  const apiKey = await readApiKey(deps.secrets, entity.apiKey, entity.name);
+  const apiKey = await readApiKey(deps.secrets, entity.apiKey, context);
   const headers = { accept, 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION };
   const response = await postJson(deps.fetch ?? fetch, `${entity.baseUrl}/v1/messages`, { headers, body }, context);
   if (!response.ok) throw await anthropicErrorFrom(response, context, apiKey);

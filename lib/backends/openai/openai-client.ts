@@ -34,7 +34,7 @@ export async function postToOpenAi(
 ): Promise<OpenAiAnswer> {
   const { entity } = call;
   const context: ProviderCallContext = { entity: entity.name, signal: call.signal };
-  const apiKey = entity.apiKey === undefined ? undefined : await readApiKey(deps.secrets, entity.apiKey, entity.name);
+  const apiKey = entity.apiKey === undefined ? undefined : await readApiKey(deps.secrets, entity.apiKey, context);
   const headers: Record<string, string> = { accept };
   if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
   const response = await postJson(deps.fetch ?? fetch, `${entity.baseUrl}${path}`, { headers, body: { ...body, model: entity.model } }, context);

@@ -244,6 +244,13 @@ describe('OpenAI backend: errors', () => {
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
   });
 
+  it('gives up with a 504 when the key is still being read as the signal aborts', async () => {
+    const stalledSecrets = { read: () => new Promise<string>(() => undefined) };
+    const backend = createOpenAiBackend({ secrets: stalledSecrets });
+    const error = await failureOf(backend.chat(call(chatRequest, { signal: AbortSignal.timeout(100) })));
+    expect([error.statusCode, error.code]).toEqual([504, 'BACKEND_TIMEOUT']);
+  });
+
   it('turns a key that cannot be read into a 502 naming the entity, without calling the provider', async () => {
     // Prepare
     const { backend } = setup(new FakeSecretStore());
