@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicBackend } from '../../../../lib/backends/anthropic/create-anthropic-backend';
 import type { AnthropicEntity } from '../../../../lib/core/endpoint-config';
-import type { AppError } from '../../../../lib/core/errors';
 import type { ChatCompletionRequest } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { everythingSaidBy, refusingUrl, sendJson, startScriptedServer, type ScriptedServer } from '../scripted-server';
+import { failureOf } from '../outcomes';
 
 const API_KEY = 'sk-ant-api03-test-0123456789abcdef';
 const keyRef = { secretsManager: 'modelgate/anthropic' };
@@ -64,15 +64,6 @@ function message(fields: Record<string, unknown> = {}) {
     usage: { input_tokens: 14, output_tokens: 4 },
     ...fields,
   };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AppError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('Anthropic backend: chat', () => {

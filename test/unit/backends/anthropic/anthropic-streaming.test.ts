@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicBackend } from '../../../../lib/backends/anthropic/create-anthropic-backend';
 import type { AnthropicEntity } from '../../../../lib/core/endpoint-config';
-import type { AppError } from '../../../../lib/core/errors';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { sendJson, startEventStream, startScriptedServer, type ScriptedServer } from '../scripted-server';
+import { collect, failureOf } from '../outcomes';
 
 const keyRef = { ssmParameter: '/modelgate/anthropic' };
 const NOW = 1_767_225_600_000;
@@ -45,21 +45,6 @@ const messageStart = {
   },
 };
 const textDelta = (text: string) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of stream) items.push(item);
-  return items;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AppError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Anthropic backend: streamed chat', () => {
   it('translates the event stream into OpenAI chunks and ends with one usage chunk', async () => {
@@ -108,7 +93,7 @@ describe('Anthropic backend: streamed chat', () => {
 
   it('throws an error status from the first next(), before any chunk', async () => {
     provider.answer((_request, response) => sendJson(response, 529, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }));
-    const error = await rejectionOf(backend.streamChat(call())[Symbol.asyncIterator]().next());
+    const error = await failureOf(backend.streamChat(call())[Symbol.asyncIterator]().next());
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_THROTTLED']);
   });
 
@@ -125,7 +110,7 @@ describe('Anthropic backend: streamed chat', () => {
     // Act
     const role = await stream.next();
     const text = await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     // Assess
     expect(role.value).toMatchObject({ choices: [{ delta: { role: 'assistant' } }] });
     expect(text.value).toMatchObject({ choices: [{ delta: { content: 'One' } }] });
@@ -139,7 +124,7 @@ describe('Anthropic backend: streamed chat', () => {
     });
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
   });
 
@@ -151,7 +136,7 @@ describe('Anthropic backend: streamed chat', () => {
       response.end();
     });
     const chunks: unknown[] = [];
-    const error = await rejectionOf(
+    const error = await failureOf(
       (async () => {
         for await (const chunk of backend.streamChat(call())) chunks.push(chunk);
       })(),
@@ -169,7 +154,7 @@ describe('Anthropic backend: streamed chat', () => {
       for (const event of events) stream.event(event.type, event);
       response.end();
     });
-    const error = await rejectionOf(collect(backend.streamChat(call())));
+    const error = await failureOf(collect(backend.streamChat(call())));
     expect([error.statusCode, error.code]).toEqual([502, 'BAD_BACKEND_RESPONSE']);
   });
 
@@ -179,7 +164,7 @@ describe('Anthropic backend: streamed chat', () => {
     });
     const stream = backend.streamChat(call(AbortSignal.timeout(300)))[Symbol.asyncIterator]();
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code]).toEqual([504, 'BACKEND_TIMEOUT']);
   });
 });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiBackend } from '../../../../lib/backends/openai/create-openai-backend';
 import type { OpenAiEntity } from '../../../../lib/core/endpoint-config';
-import type { AppError } from '../../../../lib/core/errors';
 import type { ChatCompletionRequest } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { everythingSaidBy, refusingUrl, sendJson, startScriptedServer, type ScriptedServer } from '../scripted-server';
+import { failureOf } from '../outcomes';
 
 const API_KEY = 'sk-test-0123456789abcdefghij';
 const keyRef = { ssmParameter: '/modelgate/openai-key' };
@@ -41,15 +41,6 @@ const chatCompletion = {
 
 function call<Input>(input: Input, overrides: { entity?: OpenAiEntity; signal?: AbortSignal } = {}) {
   return { requestId: 'req-1', entity: overrides.entity ?? entity(), input, signal: overrides.signal ?? AbortSignal.timeout(5_000) };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AppError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('OpenAI backend: chat', () => {

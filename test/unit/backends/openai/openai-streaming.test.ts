@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiBackend } from '../../../../lib/backends/openai/create-openai-backend';
 import type { OpenAiEntity } from '../../../../lib/core/endpoint-config';
-import type { AppError } from '../../../../lib/core/errors';
 import type { ChatCompletionRequest } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { everythingSaidBy, sendJson, startEventStream, startScriptedServer, type ScriptedServer } from '../scripted-server';
+import { collect, failureOf } from '../outcomes';
 
 const API_KEY = 'sk-stream-0123456789abcdefghij';
 const keyRef = { secretsManager: 'modelgate/openai' };
@@ -39,21 +39,6 @@ function chunk(content: string | null, extra: Record<string, unknown> = {}) {
   };
 }
 const usage = { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 };
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of stream) items.push(item);
-  return items;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AppError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('OpenAI backend: streamed chat', () => {
   it('asks for a stream with usage, yields the chunks and ends with one usage chunk without choices', async () => {
@@ -124,7 +109,7 @@ describe('OpenAI backend: streamed chat', () => {
   it('throws the provider\'s refusal from the first next(), before any chunk', async () => {
     provider.answer((_request, response) => sendJson(response, 429, { error: { message: 'slow down' } }, { 'retry-after': '3' }));
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code, error.headers]).toEqual([503, 'BACKEND_THROTTLED', { 'retry-after': '3' }]);
   });
 
@@ -138,7 +123,7 @@ describe('OpenAI backend: streamed chat', () => {
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
     // Act
     const first = await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     // Assess
     expect(first.value).toMatchObject({ choices: [{ delta: { content: 'One' } }] });
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
@@ -151,7 +136,7 @@ describe('OpenAI backend: streamed chat', () => {
     });
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code]).toEqual([502, 'BAD_BACKEND_RESPONSE']);
   });
 
@@ -168,7 +153,7 @@ describe('OpenAI backend: streamed chat', () => {
     });
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code]).toEqual([502, 'BAD_BACKEND_RESPONSE']);
   });
 
@@ -181,7 +166,7 @@ describe('OpenAI backend: streamed chat', () => {
     });
     const stream = backend.streamChat(call())[Symbol.asyncIterator]();
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     expect([error.statusCode, error.code]).toEqual([502, 'MODEL_ERROR']);
     expect(everythingSaidBy(error)).not.toContain(API_KEY);
   });
@@ -195,7 +180,7 @@ describe('OpenAI backend: streamed chat', () => {
     const stream = backend.streamChat(call(AbortSignal.timeout(300)))[Symbol.asyncIterator]();
     // Act
     await stream.next();
-    const error = await rejectionOf(stream.next());
+    const error = await failureOf(stream.next());
     // Assess
     expect([error.statusCode, error.code]).toEqual([504, 'BACKEND_TIMEOUT']);
   });
