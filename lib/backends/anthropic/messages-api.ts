@@ -9,7 +9,22 @@ import { z } from 'zod';
 /** A content block we send. */
 export type MessagesContentBlock =
   | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } }
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  | { type: 'tool_result'; tool_use_id: string; content: string | Array<{ type: 'text'; text: string }> };
+
+/** A tool the model may call, described by a JSON Schema of its input. */
+export interface MessagesTool {
+  name: string;
+  description?: string;
+  input_schema: unknown;
+}
+
+/** Whether and which tool the model must call. */
+export type MessagesToolChoice =
+  | { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean }
+  | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean }
+  | { type: 'none' };
 
 /** One turn of the conversation; Anthropic's roles are only these two. */
 export interface MessagesTurn {
@@ -27,6 +42,8 @@ export interface MessagesRequest {
   top_p?: number;
   stop_sequences?: string[];
   metadata?: { user_id: string };
+  tools?: MessagesTool[];
+  tool_choice?: MessagesToolChoice;
   stream?: boolean;
 }
 
@@ -41,7 +58,10 @@ export const messagesUsageSchema = z
   })
   .loose();
 
-const contentBlock = z.object({ type: z.string(), text: z.string().optional() }).loose();
+/** Text and tool_use blocks are read; others (thinking, future types) are skipped. */
+const contentBlock = z
+  .object({ type: z.string(), text: z.string().optional(), id: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })
+  .loose();
 
 /** A whole answer (`type: "message"`). */
 export const messageSchema = z
@@ -75,7 +95,7 @@ export const messagesStreamEventSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('content_block_delta'),
       index: z.number().int(),
-      delta: z.object({ type: z.string(), text: z.string().optional() }).loose(),
+      delta: z.object({ type: z.string(), text: z.string().optional(), partial_json: z.string().optional() }).loose(),
     })
     .loose(),
   z.object({ type: z.literal('content_block_stop'), index: z.number().int() }).loose(),

@@ -15,7 +15,8 @@ const READ_EVENTS = new Set(['message_start', 'content_block_start', 'content_bl
 
 /**
  * An OpenAI chat request streamed by the Messages API, as OpenAI chunks: a first chunk with the
- * assistant role, one per text delta, one with the finish reason, and at `message_stop` one
+ * assistant role, one per text delta, one per tool call started and per piece of its arguments
+ * (as OpenAI streams `tool_calls`), one with the finish reason, and at `message_stop` one
  * usage chunk with no choices (input tokens from `message_start`, output tokens from the last
  * `message_delta`). An `error` event, a malformed event, a broken connection or an end before
  * `message_stop` throws from the `next()` that meets it.
@@ -31,6 +32,8 @@ export async function* streamChat(
   const created = Math.floor((deps.now ?? Date.now)() / 1000);
   let started: { id: string; model: string } | undefined;
   let usage: Partial<MessagesUsage> = {};
+  /** Anthropic content block index → OpenAI tool call index. */
+  const toolCallIndexes = new Map<number, number>();
   const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], reason: string | null = null): ChatCompletionChunk => ({
     id: started?.id ?? '',
     object: 'chat.completion.chunk',
@@ -61,12 +64,27 @@ export async function* streamChat(
       }
       if (started === undefined) throw badBackendResponse(context.entity, `stream event ${event.type} before message_start`);
       switch (event.type) {
-        case 'content_block_start':
-          if (event.content_block.type === 'text' && event.content_block.text) yield chunk({ content: event.content_block.text });
+        case 'content_block_start': {
+          const block = event.content_block;
+          if (block.type === 'text' && block.text) yield chunk({ content: block.text });
+          if (block.type === 'tool_use') {
+            // OpenAI numbers tool calls from 0 within the message; Anthropic numbers all blocks.
+            const toolIndex = toolCallIndexes.size;
+            toolCallIndexes.set(event.index, toolIndex);
+            const call = { index: toolIndex, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } };
+            yield chunk({ tool_calls: [call] });
+          }
           break;
-        case 'content_block_delta':
-          if (event.delta.type === 'text_delta' && event.delta.text) yield chunk({ content: event.delta.text });
+        }
+        case 'content_block_delta': {
+          const { delta } = event;
+          if (delta.type === 'text_delta' && delta.text) yield chunk({ content: delta.text });
+          const toolIndex = toolCallIndexes.get(event.index);
+          if (delta.type === 'input_json_delta' && delta.partial_json && toolIndex !== undefined) {
+            yield chunk({ tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] });
+          }
           break;
+        }
         case 'message_delta':
           usage = { ...usage, ...definedCounts(event.usage ?? {}) };
           if (event.delta.stop_reason != null) yield chunk({}, finishReason(event.delta.stop_reason));

@@ -35,9 +35,22 @@ export function toOpenAiUsage(usage: Partial<MessagesUsage>): OpenAiUsage {
   };
 }
 
-/** A whole Anthropic answer as an OpenAI `chat.completion`; its text blocks joined in order. */
+/** An OpenAI tool call for an Anthropic `tool_use` block. */
+export interface OpenAiToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/**
+ * A whole Anthropic answer as an OpenAI `chat.completion`: its text blocks joined in order, its
+ * `tool_use` blocks as `tool_calls` (input serialised as the arguments string OpenAI sends).
+ */
 export function toChatCompletion(message: Message, created: number): ChatCompletion {
   const texts = message.content.filter((block) => block.type === 'text').map((block) => block.text ?? '');
+  const toolCalls: OpenAiToolCall[] = message.content
+    .filter((block) => block.type === 'tool_use')
+    .map((block) => ({ id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: JSON.stringify(block.input ?? {}) } }));
   return {
     id: message.id,
     object: 'chat.completion',
@@ -46,7 +59,11 @@ export function toChatCompletion(message: Message, created: number): ChatComplet
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: texts.length > 0 ? texts.join('') : null },
+        message: {
+          role: 'assistant',
+          content: texts.length > 0 ? texts.join('') : null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: finishReason(message.stop_reason),
         logprobs: null,
       },

@@ -118,6 +118,39 @@ describe('Anthropic backend: chat', () => {
     expect(answer.usage).toEqual({ prompt_tokens: 1110, completion_tokens: 5, total_tokens: 1115, prompt_tokens_details: { cached_tokens: 1000 } });
   });
 
+  it('answers tool_use blocks as OpenAI tool_calls with the input as an arguments string', async () => {
+    // Prepare
+    const backend = setup();
+    provider.answer((_request, response) =>
+      sendJson(
+        response,
+        200,
+        message({
+          content: [
+            { type: 'text', text: 'Let me check.' },
+            { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } },
+          ],
+          stop_reason: 'tool_use',
+        }),
+      ),
+    );
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    // Act
+    const answer = await backend.chat(call({ input: { ...request, tools } }));
+    // Assess
+    expect(provider.requests.at(-1)!.json.tools).toEqual([{ name: 'get_weather', input_schema: tools[0]!.function.parameters }]);
+    expect(answer.choices[0]).toEqual({
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: 'Let me check.',
+        tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      },
+      finish_reason: 'tool_calls',
+      logprobs: null,
+    });
+  });
+
   it('refuses a request it cannot translate with a 400, without calling Anthropic', async () => {
     const backend = setup();
     const before = provider.requests.length;

@@ -78,6 +78,33 @@ describe('Anthropic backend: streamed chat', () => {
     ]);
   });
 
+  it('streams a tool_use block as OpenAI tool_calls deltas, numbered from 0', async () => {
+    // Prepare
+    provider.answer((_request, response) => {
+      const stream = startEventStream(response);
+      stream.event('message_start', messageStart);
+      stream.event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+      stream.event('content_block_delta', textDelta('Checking.'));
+      stream.event('content_block_stop', { type: 'content_block_stop', index: 0 });
+      stream.event('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_9', name: 'get_weather', input: {} } });
+      stream.event('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"city": ' } });
+      stream.event('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } });
+      stream.event('content_block_stop', { type: 'content_block_stop', index: 1 });
+      stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 30 } });
+      stream.event('message_stop', { type: 'message_stop' });
+      response.end();
+    });
+    // Act
+    const chunks = await collect(backend.streamChat(call()));
+    // Assess
+    expect(chunks.map((c) => c.choices[0]?.delta.tool_calls ?? null).filter(Boolean)).toEqual([
+      [{ index: 0, id: 'toolu_9', type: 'function', function: { name: 'get_weather', arguments: '' } }],
+      [{ index: 0, function: { arguments: '{"city": ' } }],
+      [{ index: 0, function: { arguments: '"Paris"}' } }],
+    ]);
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
   it('reports max_tokens as finish_reason length', async () => {
     provider.answer((_request, response) => {
       const stream = startEventStream(response);
