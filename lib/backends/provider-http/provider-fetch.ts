@@ -39,6 +39,9 @@ export async function postJson(
       headers: { 'content-type': 'application/json', ...request.headers },
       body: JSON.stringify(request.body),
       signal: context.signal,
+      // An API does not redirect; following one would hand our key (x-api-key is not stripped
+      // across origins) to wherever it points. A 3xx is answered as a refusal instead.
+      redirect: 'manual',
     });
   } catch (error) {
     throw translateFetchFailure(error, context);

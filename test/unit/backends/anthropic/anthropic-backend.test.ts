@@ -204,6 +204,19 @@ describe('Anthropic backend: errors', () => {
     expect(everythingSaidBy(error)).not.toContain(API_KEY);
   });
 
+  it('does not follow a redirect, so the key never reaches the host it points to', async () => {
+    // Prepare
+    const elsewhere = await startScriptedServer((_request, response) => sendJson(response, 200, message()));
+    const backend = setup();
+    provider.answer((_request, response) => response.writeHead(307, { location: `${elsewhere.url}/v1/messages` }).end());
+    // Act
+    const error = await failureOf(backend.chat(call()));
+    await elsewhere.close();
+    // Assess
+    expect([error.statusCode, error.code]).toEqual([502, 'MODEL_ERROR']);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
   it('reads a 529 without Anthropic\'s error body as throttling too', async () => {
     const backend = setup();
     provider.answer((_request, response) => response.writeHead(529).end('Overloaded'));
