@@ -71,8 +71,8 @@ export async function* streamChat(
             // OpenAI numbers tool calls from 0 within the message; Anthropic numbers all blocks.
             const toolIndex = toolCallIndexes.size;
             toolCallIndexes.set(event.index, toolIndex);
-            const call = { index: toolIndex, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } };
-            yield chunk({ tool_calls: [call] });
+            const toolCall = { index: toolIndex, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } };
+            yield chunk({ tool_calls: [toolCall] });
           }
           break;
         }
