@@ -1,5 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Environment } from '../config/environment';
 
@@ -29,4 +31,14 @@ export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntime
     maxAttempts: 1,
     requestHandler,
   });
+}
+
+/** Parameter Store, for provider API keys kept as SecureString parameters. */
+export function createSsmClient(env: Environment): SSMClient {
+  return new SSMClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SSM, requestHandler });
+}
+
+/** Secrets Manager, for provider API keys kept as secrets. */
+export function createSecretsManagerClient(env: Environment): SecretsManagerClient {
+  return new SecretsManagerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, requestHandler });
 }

@@ -23,9 +23,13 @@ export const environmentSchema = z.object({
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
   /** Seconds a found API key is trusted before it is read again (bounds revocation delay). */
   KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Seconds a provider API key read from SSM or Secrets Manager is used before it is read again (bounds rotation delay). */
+  SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   AWS_ENDPOINT_URL_S3: optionalUrl,
   AWS_ENDPOINT_URL_SQS: optionalUrl,
   AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: optionalUrl,
+  AWS_ENDPOINT_URL_SSM: optionalUrl,
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: optionalUrl,
   /** Emulators serve buckets by path, not by virtual host. */
   S3_FORCE_PATH_STYLE: z
     .enum(['true', 'false'])

@@ -1,0 +1,208 @@
+import type { AnthropicEntity } from '../../core/endpoint-config';
+import { ModelInputError } from '../../core/errors';
+import type { ChatCompletionRequest, ChatMessage } from '../../core/openai-api';
+import type { MessagesContentBlock, MessagesRequest, MessagesTool, MessagesToolChoice, MessagesTurn } from './messages-api';
+
+/** Fields translated into the Messages request (`model` is the endpoint's; the entity's is sent). */
+const TRANSLATED = new Set([
+  'model',
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'n',
+  'stop',
+  'stream',
+  'stream_options',
+  'user',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+]);
+
+/**
+ * Fields dropped because leaving them out changes nothing the caller can observe in the answer:
+ * bookkeeping for OpenAI's own platform, or best-effort hints Anthropic has no equivalent for.
+ */
+const DROPPED = new Set(['seed', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
+
+/** Fields dropped when they ask for the default (false, 0, empty), refused otherwise. */
+const DROPPED_AT_DEFAULT: Readonly<Record<string, (value: unknown) => boolean>> = {
+  logprobs: (value) => value === false,
+  presence_penalty: (value) => value === 0,
+  frequency_penalty: (value) => value === 0,
+  logit_bias: (value) => isRecord(value) && Object.keys(value).length === 0,
+  response_format: (value) => isRecord(value) && value.type === 'text',
+  modalities: (value) => Array.isArray(value) && value.length === 1 && value[0] === 'text',
+};
+
+/** Message fields translated, by role; any other field set on a message is refused. */
+const MESSAGE_FIELDS: Readonly<Record<ChatMessage['role'], ReadonlySet<string>>> = {
+  system: new Set(['role', 'content', 'name']),
+  developer: new Set(['role', 'content', 'name']),
+  user: new Set(['role', 'content', 'name']),
+  assistant: new Set(['role', 'content', 'name', 'tool_calls', 'refusal']),
+  tool: new Set(['role', 'content', 'tool_call_id']),
+};
+
+/** Image types the Messages API takes as base64 sources. */
+const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
+/**
+ * Translates an OpenAI chat request into an Anthropic Messages request:
+ * - `system` and `developer` messages, wherever they are, become `system` (joined by blank lines);
+ * - consecutive user or assistant messages merge into one turn (Anthropic's turns alternate);
+ * - text parts become text blocks; `image_url` parts with a base64 `data:` URL become image blocks;
+ * - function `tools` become tools with `input_schema`; `tool_choice` none/auto/required/named
+ *   becomes none/auto/any/tool; `parallel_tool_calls: false` disables parallel tool use;
+ *   an assistant's `tool_calls` become `tool_use` blocks and `tool` messages `tool_result` blocks
+ *   of a user turn;
+ * - `max_tokens` is `max_tokens` ?? `max_completion_tokens` ?? the entity's `defaultMaxTokens`;
+ * - `temperature`, `top_p` as they are; `stop` becomes `stop_sequences`; `user` becomes
+ *   `metadata.user_id`; a message's `name` is dropped.
+ * Anything Anthropic cannot honour (logprobs, penalties, logit bias, JSON response formats,
+ * image URLs that are not data URLs, temperature above 1, tools that are not functions, and any
+ * field we do not know) is a `ModelInputError` naming the field, so a caller never gets an
+ * answer to a question it did not ask.
+ */
+export function toMessagesRequest(input: ChatCompletionRequest, entity: AnthropicEntity): MessagesRequest {
+  for (const [field, value] of Object.entries(input)) {
+    if (value === null || value === undefined || TRANSLATED.has(field) || DROPPED.has(field)) continue;
+    if (DROPPED_AT_DEFAULT[field]?.(value)) continue;
+    throw unsupported(field);
+  }
+  if (input.temperature != null && input.temperature > 1) {
+    throw new ModelInputError(`temperature: this endpoint's model accepts 0 to 1, not ${input.temperature}`);
+  }
+
+  const system: string[] = [];
+  const turns: MessagesTurn[] = [];
+  input.messages.forEach((message, index) => {
+    const path = `messages[${index}]`;
+    for (const field of Object.keys(message)) {
+      if (!MESSAGE_FIELDS[message.role].has(field) && message[field] != null) throw unsupported(`${path}.${field}`);
+    }
+    if (message.role === 'system' || message.role === 'developer') {
+      system.push(textOnly(message, path).join('\n'));
+      return;
+    }
+    const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const blocks = message.role === 'tool' ? [toolResultBlock(message, path)] : contentBlocks(message, path);
+    const previous = turns.at(-1);
+    if (previous?.role === role) previous.content.push(...blocks);
+    else turns.push({ role, content: blocks });
+  });
+
+  const request: MessagesRequest = {
+    model: entity.model,
+    max_tokens: input.max_tokens ?? input.max_completion_tokens ?? entity.defaultMaxTokens,
+    messages: turns,
+  };
+  if (system.length > 0) request.system = system.join('\n\n');
+  if (input.temperature != null) request.temperature = input.temperature;
+  if (input.top_p != null) request.top_p = input.top_p;
+  if (input.stop != null) request.stop_sequences = typeof input.stop === 'string' ? [input.stop] : input.stop;
+  if (input.user !== undefined) request.metadata = { user_id: input.user };
+  // Without tools, a tool choice means nothing (OpenAI refuses one; it is dropped here).
+  if (input.tools != null) {
+    request.tools = tools(input.tools);
+    const choice = toolChoice(input.tool_choice, input.parallel_tool_calls);
+    if (choice !== undefined) request.tool_choice = choice;
+  }
+  return request;
+}
+
+function contentBlocks(message: ChatMessage, path: string): MessagesContentBlock[] {
+  const { content } = message;
+  const blocks: MessagesContentBlock[] = [];
+  if (typeof content === 'string') blocks.push({ type: 'text', text: content });
+  else if (content != null) {
+    content.forEach((part, at) => {
+      if (part.type === 'text') blocks.push({ type: 'text', text: part.text });
+      else if (message.role !== 'user') throw new ModelInputError(`${path}.content[${at}]: only user messages may hold images`);
+      else blocks.push(imageBlock(part.image_url.url, `${path}.content[${at}].image_url.url`));
+    });
+  }
+  if (message.role === 'assistant' && message.tool_calls != null) blocks.push(...toolUseBlocks(message.tool_calls, `${path}.tool_calls`));
+  return blocks;
+}
+
+function textOnly(message: ChatMessage, path: string): string[] {
+  const { content } = message;
+  if (typeof content === 'string') return [content];
+  if (content == null) return [];
+  return content.map((part, at) => {
+    if (part.type !== 'text') throw new ModelInputError(`${path}.content[${at}]: a ${message.role} message may hold only text`);
+    return part.text;
+  });
+}
+
+function imageBlock(url: string, path: string): MessagesContentBlock {
+  const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (!match) throw new ModelInputError(`${path}: only base64 data: URLs are accepted for images on this endpoint`);
+  const [, mediaType = '', data = ''] = match;
+  if (!IMAGE_MEDIA_TYPES.has(mediaType)) {
+    throw new ModelInputError(`${path}: image type ${mediaType.slice(0, 50)} is not accepted (use JPEG, PNG, GIF or WebP)`);
+  }
+  return { type: 'image', source: { type: 'base64', media_type: mediaType, data } };
+}
+
+function toolUseBlocks(toolCalls: unknown, path: string): MessagesContentBlock[] {
+  if (!Array.isArray(toolCalls)) throw new ModelInputError(`${path}: must be an array`);
+  return toolCalls.map((call: unknown, at) => {
+    const callPath = `${path}[${at}]`;
+    const fn = isRecord(call) ? call.function : undefined;
+    if (!isRecord(call) || call.type !== 'function' || typeof call.id !== 'string' || !isRecord(fn) || typeof fn.name !== 'string') {
+      throw new ModelInputError(`${callPath}: must be {id, type: "function", function: {name, arguments}}`);
+    }
+    let toolInput: unknown = {};
+    if (typeof fn.arguments === 'string' && fn.arguments.trim() !== '') {
+      try {
+        toolInput = JSON.parse(fn.arguments);
+      } catch {
+        throw new ModelInputError(`${callPath}.function.arguments: must be a JSON object`);
+      }
+    }
+    if (!isRecord(toolInput)) throw new ModelInputError(`${callPath}.function.arguments: must be a JSON object`);
+    return { type: 'tool_use', id: call.id, name: fn.name, input: toolInput };
+  });
+}
+
+function toolResultBlock(message: ChatMessage, path: string): MessagesContentBlock {
+  if (typeof message.tool_call_id !== 'string') throw new ModelInputError(`${path}.tool_call_id: a tool message needs the id of the call it answers`);
+  const texts = textOnly(message, path);
+  return { type: 'tool_result', tool_use_id: message.tool_call_id, content: texts.map((text) => ({ type: 'text', text })) };
+}
+
+function tools(value: unknown): MessagesTool[] {
+  if (!Array.isArray(value)) throw new ModelInputError('tools: must be an array');
+  return value.map((tool: unknown, at) => {
+    const fn = isRecord(tool) ? tool.function : undefined;
+    if (!isRecord(tool) || tool.type !== 'function' || !isRecord(fn) || typeof fn.name !== 'string') {
+      throw new ModelInputError(`tools[${at}]: only {type: "function", function: {name, description?, parameters?}} tools are supported by this endpoint's model`);
+    }
+    const translated: MessagesTool = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
+    if (typeof fn.description === 'string') translated.description = fn.description;
+    return translated;
+  });
+}
+
+function toolChoice(choice: unknown, parallelToolCalls: unknown): MessagesToolChoice | undefined {
+  const parallel = parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  if (choice == null) return parallelToolCalls === false ? { type: 'auto', ...parallel } : undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') return { type: 'auto', ...parallel };
+  if (choice === 'required') return { type: 'any', ...parallel };
+  const fn = isRecord(choice) ? choice.function : undefined;
+  if (isRecord(choice) && choice.type === 'function' && isRecord(fn) && typeof fn.name === 'string') return { type: 'tool', name: fn.name, ...parallel };
+  throw new ModelInputError('tool_choice: must be "none", "auto", "required" or {type: "function", function: {name}}');
+}
+
+function unsupported(field: string): ModelInputError {
+  return new ModelInputError(`${field}: this parameter is not supported by this endpoint's model`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
