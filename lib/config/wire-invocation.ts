@@ -1,9 +1,19 @@
-import { createS3Client, createSageMakerRuntimeClient, createSqsClient } from '../adapters/aws-clients';
+import {
+  createS3Client,
+  createSageMakerRuntimeClient,
+  createSecretsManagerClient,
+  createSqsClient,
+  createSsmClient,
+} from '../adapters/aws-clients';
 import { createS3AuditSink } from '../adapters/s3-audit-sink';
 import { createS3KeyStore } from '../adapters/s3-key-store';
+import { createSecretStore } from '../adapters/secret-store';
 import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
-import { createSageMakerBackend } from '../backends/sagemaker/invoke-endpoint';
+import { createAnthropicBackend } from '../backends/anthropic/create-anthropic-backend';
+import { createOpenAiBackend } from '../backends/openai/create-openai-backend';
+import { createSageMakerBackend } from '../backends/sagemaker/create-sagemaker-backend';
+import { CircuitBreakers } from '../core/circuit-breaker';
 import type { InvocationDeps } from '../core/serve-invocation';
 import type { Environment } from './environment';
 import { loadEndpointRegistry } from './load-endpoint-registry';
@@ -11,12 +21,22 @@ import { loadEndpointRegistry } from './load-endpoint-registry';
 /** The real adapters behind the invocation path, made once per container. */
 export function wireInvocation(env: Environment): InvocationDeps {
   const s3 = createS3Client(env);
+  const secrets = createSecretStore({
+    ssm: createSsmClient(env),
+    secretsManager: createSecretsManagerClient(env),
+    cacheTtlMs: env.SECRET_CACHE_TTL_SECONDS * 1000,
+  });
   return {
     endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG),
     keys: createS3KeyStore(s3, { bucket: env.KEYS_BUCKET, cacheTtlMs: env.KEY_CACHE_TTL_SECONDS * 1000 }),
-    backends: { sagemaker: createSageMakerBackend(createSageMakerRuntimeClient(env)) },
+    backends: {
+      sagemaker: createSageMakerBackend(createSageMakerRuntimeClient(env)),
+      openai: createOpenAiBackend({ secrets }),
+      anthropic: createAnthropicBackend({ secrets }),
+    },
     audit: createS3AuditSink(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }),
     usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
     clock: systemClock,
+    breakers: new CircuitBreakers(),
   };
 }

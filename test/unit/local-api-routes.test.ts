@@ -9,7 +9,14 @@ describe('local API routes, read from serverless.yml', () => {
     const matched = matchRoute(routes, 'POST', '/serving-endpoints/sentiment/invocations');
     expect(matched?.route.handler).toBe('functions/invoke.handler');
     expect(matched?.pathParameters).toEqual({ name: 'sentiment' });
-    expect(matched?.route.timeoutSeconds).toBeLessThan(29);
+    // A streaming integration may run to API Gateway's 15-minute streaming limit, no further.
+    expect(matched?.route.timeoutSeconds).toBeLessThanOrEqual(900);
+  });
+
+  it.each(['/v1/chat/completions', '/v1/completions', '/v1/embeddings'])('routes POST %s to the OpenAI-compatible function', (path) => {
+    const matched = matchRoute(routes, 'POST', path);
+    expect(matched?.route.handler).toBe('functions/openai.handler');
+    expect(matched?.route.resource).toBe(path);
   });
 
   it('sends every other path and method to the catch-all', () => {

@@ -1,6 +1,7 @@
 import {
   InvokeEndpointCommand,
   InvokeEndpointWithResponseStreamCommand,
+  type ResponseStream,
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
 import type { z } from 'zod';
@@ -13,7 +14,7 @@ import {
   completionSchema,
   embeddingsSchema,
 } from '../../core/openai-api';
-import { ServerSentEventDecoder } from '../../core/server-sent-events';
+import { readServerSentEvents } from '../provider-http/server-sent-events';
 import type { BackendCall, ModelBackend, PredictionAnswer } from '../../ports/model-backend';
 import { translateSageMakerError } from './errors';
 
@@ -87,8 +88,6 @@ async function* streamEndpoint<T>(
 ): AsyncGenerator<T> {
   const { entity } = call;
   const body = { ...call.input, stream: true, stream_options: { include_usage: true } };
-  const events = new ServerSentEventDecoder();
-  const text = new TextDecoder();
   try {
     const output = await client.send(
       new InvokeEndpointWithResponseStreamCommand({
@@ -101,17 +100,21 @@ async function* streamEndpoint<T>(
       }),
       { abortSignal: call.signal },
     );
-    for await (const part of output.Body ?? []) {
-      if (part.ModelStreamError) throw part.ModelStreamError;
-      if (part.InternalStreamFailure) throw part.InternalStreamFailure;
-      if (!part.PayloadPart?.Bytes) continue;
-      for (const event of events.push(text.decode(part.PayloadPart.Bytes, { stream: true }))) {
-        if (event.data === '[DONE]') return;
-        yield parseAnswer(event.data, schema, entity);
-      }
+    for await (const event of readServerSentEvents(ReadableStream.from(payloadBytes(output.Body)))) {
+      if (event.data === '[DONE]') return;
+      yield parseAnswer(event.data, schema, entity);
     }
   } catch (error) {
     throw translateSageMakerError(error, call);
   }
   throw new BadGatewayError('BAD_BACKEND_RESPONSE', `Served entity ${entity.name} ended its stream without [DONE]`);
+}
+
+/** The bytes of each PayloadPart; the stream's own error events are thrown as they come. */
+async function* payloadBytes(events: AsyncIterable<ResponseStream> | undefined): AsyncGenerator<Uint8Array> {
+  for await (const part of events ?? []) {
+    if (part.ModelStreamError) throw part.ModelStreamError;
+    if (part.InternalStreamFailure) throw part.InternalStreamFailure;
+    if (part.PayloadPart?.Bytes) yield part.PayloadPart.Bytes;
+  }
 }
