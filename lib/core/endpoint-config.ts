@@ -146,6 +146,37 @@ export const servingEndpointSchema = z
     }
   });
 
+/**
+ * A SageMaker real-time endpoint the stack itself creates (model, endpoint config, endpoint) and
+ * autoscales by target tracking on invocations per instance. Served entities route to it by
+ * `endpointName` like to any other SageMaker endpoint.
+ */
+export const managedSageMakerEndpointSchema = z
+  .object({
+    /** The SageMaker endpoint's name; unique in the account and region (include the stage). */
+    name: resourceName,
+    /** The inference container image (an ECR URI), e.g. an LMI or TGI image for LLMs. */
+    image: z.string().regex(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[^\s]+$/, 'must be an ECR image URI'),
+    /** Model artifacts in S3, when the image does not fetch its own weights. */
+    modelDataUrl: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}\/.+/, 'must be an s3:// URL').optional(),
+    /** Container environment (e.g. HF_MODEL_ID, OPTION_ROLLING_BATCH); never put secrets here. */
+    environment: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string().max(1024)).default({}),
+    instanceType: z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as ml.g5.2xlarge'),
+    variantName: resourceName.default('AllTraffic'),
+    autoscaling: z
+      .object({
+        minInstances: z.number().int().min(1).max(100),
+        maxInstances: z.number().int().min(1).max(100),
+        /** Target for SageMakerVariantInvocationsPerInstance (invocations per instance per minute). */
+        targetInvocationsPerInstance: z.number().int().min(1).max(100_000),
+        scaleInCooldownSeconds: z.number().int().min(0).max(3600).default(300),
+        scaleOutCooldownSeconds: z.number().int().min(0).max(3600).default(60),
+      })
+      .strict()
+      .refine((scaling) => scaling.minInstances <= scaling.maxInstances, 'minInstances must not exceed maxInstances'),
+  })
+  .strict();
+
 /** The whole endpoint configuration document (`config/endpoints.json`). */
 export const endpointConfigSchema = z
   .object({
@@ -154,6 +185,12 @@ export const endpointConfigSchema = z
       .array(servingEndpointSchema)
       .min(1)
       .refine((endpoints) => new Set(endpoints.map((e) => e.name)).size === endpoints.length, 'endpoint names must be unique'),
+    /** SageMaker endpoints `serverless deploy` creates and autoscales; others are used as they are. */
+    sagemakerEndpoints: z
+      .array(managedSageMakerEndpointSchema)
+      .max(50)
+      .default([])
+      .refine((managed) => new Set(managed.map((e) => e.name)).size === managed.length, 'SageMaker endpoint names must be unique'),
   })
   .strict();
 
@@ -165,4 +202,5 @@ export type AnthropicEntity = z.infer<typeof anthropicEntitySchema>;
 export type ServedEntity = z.infer<typeof servedEntitySchema>;
 export type RoutingPolicy = z.infer<typeof routingPolicySchema>;
 export type ServingEndpoint = z.infer<typeof servingEndpointSchema>;
+export type ManagedSageMakerEndpoint = z.infer<typeof managedSageMakerEndpointSchema>;
 export type EndpointConfig = z.infer<typeof endpointConfigSchema>;

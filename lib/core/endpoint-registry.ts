@@ -1,5 +1,5 @@
 import { ConfigError } from './errors';
-import { endpointConfigSchema, type ServingEndpoint } from './endpoint-config';
+import { endpointConfigSchema, type EndpointConfig, type ServingEndpoint } from './endpoint-config';
 import { describeIssues } from './describe-issues';
 
 /** The serving endpoints by name, validated once at cold start. */
@@ -9,15 +9,23 @@ export interface EndpointRegistry {
 }
 
 /**
- * Validates an endpoint configuration document and indexes it by endpoint name.
+ * Validates an endpoint configuration document, defaults applied.
  * @throws ConfigError naming the first offending field, e.g. `endpoints[1].timeoutMs`.
  */
-export function createEndpointRegistry(document: unknown, source = 'endpoint config'): EndpointRegistry {
+export function parseEndpointConfig(document: unknown, source = 'endpoint config'): EndpointConfig {
   const parsed = endpointConfigSchema.safeParse(document);
   if (!parsed.success) {
     throw new ConfigError(`Invalid ${source}: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
   }
-  const byName = new Map(parsed.data.endpoints.map((endpoint) => [endpoint.name, endpoint]));
+  return parsed.data;
+}
+
+/**
+ * Validates an endpoint configuration document and indexes it by endpoint name.
+ * @throws ConfigError naming the first offending field, e.g. `endpoints[1].timeoutMs`.
+ */
+export function createEndpointRegistry(document: unknown, source = 'endpoint config'): EndpointRegistry {
+  const byName = new Map(parseEndpointConfig(document, source).endpoints.map((endpoint) => [endpoint.name, endpoint]));
   return {
     get: (name) => byName.get(name),
     names: () => [...byName.keys()],
