@@ -15,14 +15,14 @@ interface CountedFault {
  * API other processes use to change them: `PUT /_faults/{target}` (a fault as JSON), `DELETE
  * /_faults/{target}`, `GET /_stats` → `{"invocations": {target: count}}`.
  */
-export class FaultBoard<Fault extends CountedFault> {
-  readonly #schema: z.ZodType<Fault>;
+export class FaultBoard<Fault extends CountedFault, FaultInput = Fault> {
+  readonly #schema: z.ZodType<Fault, FaultInput>;
   /** What the targets are called in messages: `endpoint`, `model`. */
   readonly #noun: string;
   readonly #faults = new Map<string, { fault: Fault; left: number | undefined }>();
   readonly #invocations = new Map<string, number>();
 
-  constructor(targets: Iterable<string>, schema: z.ZodType<Fault>, noun: string) {
+  constructor(targets: Iterable<string>, schema: z.ZodType<Fault, FaultInput>, noun: string) {
     this.#schema = schema;
     this.#noun = noun;
     for (const target of targets) this.#invocations.set(target, 0);
@@ -33,7 +33,7 @@ export class FaultBoard<Fault extends CountedFault> {
   }
 
   /** Sets (or, with `undefined`, clears) a target's fault; throws for an unknown target or invalid fault. */
-  set(target: string, fault: Fault | undefined): void {
+  set(target: string, fault: FaultInput | undefined): void {
     if (!this.has(target)) throw new Error(`no ${this.#noun} named ${target}`);
     if (fault === undefined) {
       this.#faults.delete(target);
