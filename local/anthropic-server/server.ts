@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultBoard } from '../fault-board';
-import { listenOrExplain } from '../listen';
+import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
 import { providerFaultApplies, providerFaultSchema, type ProviderFault } from '../provider-fault';
 import { readBody } from '../read-body';
 import { writeStream } from '../write-stream';
@@ -65,16 +64,8 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
   const host = options.host ?? '127.0.0.1';
   const models = [...(options.models ?? defaultAnthropicModels)];
   const board = new FaultBoard<ProviderFault>(models, providerFaultSchema, 'model');
-  const closing = new AbortController();
 
-  const server = createServer({ noDelay: true }, (request, response) => {
-    route(request, response).catch(() => {
-      if (!response.headersSent) sendError(response, apiError());
-      else response.destroy();
-    });
-  });
-
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function route(request: IncomingMessage, response: ServerResponse, closing: AbortSignal): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
     const method = request.method ?? 'GET';
     if (await board.serveControl(request, response, path, sendJson)) return;
@@ -87,7 +78,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
       if (version === undefined) return sendError(response, invalidRequestError('anthropic-version: header is required'));
       if (!knownVersions.has(version)) return sendError(response, invalidRequestError('anthropic-version: invalid version'));
     }
-    if (method === 'POST' && path === '/v1/messages') return createMessage(response, body);
+    if (method === 'POST' && path === '/v1/messages') return createMessage(response, body, closing);
     if (method === 'GET' && path === '/v1/models') {
       const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' }));
       return sendJson(response, 200, { data, has_more: false, first_id: models[0] ?? null, last_id: models.at(-1) ?? null });
@@ -95,7 +86,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
     sendError(response, notFoundError('Not Found'));
   }
 
-  async function createMessage(response: ServerResponse, body: Awaited<ReturnType<typeof readBody>>): Promise<void> {
+  async function createMessage(response: ServerResponse, body: Awaited<ReturnType<typeof readBody>>, closing: AbortSignal): Promise<void> {
     if (body.overLimit) return sendError(response, requestTooLargeError());
     let payload: unknown;
     try {
@@ -120,11 +111,7 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
       case 'bad-request':
         return sendError(response, promptTooLongError());
       case 'delay':
-        try {
-          await sleep(fault.ms, undefined, { signal: closing.signal });
-        } catch {
-          return; // the server is closing; its connections are being dropped
-        }
+        if (!(await waitUnlessClosing(fault.ms, closing))) return;
         break;
       default:
         break;
@@ -148,24 +135,24 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
     await writeStream(response, events, {
       intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
       cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
-      signal: closing.signal,
+      signal: closing,
     });
   }
 
-  const port = await listenOrExplain(server, { host, port: options.port ?? 0, what: 'Anthropic-compatible server' });
-
+  const server = await startLocalHttpServer({
+    host,
+    port: options.port ?? 0,
+    what: 'Anthropic-compatible server',
+    handle: route,
+    fail: (response) => sendError(response, apiError()),
+  });
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     models,
     setFault: (model, fault) => board.set(model, fault),
     invocationCount: (model) => board.count(model),
-    async close() {
-      closing.abort();
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      server.closeAllConnections();
-      await closed;
-    },
+    close: server.close,
   };
 }
 

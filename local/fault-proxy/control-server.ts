@@ -1,15 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { listenOrExplain } from '../listen';
+import { startLocalHttpServer, type LocalHttpServer } from '../local-http-server';
 import { readBody } from '../read-body';
 import type { FaultProxy } from './fault-proxy';
 import { proxyFaultSchema } from './proxy-fault';
 
 /** A running control API for a fault proxy. */
-export interface FaultProxyControl {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type FaultProxyControl = LocalHttpServer;
 
 /**
  * Serves a fault proxy's controls over HTTP, for a proxy running in another process:
@@ -17,13 +14,6 @@ export interface FaultProxyControl {
  * `{"proxyUrl", "target", "fault", "accepted", "active", "reset", "blackholed"}`.
  */
 export async function startFaultProxyControl(proxy: FaultProxy, options: { host?: string; port?: number } = {}): Promise<FaultProxyControl> {
-  const host = options.host ?? '127.0.0.1';
-  const server = createServer((request, response) => {
-    route(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { message: error instanceof Error ? error.message : String(error) });
-    });
-  });
-
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0];
     const body = await readBody(request, 64 * 1024);
@@ -49,15 +39,13 @@ export async function startFaultProxyControl(proxy: FaultProxy, options: { host?
     sendJson(response, 200, { fault: parsed.data });
   }
 
-  const port = await listenOrExplain(server, { host, port: options.port ?? 0, what: 'fault proxy control API' });
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    async close() {
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return startLocalHttpServer({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    what: 'fault proxy control API',
+    handle: route,
+    fail: (response) => sendJson(response, 500, { message: 'the control API failed' }),
+  });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { decodePathSegment, FaultBoard } from '../fault-board';
-import { listenOrExplain } from '../listen';
+import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
 import { readBody } from '../read-body';
 import { writeStream } from '../write-stream';
 import { faultApplies, faultSchema, type Fault } from './fault';
@@ -96,24 +95,15 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     endpoints.set(name, { modelName, hosted: modelRegistry[modelName] });
   }
   const board = new FaultBoard<ParsedFault, Fault>(endpoints.keys(), faultSchema, 'endpoint');
-  // Aborted on close so that requests waiting out a `delay` fault stop waiting.
-  const closing = new AbortController();
 
-  const server = createServer({ noDelay: true }, (request, response) => {
-    route(request, response).catch(() => {
-      if (!response.headersSent) send(response, internalFailureReply());
-      else response.destroy();
-    });
-  });
-
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function route(request: IncomingMessage, response: ServerResponse, closing: AbortSignal): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
     const method = request.method ?? 'GET';
     if (method === 'POST' && path.startsWith('/endpoints/')) {
       for (const [suffix, responseStream] of [[invocationsSuffix, false], [responseStreamSuffix, true]] as const) {
         if (path.endsWith(suffix)) {
           const endpointName = decodePathSegment(path.slice('/endpoints/'.length, -suffix.length));
-          return invoke(request, response, endpointName, responseStream);
+          return invoke(request, response, { endpointName, responseStream, closing });
         }
       }
     }
@@ -126,7 +116,11 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     send(response, unknownOperationReply());
   }
 
-  async function invoke(request: IncomingMessage, response: ServerResponse, endpointName: string, responseStream: boolean): Promise<void> {
+  async function invoke(
+    request: IncomingMessage,
+    response: ServerResponse,
+    { endpointName, responseStream, closing }: { endpointName: string; responseStream: boolean; closing: AbortSignal },
+  ): Promise<void> {
     // The whole body is read before any answer, so that a client still sending never sees a reset.
     const body = await readBody(request, maxPayloadBytes);
     const endpoint = endpoints.get(endpointName);
@@ -148,11 +142,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
           modelErrorReply(endpointName, { status: fault.originalStatus, body: fault.message ?? `Injected model error (${fault.originalStatus})` }),
         );
       case 'delay':
-        try {
-          await sleep(fault.ms, undefined, { signal: closing.signal });
-        } catch {
-          return; // the server is closing; its connections are being dropped
-        }
+        if (!(await waitUnlessClosing(fault.ms, closing))) return;
         break;
       default:
         break;
@@ -196,26 +186,24 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     await writeStream(response, events, {
       intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
       cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
-      signal: closing.signal,
+      signal: closing,
     });
   }
 
-  const port = await listenOrExplain(server, { host, port: requestedPort, what: 'model server' });
-
+  const server = await startLocalHttpServer({
+    host,
+    port: requestedPort,
+    what: 'model server',
+    handle: route,
+    fail: (response) => send(response, internalFailureReply()),
+  });
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     endpoints: { ...endpointModels },
     setFault: (endpointName, fault) => board.set(endpointName, fault),
     invocationCount: (endpointName) => board.count(endpointName),
-    async close() {
-      closing.abort();
-      const closed = new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-      });
-      server.closeAllConnections();
-      await closed;
-    },
+    close: server.close,
   };
 }
 

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodePathSegment, FaultBoard } from '../fault-board';
-import { listenOrExplain } from '../listen';
+import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
 import { answerOpenAi, type OpenAiOperation } from '../openai-protocol/answer-openai';
 import {
   authenticationError,
@@ -80,17 +79,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
     models.set(name, toyModelSchema.parse(model));
   }
   const board = new FaultBoard<ProviderFault>(models.keys(), providerFaultSchema, 'model');
-  // Aborted on close so that delayed and paced answers stop waiting.
-  const closing = new AbortController();
 
-  const server = createServer({ noDelay: true }, (request, response) => {
-    route(request, response).catch(() => {
-      if (!response.headersSent) sendError(response, serverError());
-      else response.destroy();
-    });
-  });
-
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function route(request: IncomingMessage, response: ServerResponse, closing: AbortSignal): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
     const method = request.method ?? 'GET';
     if (await board.serveControl(request, response, path, sendJson)) return;
@@ -101,7 +91,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
       if (sentKey !== options.apiKey) return sendError(response, authenticationError(sentKey));
     }
     const operation = operations[path];
-    if (method === 'POST' && operation !== undefined) return invoke(response, operation, body);
+    if (method === 'POST' && operation !== undefined) return invoke(response, operation, body, closing);
     if (method === 'GET' && path === '/v1/models') {
       return sendJson(response, 200, { object: 'list', data: [...models.keys()].map(modelEntry) });
     }
@@ -112,7 +102,12 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
     sendError(response, invalidUrlError(method, path));
   }
 
-  async function invoke(response: ServerResponse, operation: OpenAiOperation, body: Awaited<ReturnType<typeof readBody>>): Promise<void> {
+  async function invoke(
+    response: ServerResponse,
+    operation: OpenAiOperation,
+    body: Awaited<ReturnType<typeof readBody>>,
+    closing: AbortSignal,
+  ): Promise<void> {
     if (body.overLimit) return sendError(response, requestTooLargeError(maxBodyBytes));
     let payload: unknown;
     try {
@@ -143,11 +138,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
       case 'bad-request':
         return sendError(response, contextLengthError());
       case 'delay':
-        try {
-          await sleep(fault.ms, undefined, { signal: closing.signal });
-        } catch {
-          return; // the server is closing; its connections are being dropped
-        }
+        if (!(await waitUnlessClosing(fault.ms, closing))) return;
         break;
       default:
         break;
@@ -168,24 +159,24 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
     await writeStream(response, events, {
       intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
       cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
-      signal: closing.signal,
+      signal: closing,
     });
   }
 
-  const port = await listenOrExplain(server, { host, port: options.port ?? 0, what: 'OpenAI-compatible server' });
-
+  const server = await startLocalHttpServer({
+    host,
+    port: options.port ?? 0,
+    what: 'OpenAI-compatible server',
+    handle: route,
+    fail: (response) => sendError(response, serverError()),
+  });
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     models: Object.fromEntries(models),
     setFault: (model, fault) => board.set(model, fault),
     invocationCount: (model) => board.count(model),
-    async close() {
-      closing.abort();
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      server.closeAllConnections();
-      await closed;
-    },
+    close: server.close,
   };
 }
 
