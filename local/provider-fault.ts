@@ -32,6 +32,8 @@ export const providerFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stream-cut'), afterChunks, ...common }).strict(),
   /** Send that many stream events, then the provider's in-stream error event, then end. */
   z.object({ kind: z.literal('stream-error'), afterChunks, ...common }).strict(),
+  /** Stream normally, but in writes of at most this many bytes, splitting events (and UTF-8 characters) across them. */
+  z.object({ kind: z.literal('fragmented-stream'), bytes: z.number().int().min(1).max(65_536), ...common }).strict(),
 ]);
 
 /** A fault injected into one model of a local provider server. */
@@ -39,5 +41,5 @@ export type ProviderFault = z.infer<typeof providerFaultSchema>;
 
 /** Whether a fault applies to a call: the stream faults leave non-streamed calls alone. */
 export function providerFaultApplies(fault: ProviderFault, streamed: boolean): boolean {
-  return streamed || !['slow-stream', 'stream-cut', 'stream-error'].includes(fault.kind);
+  return streamed || !['slow-stream', 'stream-cut', 'stream-error', 'fragmented-stream'].includes(fault.kind);
 }

@@ -50,3 +50,14 @@ async function cut(response: ServerResponse): Promise<void> {
   }
   response.destroy();
 }
+
+/**
+ * Re-cuts a stream's text into pieces of at most `bytes` bytes, ignoring event and character
+ * boundaries: what a client's decoder must put back together.
+ */
+export function fragment(events: readonly string[], bytes: number): Buffer[] {
+  const whole = Buffer.from(events.join(''), 'utf8');
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < whole.length; at += bytes) pieces.push(whole.subarray(at, at + bytes));
+  return pieces;
+}

@@ -4,7 +4,7 @@ import { FaultBoard } from '../fault-board';
 import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
 import { providerFaultApplies, providerFaultSchema, type ProviderFault } from '../provider-fault';
 import { readBody } from '../read-body';
-import { writeStream } from '../write-stream';
+import { fragment, writeStream } from '../write-stream';
 import {
   apiError,
   authenticationError,
@@ -131,8 +131,9 @@ export async function startAnthropicServer(options: AnthropicServerOptions = {})
       // What the real API sends when it is overloaded mid-stream.
       events = [...frames.slice(0, fault.afterChunks), sseFrame({ event: 'error', data: { ...overloadedError().body } })];
     }
+    const writes = fault?.kind === 'fragmented-stream' ? fragment(events, fault.bytes) : events;
     response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'request-id': requestId() });
-    await writeStream(response, events, {
+    await writeStream(response, writes, {
       intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
       cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
       signal: closing,

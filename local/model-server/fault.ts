@@ -42,6 +42,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
     message: z.string().optional(),
     ...common,
   }),
+  /** Response streams only: PayloadParts of at most this many bytes, splitting SSE lines across parts. */
+  z.object({ kind: z.literal('fragmented-stream'), bytes: z.number().int().min(1).max(65_536), ...common }),
 ]);
 
 /**
@@ -49,12 +51,13 @@ export const faultSchema = z.discriminatedUnion('kind', [
  * ModelNotReadyException), `unavailable` (503 ServiceUnavailable), `model-error` (424
  * ModelError with the given original status), `delay` (wait, then answer normally), `malformed`
  * (200 with a body that is not JSON); and for InvokeEndpointWithResponseStream only,
- * `slow-stream`, `stream-cut` (connection dropped mid-stream) and `stream-error` (a
- * `ModelStreamError` or `InternalStreamFailure` event mid-stream).
+ * `slow-stream`, `stream-cut` (connection dropped mid-stream), `stream-error` (a
+ * `ModelStreamError` or `InternalStreamFailure` event mid-stream) and `fragmented-stream`
+ * (PayloadParts that split SSE lines, as real response streams may).
  */
 export type Fault = z.input<typeof faultSchema>;
 
 /** Whether a fault applies to an invocation: the stream faults leave InvokeEndpoint alone. */
 export function faultApplies(fault: Fault, responseStream: boolean): boolean {
-  return responseStream || !['slow-stream', 'stream-cut', 'stream-error'].includes(fault.kind);
+  return responseStream || !['slow-stream', 'stream-cut', 'stream-error', 'fragmented-stream'].includes(fault.kind);
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { decodePathSegment, FaultBoard } from '../fault-board';
 import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
 import { readBody } from '../read-body';
-import { writeStream } from '../write-stream';
+import { fragment, writeStream } from '../write-stream';
 import { faultApplies, faultSchema, type Fault } from './fault';
 import { invokeLlmContainer, type LlmContainerReply } from './llm-container';
 import { modelRegistry, type HostedModel, type ModelName } from './models/model-registry';
@@ -171,7 +171,8 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       return send(response, invocationReply({ status: 200, body: parts.join(''), contentType: partsContentType }, variant));
     }
 
-    let events = parts.map((part) => payloadPartMessage(new Uint8Array(Buffer.from(part, 'utf8'))));
+    const payloads = fault?.kind === 'fragmented-stream' ? fragment(parts, fault.bytes) : parts.map((part) => Buffer.from(part, 'utf8'));
+    let events = payloads.map((payload) => payloadPartMessage(new Uint8Array(payload)));
     if (fault?.kind === 'stream-error') {
       const message = fault.message ?? (fault.exception === 'ModelStreamError' ? 'Your model stream has been interrupted.' : 'Internal stream failure.');
       events = [...events.slice(0, fault.afterChunks), streamExceptionMessage(fault.exception, message)];

@@ -18,7 +18,7 @@ import {
 import { providerFaultApplies, providerFaultSchema, type ProviderFault } from '../provider-fault';
 import { readBody } from '../read-body';
 import { toyModelSchema, type ToyModel } from '../toy-llm/toy-model';
-import { writeStream } from '../write-stream';
+import { fragment, writeStream } from '../write-stream';
 
 export type { ProviderFault } from '../provider-fault';
 export type { ToyModel } from '../toy-llm/toy-model';
@@ -155,8 +155,9 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
     let events = [...frames, 'data: [DONE]\n\n'];
     if (fault?.kind === 'malformed') events = [frames[0] ?? '', 'data: {"id": "chatcmpl-broken", "choices": [\n\n', 'data: [DONE]\n\n'];
     if (fault?.kind === 'stream-error') events = [...frames.slice(0, fault.afterChunks), sseFrame(serverError().body)];
+    const writes = fault?.kind === 'fragmented-stream' ? fragment(events, fault.bytes) : events;
     response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'x-request-id': requestId() });
-    await writeStream(response, events, {
+    await writeStream(response, writes, {
       intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
       cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
       signal: closing,

@@ -227,6 +227,26 @@ describe('Anthropic server: faults', () => {
     expect(JSON.parse(events.at(-1)?.data ?? '')).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
   });
 
+  it('delivers the same event sequence in writes of a few bytes under fault fragmented-stream', async () => {
+    // Prepare
+    server.setFault('toy-claude', { kind: 'fragmented-stream', bytes: 4 });
+
+    // Act
+    const read = await readToEnd(await post({ ...hello, stream: true }));
+
+    // Assess
+    expect(read.error).toBeUndefined();
+    expect(eventNames(parseSse(read.text))).toEqual([
+      'message_start',
+      'content_block_start',
+      'ping',
+      ...Array(5).fill('content_block_delta'),
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+  });
+
   it('counts calls per model on GET /_stats and takes faults over PUT/DELETE /_faults/{model}', async () => {
     // Prepare
     const before = server.invocationCount('toy-claude');

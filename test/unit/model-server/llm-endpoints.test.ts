@@ -228,6 +228,25 @@ describe('model server LLM endpoints, InvokeEndpointWithResponseStream decoded b
     expect(error).toBeInstanceOf(Error);
   });
 
+  it('splits SSE lines and UTF-8 characters across PayloadParts under fault fragmented-stream, which the bytes survive', async () => {
+    // Prepare
+    server.setFault('chat-llm-v1', { kind: 'fragmented-stream', bytes: 7 });
+    const body = { messages: [{ role: 'user', content: 'Grüße, café ✓' }], stream: true };
+
+    // Act
+    const output = await invokeStream('chat-llm-v1', body);
+    const parts: Uint8Array[] = [];
+    for await (const event of output.Body ?? []) if (event.PayloadPart?.Bytes) parts.push(event.PayloadPart.Bytes);
+
+    // Assess
+    expect(parts.length).toBeGreaterThan(8);
+    expect(parts.every((part) => part.length <= 7)).toBe(true);
+    const data = parseSse(Buffer.concat(parts).toString('utf8')).map((event) => event.data);
+    expect(data.at(-1)).toBe('[DONE]');
+    const text = data.slice(0, -1).map((line) => (JSON.parse(line) as OpenAI.ChatCompletionChunk).choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('You said: Grüße, café ✓');
+  });
+
   it('refuses before streaming under an error fault, as SageMaker does', async () => {
     // Prepare
     server.setFault('chat-llm-v1', { kind: 'throttle' });

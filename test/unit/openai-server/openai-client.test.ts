@@ -106,6 +106,17 @@ describe('the official openai client against the local OpenAI server', () => {
     await expect(unauthorised).rejects.toBeInstanceOf(AuthenticationError);
   });
 
+  it('reassembles a stream written a few bytes at a time', async () => {
+    // Prepare
+    server.setFault('toy-gpt', { kind: 'fragmented-stream', bytes: 3 });
+
+    // Act
+    const final = await client.chat.completions.stream({ model: 'toy-gpt', messages }).finalChatCompletion();
+
+    // Assess
+    expect(final.choices[0]?.message.content).toBe('You said: Hello there');
+  });
+
   it('fails the iteration, not quietly, when the stream is cut', async () => {
     // Prepare
     server.setFault('toy-gpt', { kind: 'stream-cut', afterChunks: 2 });

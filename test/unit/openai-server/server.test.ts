@@ -449,6 +449,19 @@ describe('OpenAI server: faults', () => {
     expect(chunks.at(-1)).toEqual({ error: expect.objectContaining({ type: 'server_error' }) });
   });
 
+  it('delivers the same stream in writes of a few bytes under fault fragmented-stream', async () => {
+    // Prepare
+    const whole = chunksOf(await (await post('/v1/chat/completions', { ...hello, stream: true })).text());
+    server.setFault('toy-gpt', { kind: 'fragmented-stream', bytes: 5 });
+
+    // Act
+    const fragmented = chunksOf(await (await post('/v1/chat/completions', { ...hello, stream: true })).text());
+
+    // Assess
+    expect(fragmented.done).toBe(true);
+    expect(fragmented.chunks.map((chunk) => chunk.choices)).toEqual(whole.chunks.map((chunk) => chunk.choices));
+  });
+
   it('paces a stream under fault slow-stream', async () => {
     // Prepare
     server.setFault('toy-gpt', { kind: 'slow-stream', intervalMs: 20 });
