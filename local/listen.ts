@@ -1,5 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 
 /** A port that is already taken, as one line that names it and how to pick another. */
 export class PortInUseError extends Error {

@@ -20,7 +20,7 @@ const jsonContentType = 'application/json';
 export function invocationReply(container: ContainerReply, variant: string): SageMakerReply {
   return {
     status: 200,
-    headers: { 'Content-Type': jsonContentType, 'x-Amzn-Invoked-Production-Variant': variant },
+    headers: { 'Content-Type': container.contentType ?? jsonContentType, 'x-Amzn-Invoked-Production-Variant': variant },
     body: container.body,
   };
 }

@@ -7,6 +7,8 @@ export interface ContainerReply {
   readonly status: number;
   /** The container's response body, verbatim; SageMaker relays it as `OriginalMessage` on errors. */
   readonly body: string;
+  /** The body's media type; `application/json` when absent. */
+  readonly contentType?: string;
 }
 
 /**

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
-import { faultSchema, type Fault } from './fault';
-import { modelRegistry, type ModelName } from './models/model-registry';
-import type { ServedModel } from './models/served-model';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { decodePathSegment, FaultBoard } from '../fault-board';
+import { startLocalHttpServer, waitUnlessClosing } from '../local-http-server';
+import { readBody } from '../read-body';
+import { fragment, writeStream } from '../write-stream';
+import { faultApplies, faultSchema, type Fault } from './fault';
+import { invokeLlmContainer, type LlmContainerReply } from './llm-container';
+import { modelRegistry, type HostedModel, type ModelName } from './models/model-registry';
+import { payloadPartMessage, streamExceptionMessage } from './response-stream';
 import {
   endpointNotFoundReply,
   internalFailureReply,
@@ -18,8 +22,6 @@ import {
   type SageMakerReply,
 } from './sagemaker-replies';
 import { invokeScoringContainer } from './scoring-container';
-import { listenOrExplain } from '../listen';
-import { readBody } from '../read-body';
 
 export type { Fault } from './fault';
 export type { ModelName } from './models/model-registry';
@@ -30,7 +32,7 @@ export interface ModelServerOptions {
   host?: string;
   /** Port to listen on; `0` (the default) picks a free one. */
   port?: number;
-  /** Endpoint name → hosted model; default `{ 'sentiment-v1': 'sentiment', 'iris-v1': 'iris' }`. */
+  /** Endpoint name → hosted model; default {@link defaultModelServerEndpoints}. */
   endpoints?: Record<string, ModelName>;
 }
 
@@ -41,7 +43,7 @@ export interface ModelServer {
   readonly port: number;
   /** Endpoint name → hosted model, as configured. */
   readonly endpoints: Readonly<Record<string, ModelName>>;
-  /** Makes every invocation of `endpoint` fail or wait as `fault` says, until cleared with `undefined`. */
+  /** Makes invocations of `endpoint` fail, wait or break as `fault` says, until cleared with `undefined` (or its `times` are spent). */
   setFault(endpoint: string, fault: Fault | undefined): void;
   /** Invocations `endpoint` has received, faulted ones included (not those SageMaker rejects up front). */
   invocationCount(endpoint: string): number;
@@ -49,29 +51,40 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+/** The endpoints a server hosts when given none: two classic models and three LLM ones. */
+export const defaultModelServerEndpoints: Readonly<Record<string, ModelName>> = {
+  'sentiment-v1': 'sentiment',
+  'iris-v1': 'iris',
+  'chat-llm-v1': 'toy-llm',
+  'completions-llm-v1': 'toy-llm',
+  'embed-llm-v1': 'toy-embedder',
+};
+
 /** InvokeEndpoint's payload limit for real-time endpoints. */
 const maxPayloadBytes = 6 * 1024 * 1024;
-/** Fault bodies are tiny; anything larger is a mistake. */
-const maxControlBodyBytes = 64 * 1024;
 const defaultVariant = 'AllTraffic';
-const defaultEndpoints: Readonly<Record<string, ModelName>> = { 'sentiment-v1': 'sentiment', 'iris-v1': 'iris' };
+const invocationsSuffix = '/invocations';
+const responseStreamSuffix = '/invocations-response-stream';
+const eventStreamContentType = 'application/vnd.amazon.eventstream';
+
+type ParsedFault = z.output<typeof faultSchema>;
 
 interface HostedEndpoint {
-  readonly model: ServedModel;
-  fault: Fault | undefined;
-  invocations: number;
+  readonly modelName: ModelName;
+  readonly hosted: HostedModel;
 }
 
 /**
- * Starts a local server that speaks the SageMaker Runtime InvokeEndpoint protocol (so the
- * official SDK works against it unchanged, errors included) and hosts real models behind
- * MLflow's scoring protocol. It also serves `GET /ping`, and a control API for other processes:
- * `PUT|DELETE /_faults/{endpoint}` and `GET /_stats`.
+ * Starts a local server that speaks the SageMaker Runtime protocol — InvokeEndpoint and
+ * InvokeEndpointWithResponseStream — so the official SDK works against it unchanged, errors
+ * included. It hosts real classic models behind MLflow's scoring protocol and the toy LLM behind
+ * an OpenAI-compatible LLM container. It also serves `GET /ping`, and a control API for other
+ * processes: `PUT|DELETE /_faults/{endpoint}` and `GET /_stats`.
  */
 export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
   const host = options.host ?? '127.0.0.1';
   const requestedPort = options.port ?? 0;
-  const endpointModels = options.endpoints ?? defaultEndpoints;
+  const endpointModels = options.endpoints ?? defaultModelServerEndpoints;
   const endpoints = new Map<string, HostedEndpoint>();
   for (const [name, modelName] of Object.entries(endpointModels)) {
     // Checked at run time too: JavaScript callers and config files are not type-checked.
@@ -79,136 +92,120 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       const known = Object.keys(modelRegistry).join(', ');
       throw new Error(`endpoint ${name} names unknown model '${modelName}' (known: ${known})`);
     }
-    endpoints.set(name, { model: modelRegistry[modelName], fault: undefined, invocations: 0 });
+    endpoints.set(name, { modelName, hosted: modelRegistry[modelName] });
   }
-  // Aborted on close so that requests waiting out a `delay` fault stop waiting.
-  const closing = new AbortController();
+  const board = new FaultBoard<ParsedFault, Fault>(endpoints.keys(), faultSchema, 'endpoint');
 
-  const server = createServer({ noDelay: true }, (request, response) => {
-    route(request, response).catch(() => {
-      if (!response.headersSent) send(response, internalFailureReply());
-    });
-  });
-
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function route(request: IncomingMessage, response: ServerResponse, closing: AbortSignal): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
     const method = request.method ?? 'GET';
-    if (method === 'POST' && path.startsWith('/endpoints/') && path.endsWith('/invocations')) {
-      const endpointName = decodePathSegment(path.slice('/endpoints/'.length, -'/invocations'.length));
-      return invoke(request, response, endpointName);
+    if (method === 'POST' && path.startsWith('/endpoints/')) {
+      for (const [suffix, responseStream] of [[invocationsSuffix, false], [responseStreamSuffix, true]] as const) {
+        if (path.endsWith(suffix)) {
+          const endpointName = decodePathSegment(path.slice('/endpoints/'.length, -suffix.length));
+          return invoke(request, response, { endpointName, responseStream, closing });
+        }
+      }
     }
     if (method === 'GET' && path === '/ping') {
       response.writeHead(200, { 'Content-Length': '0' }).end();
       return;
     }
-    if (path.startsWith('/_faults/')) {
-      return controlFault(request, response, decodePathSegment(path.slice('/_faults/'.length)));
-    }
-    if (method === 'GET' && path === '/_stats') {
-      const invocations = Object.fromEntries([...endpoints].map(([name, { invocations: count }]) => [name, count]));
-      sendJson(response, 200, { invocations });
-      return;
-    }
+    if (await board.serveControl(request, response, path, sendJson)) return;
     await readBody(request, 0);
     send(response, unknownOperationReply());
   }
 
-  async function invoke(request: IncomingMessage, response: ServerResponse, endpointName: string): Promise<void> {
+  async function invoke(
+    request: IncomingMessage,
+    response: ServerResponse,
+    { endpointName, responseStream, closing }: { endpointName: string; responseStream: boolean; closing: AbortSignal },
+  ): Promise<void> {
     // The whole body is read before any answer, so that a client still sending never sees a reset.
     const body = await readBody(request, maxPayloadBytes);
     const endpoint = endpoints.get(endpointName);
     if (endpoint === undefined) return send(response, endpointNotFoundReply(endpointName));
     if (body.overLimit) return send(response, payloadTooLargeReply(body.size, maxPayloadBytes));
-    endpoint.invocations += 1;
+    board.record(endpointName);
 
-    const fault = endpoint.fault;
-    if (fault !== undefined) {
-      switch (fault.kind) {
-        case 'throttle':
-          return send(response, throttlingReply());
-        case 'not-ready':
-          return send(response, modelNotReadyReply(endpointName));
-        case 'unavailable':
-          return send(response, serviceUnavailableReply());
-        case 'model-error':
-          return send(
-            response,
-            modelErrorReply(endpointName, {
-              status: fault.originalStatus,
-              body: fault.message ?? `Injected model error (${fault.originalStatus})`,
-            }),
-          );
-        case 'delay':
-          try {
-            await sleep(fault.ms, undefined, { signal: closing.signal });
-          } catch {
-            return; // the server is closing; its connections are being dropped
-          }
-          break;
-      }
+    const fault = board.take(endpointName, (candidate) => faultApplies(candidate, responseStream));
+    switch (fault?.kind) {
+      case 'throttle':
+        return send(response, throttlingReply());
+      case 'not-ready':
+        return send(response, modelNotReadyReply(endpointName));
+      case 'unavailable':
+        return send(response, serviceUnavailableReply());
+      case 'model-error':
+        return send(
+          response,
+          modelErrorReply(endpointName, { status: fault.originalStatus, body: fault.message ?? `Injected model error (${fault.originalStatus})` }),
+        );
+      case 'delay':
+        if (!(await waitUnlessClosing(fault.ms, closing))) return;
+        break;
+      default:
+        break;
     }
 
-    const container = invokeScoringContainer(endpoint.model, body.bytes, request.headers['content-type']);
+    const contentType = request.headers['content-type'];
+    const container: LlmContainerReply =
+      endpoint.hosted.container === 'mlflow'
+        ? invokeScoringContainer(endpoint.hosted.model, body.bytes, contentType)
+        : invokeLlmContainer(endpoint.modelName, endpoint.hosted.model, body.bytes, contentType);
+    if (container.status >= 300 && 'body' in container) return send(response, modelErrorReply(endpointName, container));
     const variant = headerValue(request, 'x-amzn-sagemaker-target-variant') ?? defaultVariant;
-    const reply = container.status < 300 ? invocationReply(container, variant) : modelErrorReply(endpointName, container);
-    send(response, reply);
+
+    // What the container sent, as SageMaker relays it: the parts of a stream, or one whole body.
+    const malformed = fault?.kind === 'malformed';
+    const parts =
+      'stream' in container
+        ? malformed
+          ? [container.stream[0] ?? '', 'data: {"id": "chatcmpl-broken", "choices": [\n\n']
+          : container.stream
+        : [malformed ? '{"predictions": [' : container.body];
+    const partsContentType = 'stream' in container ? 'text/event-stream' : (container.contentType ?? 'application/json');
+
+    if (!responseStream) {
+      // InvokeEndpoint buffers a streamed answer: the caller gets the container's whole output.
+      return send(response, invocationReply({ status: 200, body: parts.join(''), contentType: partsContentType }, variant));
+    }
+
+    const payloads = fault?.kind === 'fragmented-stream' ? fragment(parts, fault.bytes) : parts.map((part) => Buffer.from(part, 'utf8'));
+    let events = payloads.map((payload) => payloadPartMessage(new Uint8Array(payload)));
+    if (fault?.kind === 'stream-error') {
+      const message = fault.message ?? (fault.exception === 'ModelStreamError' ? 'Your model stream has been interrupted.' : 'Internal stream failure.');
+      events = [...events.slice(0, fault.afterChunks), streamExceptionMessage(fault.exception, message)];
+    }
+    if (response.destroyed) return;
+    response.writeHead(200, {
+      'Content-Type': eventStreamContentType,
+      'X-Amzn-SageMaker-Content-Type': partsContentType,
+      'x-Amzn-Invoked-Production-Variant': variant,
+      'x-amzn-RequestId': randomUUID(),
+    });
+    await writeStream(response, events, {
+      intervalMs: fault?.kind === 'slow-stream' ? fault.intervalMs : undefined,
+      cutAfter: fault?.kind === 'stream-cut' ? fault.afterChunks : undefined,
+      signal: closing,
+    });
   }
 
-  async function controlFault(request: IncomingMessage, response: ServerResponse, endpointName: string): Promise<void> {
-    const body = await readBody(request, maxControlBodyBytes);
-    const endpoint = endpoints.get(endpointName);
-    if (endpoint === undefined) return sendJson(response, 404, { message: `unknown endpoint ${endpointName}` });
-    if (request.method === 'DELETE') {
-      endpoint.fault = undefined;
-      response.writeHead(204).end();
-      return;
-    }
-    if (request.method !== 'PUT') return sendJson(response, 405, { message: 'use PUT or DELETE' });
-    if (body.overLimit) return sendJson(response, 413, { message: `fault body over ${maxControlBodyBytes} bytes` });
-    let candidate: unknown;
-    try {
-      candidate = JSON.parse(body.bytes.toString('utf8'));
-    } catch {
-      return sendJson(response, 400, { message: 'fault body is not valid JSON' });
-    }
-    const parsed = faultSchema.safeParse(candidate);
-    if (!parsed.success) return sendJson(response, 400, { message: z.prettifyError(parsed.error) });
-    endpoint.fault = parsed.data;
-    sendJson(response, 200, { endpoint: endpointName, fault: parsed.data });
-  }
-
-  const port = await listenOrExplain(server, { host, port: requestedPort, what: 'model server' });
-
+  const server = await startLocalHttpServer({
+    host,
+    port: requestedPort,
+    what: 'model server',
+    handle: route,
+    fail: (response) => send(response, internalFailureReply()),
+  });
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     endpoints: { ...endpointModels },
-    setFault(endpointName, fault) {
-      const endpoint = endpoints.get(endpointName);
-      if (endpoint === undefined) throw new Error(`model server has no endpoint ${endpointName}`);
-      endpoint.fault = fault === undefined ? undefined : faultSchema.parse(fault);
-    },
-    invocationCount(endpointName) {
-      return endpoints.get(endpointName)?.invocations ?? 0;
-    },
-    async close() {
-      closing.abort();
-      const closed = new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-      });
-      server.closeAllConnections();
-      await closed;
-    },
+    setFault: (endpointName, fault) => board.set(endpointName, fault),
+    invocationCount: (endpointName) => board.count(endpointName),
+    close: server.close,
   };
-}
-
-/** Decodes a path segment; a malformed escape is kept as sent (it then names no endpoint). */
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 function headerValue(request: IncomingMessage, name: string): string | undefined {

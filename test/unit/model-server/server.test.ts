@@ -292,7 +292,7 @@ describe('model server, over its own HTTP routes', () => {
     const stats = (await (await fetch(`${server.url}/_stats`)).json()) as { invocations: Record<string, number> };
 
     // Assess
-    expect(Object.keys(stats.invocations).sort()).toEqual(['iris-v1', 'sentiment-v1']);
+    expect(Object.keys(stats.invocations).sort()).toEqual(['chat-llm-v1', 'completions-llm-v1', 'embed-llm-v1', 'iris-v1', 'sentiment-v1']);
     expect(stats.invocations['sentiment-v1']).toBe(server.invocationCount('sentiment-v1'));
     expect(stats.invocations['sentiment-v1']).toBeGreaterThan(0);
   });
