@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { readEnvironment } from '../lib/config/environment';
@@ -12,6 +13,7 @@ import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logOutcome } from '../lib/http/log-outcome';
 import { logger } from '../lib/http/logger';
 import { metrics, recordInvocationMetrics } from '../lib/http/metrics';
+import { annotateInvocation, tracer } from '../lib/http/tracer';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
 const deps = wireInvocation(readEnvironment());
@@ -26,11 +28,15 @@ export async function invoke(event: APIGatewayProxyEvent): Promise<APIGatewayPro
     deps,
   );
   logOutcome(logger, outcome);
-  recordInvocationMetrics(outcome, deps.endpoints.get(outcome.audit.endpoint) !== undefined);
+  const endpointExists = deps.endpoints.get(outcome.audit.endpoint) !== undefined;
+  recordInvocationMetrics(outcome, endpointExists);
+  annotateInvocation(outcome, endpointExists);
   return apiGatewayResult(outcome, requestId);
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  // Responses are model outputs: they belong in the audit log, never in trace metadata.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(httpHeaderNormalizer())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
