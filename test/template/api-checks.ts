@@ -82,3 +82,20 @@ export function findWafProblems(template: CfnTemplate): string[] {
   }
   return findings;
 }
+
+/** API Gateway's own answers that must keep the `{"error": {code, message, request_id}}` shape. */
+export const GATEWAY_RESPONSES_IN_OUR_SHAPE = ['THROTTLED', 'WAF_FILTERED', 'REQUEST_TOO_LARGE', 'DEFAULT_4XX', 'DEFAULT_5XX'];
+
+/** Gateway responses (API Gateway's own refusals) missing, or not in our JSON error shape. */
+export function findGatewayResponsesOffContract(template: CfnTemplate): string[] {
+  return resourcesOfType(template, 'AWS::ApiGateway::RestApi').flatMap(([apiId]) => {
+    const responses = resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse').filter(([, response]) => refersTo(response.Properties?.RestApiId, apiId));
+    return GATEWAY_RESPONSES_IN_OUR_SHAPE.flatMap((type) => {
+      const found = responses.find(([, response]) => response.Properties?.ResponseType === type);
+      if (!found) return [`${apiId}: no ${type} gateway response (API Gateway's default body is not our error shape)`];
+      const body = propertyAt(found[1].Properties, 'ResponseTemplates.application/json');
+      const inShape = typeof body === 'string' && ['"error"', '"code"', '"message"', '"request_id"'].every((field) => body.includes(field));
+      return inShape ? [] : [`${found[0]}: ${type} body is not {"error": {code, message, request_id}}`];
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { findStagesWithoutAccessLogs, findStagesWithoutThrottling, findWafProblems, findWeakTlsPolicies } from './api-checks';
+import { findGatewayResponsesOffContract, findStagesWithoutAccessLogs, findStagesWithoutThrottling, findWafProblems, findWeakTlsPolicies } from './api-checks';
 import { copyOf, propertyAt, readPackagedTemplate, type CfnTemplate } from './cloudformation-template';
 
 const template = readPackagedTemplate(inject('packageDir'));
@@ -62,5 +62,19 @@ describe('the REST API in the packaged template', () => {
     delete unassociated.Resources.ApiWebAclAssociation;
     expect(findWafProblems(counting)).toEqual(['no web ACL with a blocking rate-based rule', 'ApiGatewayStage: not associated with the rate-limiting web ACL']);
     expect(findWafProblems(unassociated)).toEqual(['ApiGatewayStage: not associated with the rate-limiting web ACL']);
+  });
+
+  it('answers API Gateway\'s own refusals (throttling, WAF, too large, defaults) in our JSON error shape', () => {
+    expect(findGatewayResponsesOffContract(template)).toEqual([]);
+  });
+
+  it('catches a missing throttling response and a default response in another shape', () => {
+    const weakened = copyOf(template);
+    delete weakened.Resources.ApiThrottledResponse;
+    weakened.Resources.ApiDefault5xxResponse!.Properties!.ResponseTemplates = { 'application/json': '{"message":$context.error.messageString}' };
+    expect(findGatewayResponsesOffContract(weakened)).toEqual([
+      "ApiGatewayRestApi: no THROTTLED gateway response (API Gateway's default body is not our error shape)",
+      'ApiDefault5xxResponse: DEFAULT_5XX body is not {"error": {code, message, request_id}}',
+    ]);
   });
 });
