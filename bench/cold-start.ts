@@ -21,7 +21,7 @@ import { summarize } from './stats';
 // `npm run bench:cold-start`: each function's packaged bundle (sizes, what is in it) and, in fresh
 // `node` processes, the time to import it and serve the first request. See BENCHMARKS.md.
 
-const SETTINGS = { repeats: 12, warmups: 1, hardLimitMs: 300_000 } as const;
+const SETTINGS = { repeats: 20, warmups: 2, hardLimitMs: 300_000 } as const;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAGE = 'bench';
 const CHILD = join(ROOT, 'bench/processes/cold-start.mjs');

@@ -16,6 +16,8 @@ const importStartedAt = performance.now();
 const { handler } = await import(pathToFileURL(bundle).href);
 const importedAt = performance.now();
 
+// Mirrors buildLambdaContext (local/api/api-gateway-event.ts): this file runs without tsx, so it
+// cannot import that one, and a context (with functions) cannot be passed in as JSON.
 const deadline = Date.now() + Number(timeoutSeconds) * 1000;
 const context = {
   callbackWaitsForEmptyEventLoop: true,
