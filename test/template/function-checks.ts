@@ -67,15 +67,24 @@ export function findLogGroupsWithoutRetention(template: CfnTemplate): string[] {
   return findings;
 }
 
-/** API Gateway gives up on an integration after 29 s; a function behind it must answer first. */
+/**
+ * API Gateway gives up on a buffered integration after 29 s; a function behind it must answer
+ * first. Functions whose every API method streams its response (`ResponseTransferMode: STREAM`)
+ * are not bound by that limit.
+ */
 export function findApiFunctionsOutlastingApiGateway(template: CfnTemplate, maxSeconds = 28): string[] {
   const behindApi = new Set(
     resourcesOfType(template, 'AWS::Lambda::Permission')
       .filter(([, permission]) => permission.Properties?.Principal === 'apigateway.amazonaws.com')
       .flatMap(([, permission]) => [...referencedIds(permission.Properties?.FunctionName)]),
   );
+  const methods = resourcesOfType(template, 'AWS::ApiGateway::Method');
+  const onlyStreamed = (functionId: string) => {
+    const integrations = methods.map(([, method]) => propertyAt(method.Properties, 'Integration')).filter((integration) => referencedIds(propertyAt(integration, 'Uri')).has(functionId));
+    return integrations.length > 0 && integrations.every((integration) => propertyAt(integration, 'ResponseTransferMode') === 'STREAM');
+  };
   return resourcesOfType(template, 'AWS::Lambda::Function')
-    .filter(([id]) => behindApi.has(id))
+    .filter(([id]) => behindApi.has(id) && !onlyStreamed(id))
     .filter(([, fn]) => !(typeof fn.Properties?.Timeout === 'number' && fn.Properties.Timeout <= maxSeconds))
     .map(([id, fn]) => `${id}: timeout ${String(fn.Properties?.Timeout)} s behind API Gateway (at most ${maxSeconds} s)`);
 }

@@ -83,10 +83,15 @@ describe('Lambda functions in the packaged template', () => {
     expect(findApiFunctionsOutlastingApiGateway(template)).toEqual([]);
   });
 
-  it('catches an API function with a 30 s timeout', () => {
+  it('catches an API function with a 30 s timeout, unless its responses are streamed', () => {
     const weakened = copyOf(template);
     weakened.Resources.InvokeLambdaFunction!.Properties!.Timeout = 30;
+    const streamed = copyOf(weakened);
+    const method = streamed.Resources.ApiGatewayMethodServingDashendpointsNameVarInvocationsPost!;
+    (method.Properties!.Integration as Record<string, unknown>).ResponseTransferMode = 'STREAM';
+
     expect(findApiFunctionsOutlastingApiGateway(weakened)).toEqual(['InvokeLambdaFunction: timeout 30 s behind API Gateway (at most 28 s)']);
+    expect(findApiFunctionsOutlastingApiGateway(streamed)).toEqual([]);
   });
 
   it('caps the invoke function\'s concurrency (it calls the model backends)', () => {
