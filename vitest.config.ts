@@ -23,6 +23,16 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        test: {
+          name: 'template',
+          include: ['test/template/**/*.test.ts'],
+          environment: 'node',
+          // Packages the stack once (serverless package, no AWS) for every template file.
+          globalSetup: ['test/template/global-setup.ts'],
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -1,3 +1,4 @@
+import type { MachineFacts } from './machine-facts';
 import type { InProcessFigures } from './handler-in-process';
 import { summarize, type Distribution } from './stats';
 
@@ -68,14 +69,7 @@ export interface LevelSummary {
   ratio: { p50: number; p90: number; p99: number };
 }
 
-export interface MachineFacts {
-  nproc: number;
-  cpuModel: string;
-  node: string;
-  kernel: string;
-  loadAverage1m: number;
-  clockTicksPerSecond: number;
-}
+export type { MachineFacts };
 
 export interface OverheadResults {
   benchmark: 'overhead';

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, release, tmpdir, type } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack, type LocalStack } from '../local/stack';
@@ -7,8 +7,9 @@ import { writeBenchmarksSection } from './benchmarks-file';
 import { measureHandlerInProcess } from './handler-in-process';
 import { startLoadGenerator, type BatchResult, type LoadGenerator, type LoadTarget } from './load';
 import { formatOverheadReport } from './overhead-report';
-import { summarizeLevel, type BatchRecord, type MachineFacts, type OverheadResults, type TargetName } from './overhead-results';
-import { clockTicksPerSecond, cpuTicksOf, machineCpuTicks } from './proc-cpu';
+import { machineFacts } from './machine-facts';
+import { summarizeLevel, type BatchRecord, type OverheadResults, type TargetName } from './overhead-results';
+import { cpuTicksOf, machineCpuTicks } from './proc-cpu';
 import { summarize } from './stats';
 
 // `npm run bench`: what the gateway adds to a model call, measured against the same local model
@@ -177,17 +178,5 @@ function cpuSnapshot(pids: LocalStack['pids']) {
     benchMainThread: cpuTicksOf('thread-self'),
     benchProcess: cpuTicksOf('self'),
     machine: machineCpuTicks(),
-  };
-}
-
-function machineFacts(): MachineFacts {
-  const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown';
-  return {
-    nproc: availableParallelism(),
-    cpuModel,
-    node: process.version,
-    kernel: `${type()} ${release()}`,
-    loadAverage1m: loadavg()[0] ?? Number.NaN,
-    clockTicksPerSecond: clockTicksPerSecond(),
   };
 }

@@ -2,6 +2,7 @@
 export interface Distribution {
   count: number;
   mean: number;
+  min: number;
   p50: number;
   p90: number;
   p99: number;
@@ -22,6 +23,7 @@ export function summarize(values: readonly number[]): Distribution {
   return {
     count: sorted.length,
     mean: sorted.length === 0 ? Number.NaN : sum / sorted.length,
+    min: sorted[0] ?? Number.NaN,
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),

@@ -120,6 +120,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: 'modelgate',
+      // No X-Ray daemon here: the tracer stays a no-op and the AWS clients stay unwrapped.
+      POWERTOOLS_TRACE_ENABLED: 'false',
       ...options.apiEnvironment,
     };
     const api: StackChild = await startChild({

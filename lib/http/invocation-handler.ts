@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
@@ -10,6 +11,7 @@ import { jsonErrorResponse } from './json-error-response';
 import { logOutcome } from './log-outcome';
 import { logger } from './logger';
 import { metrics, recordInvocationMetrics } from './metrics';
+import { annotateInvocation, tracer } from './tracer';
 
 /**
  * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
@@ -27,8 +29,10 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
       deps,
     );
     const record = (settled: SettledInvocation): void => {
+      const endpointExists = deps.endpoints.get(settled.audit.endpoint) !== undefined;
       logOutcome(logger, settled);
-      recordInvocationMetrics(settled, deps.endpoints.get(settled.audit.endpoint) !== undefined);
+      recordInvocationMetrics(settled, endpointExists);
+      annotateInvocation(settled, endpointExists);
     };
     if (outcome.body instanceof Uint8Array) {
       record(await outcome.settled);
@@ -43,6 +47,8 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
   }
 
   return middy<APIGatewayProxyEvent, StreamingResult>({ streamifyResponse: true })
+    // Responses are model outputs: they belong in the audit log, never in trace metadata.
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))

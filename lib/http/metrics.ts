@@ -23,4 +23,11 @@ export function recordInvocationMetrics(outcome: SettledInvocation, endpointExis
   if (audit.backendLatencyMs !== null) metrics.addMetric('BackendLatency', MetricUnit.Milliseconds, audit.backendLatencyMs);
   metrics.addMetric(outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', MetricUnit.Count, 1);
   if (outcome.handoffError !== undefined) metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
+  // Its own metric, so an alarm can tell a backend that pushes back from one that is broken.
+  if (outcome.error?.code === 'BACKEND_THROTTLED') metrics.addMetric('BackendThrottled', MetricUnit.Count, 1);
+}
+
+/** A request for a path or method modelgate does not serve (scanners show up here). */
+export function recordRouteNotFound(): void {
+  metrics.addMetric('RouteNotFound', MetricUnit.Count, 1);
 }

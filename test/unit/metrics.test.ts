@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { metrics, recordInvocationMetrics } from '../../lib/http/metrics';
 import type { SettledInvocation } from '../../lib/core/serve-invocation';
 import type { AuditRecord } from '../../lib/core/audit-record';
+import { ServiceUnavailableError } from '../../lib/core/errors';
 
 function outcome(statusCode: number, audit: Partial<AuditRecord>): SettledInvocation {
   return {
@@ -30,5 +31,22 @@ describe('invocation metrics (EMF)', () => {
     const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
     expect(emf).toMatchObject({ endpoint: '(unknown)', servedEntity: '(none)', ClientError: 1 });
     expect(JSON.stringify(emf)).not.toContain('random-123');
+  });
+
+  it('counts a throttling backend apart from other faults, for the backend-throttled alarm', () => {
+    // Prepare
+    const throttled = { ...outcome(503, {}), error: new ServiceUnavailableError('BACKEND_THROTTLED', 'slow down') };
+    const unavailable = { ...outcome(503, {}), error: new ServiceUnavailableError('BACKEND_UNAVAILABLE', 'down') };
+    // Act
+    recordInvocationMetrics(throttled, true);
+    const throttledEmf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    recordInvocationMetrics(unavailable, true);
+    const unavailableEmf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    // Assess
+    expect(throttledEmf).toMatchObject({ BackendThrottled: 1, Fault: 1 });
+    expect(unavailableEmf).toMatchObject({ Fault: 1 });
+    expect(unavailableEmf).not.toHaveProperty('BackendThrottled');
   });
 });

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The parts of a CloudFormation template the template checks read. */
+export interface CfnResource {
+  Type: string;
+  Condition?: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+  Metadata?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Conditions?: Record<string, unknown>;
+  Outputs?: Record<string, unknown>;
+}
+
+/** One IAM policy statement as written (single values or lists). */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Reads the template `serverless package` wrote (the one `serverless deploy` would send). */
+export function readPackagedTemplate(packageDir: string): CfnTemplate {
+  return JSON.parse(readFileSync(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')) as CfnTemplate;
+}
+
+/** `[logicalId, resource]` for every resource of a type, in template order. */
+export function resourcesOfType(template: CfnTemplate, type: string): Array<[string, CfnResource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+export function asArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** A property by path (`'a.b.0.c'`), or undefined. */
+export function propertyAt(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/**
+ * Every logical id a value refers to through `Ref`, `Fn::GetAtt` or `Fn::Sub` (pseudo parameters
+ * such as `AWS::Region` left out), anywhere inside it.
+ */
+export function referencedIds(value: unknown): Set<string> {
+  const ids = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, inner] of Object.entries(node)) {
+      if (key === 'Ref' && typeof inner === 'string' && !inner.startsWith('AWS::')) ids.add(inner);
+      else if (key === 'Fn::GetAtt') {
+        const target = Array.isArray(inner) ? inner[0] : typeof inner === 'string' ? inner.split('.')[0] : undefined;
+        if (typeof target === 'string') ids.add(target);
+      } else if (key === 'Fn::Sub') {
+        const text = Array.isArray(inner) ? inner[0] : inner;
+        if (typeof text === 'string') {
+          for (const match of text.matchAll(/\$\{([^}!][^}]*)\}/g)) {
+            const name = match[1]!.split('.')[0]!;
+            if (!name.startsWith('AWS::')) ids.add(name);
+          }
+        }
+        if (Array.isArray(inner)) visit(inner[1]);
+      } else visit(inner);
+    }
+  };
+  visit(value);
+  return ids;
+}
+
+export function refersTo(value: unknown, logicalId: string): boolean {
+  return referencedIds(value).has(logicalId);
+}
+
+/** The statements of a policy document, always as a list. */
+export function statementsOf(document: unknown): PolicyStatement[] {
+  return asArray(propertyAt(document, 'Statement') as PolicyStatement | PolicyStatement[] | undefined);
+}
+
+/** A deep copy to weaken in a test, leaving the packaged template as it was. */
+export function copyOf(template: CfnTemplate): CfnTemplate {
+  return structuredClone(template);
+}

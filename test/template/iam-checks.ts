@@ -1,0 +1,160 @@
+import { asArray, refersTo, referencedIds, resourcesOfType, statementsOf, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+
+/** Where a policy statement sits, for findings a reader can locate. */
+export interface LocatedStatement {
+  where: string;
+  /** The resource type holding the policy (a KMS key policy reads `Resource: "*"` as "this key"). */
+  holderType: string;
+  statement: PolicyStatement;
+}
+
+/** Every statement of every policy document in the template: identity and resource policies alike. */
+export function allPolicyStatements(template: CfnTemplate): LocatedStatement[] {
+  const located: LocatedStatement[] = [];
+  const add = (where: string, holderType: string, document: unknown) => {
+    statementsOf(document).forEach((statement, index) => located.push({ where: `${where}[${statement.Sid ?? index}]`, holderType, statement }));
+  };
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const properties = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::IAM::Role':
+        for (const policy of asArray(properties.Policies as Array<Record<string, unknown>> | undefined)) {
+          add(`${id}.${String(policy.PolicyName)}`, resource.Type, policy.PolicyDocument);
+        }
+        break;
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+      case 'AWS::IAM::RolePolicy':
+      case 'AWS::S3::BucketPolicy':
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::SNS::TopicPolicy':
+        add(id, resource.Type, properties.PolicyDocument);
+        break;
+      case 'AWS::KMS::Key':
+        add(id, resource.Type, properties.KeyPolicy);
+        break;
+    }
+  }
+  return located;
+}
+
+/**
+ * Actions that act on no resource, or whose resource cannot be named in IAM: AWS documents
+ * `Resource: "*"` as required for them. Nothing else may be granted on everything.
+ */
+export const ACTIONS_THAT_NEED_ANY_RESOURCE = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:PutMetricData']);
+
+/** Allow statements granting `Action: "*"` (or NotAction, which grants all but a few). */
+export function findWildcardActions(template: CfnTemplate): string[] {
+  return allPolicyStatements(template)
+    .filter(({ statement }) => statement.Effect === 'Allow')
+    .flatMap(({ where, statement }) => {
+      if (statement.NotAction !== undefined) return [`${where}: Allow with NotAction`];
+      return asArray(statement.Action).includes('*') ? [`${where}: Action "*"`] : [];
+    });
+}
+
+/**
+ * Allow statements on `Resource: "*"` (or NotResource) for actions that can be scoped. A KMS key
+ * policy is exempt: there `"*"` means the key the policy is attached to.
+ */
+export function findWildcardResources(template: CfnTemplate): string[] {
+  return allPolicyStatements(template)
+    .filter(({ statement, holderType }) => statement.Effect === 'Allow' && holderType !== 'AWS::KMS::Key')
+    .flatMap(({ where, statement }) => {
+      if (statement.NotResource !== undefined) return [`${where}: Allow with NotResource`];
+      if (!asArray(statement.Resource).includes('*')) return [];
+      const scopable = asArray(statement.Action).filter((action) => !ACTIONS_THAT_NEED_ANY_RESOURCE.has(action));
+      return scopable.length > 0 ? [`${where}: Resource "*" for ${scopable.join(', ')}`] : [];
+    });
+}
+
+/** Logical id of the role each function runs as (`Role: { Fn::GetAtt: [X, Arn] }`). */
+export function functionRoles(template: CfnTemplate): Map<string, string | undefined> {
+  const roles = new Map<string, string | undefined>();
+  for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    roles.set(id, [...referencedIds(fn.Properties?.Role)].find((roleId) => template.Resources[roleId]?.Type === 'AWS::IAM::Role'));
+  }
+  return roles;
+}
+
+/** A role's own statements: inline policies plus policies in the stack attached to it. */
+export function roleStatements(template: CfnTemplate, roleId: string): LocatedStatement[] {
+  const attachedPolicyIds = new Set(
+    Object.entries(template.Resources)
+      .filter(([, resource]) => ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy'].includes(resource.Type))
+      .filter(([, resource]) => refersTo(resource.Properties?.Roles, roleId) || refersTo(resource.Properties?.RoleName, roleId))
+      .map(([id]) => id),
+  );
+  for (const arn of asArray(template.Resources[roleId]?.Properties?.ManagedPolicyArns as unknown[] | undefined)) {
+    for (const id of referencedIds(arn)) attachedPolicyIds.add(id);
+  }
+  return allPolicyStatements(template).filter(
+    ({ where }) => where.startsWith(`${roleId}.`) || [...attachedPolicyIds].some((id) => where.startsWith(`${id}[`)),
+  );
+}
+
+/** Actions that would let a function destroy or unprotect audit records. */
+export const AUDIT_DESTROYING_ACTIONS = [
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:DeleteObjectTagging',
+  's3:DeleteBucket',
+  's3:DeleteBucketPolicy',
+  's3:PutBucketPolicy',
+  's3:PutBucketVersioning',
+  's3:PutBucketObjectLockConfiguration',
+  's3:PutBucketAcl',
+  's3:PutBucketOwnershipControls',
+  's3:PutBucketPublicAccessBlock',
+  's3:PutObjectRetention',
+  's3:PutObjectLegalHold',
+  's3:PutLifecycleConfiguration',
+  's3:PutEncryptionConfiguration',
+  's3:BypassGovernanceRetention',
+];
+
+function actionPatternMatches(pattern: string, action: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, 'i').test(action);
+}
+
+/** Whether a statement's resources could include the bucket: named through it, `*`, or an S3 ARN wildcard. */
+function couldTouchBucket(statement: PolicyStatement, bucketId: string): boolean {
+  if (statement.NotResource !== undefined) return true;
+  return asArray(statement.Resource).some(
+    (resource) => resource === '*' || refersTo(resource, bucketId) || (typeof resource === 'string' && /^arn:[^:]+:s3:::[^/]*\*/.test(resource)),
+  );
+}
+
+/**
+ * Function roles that may delete audit objects or weaken the audit bucket. Managed policies
+ * attached from outside the stack cannot be read from the template, so they count as findings.
+ */
+export function findFunctionRolesThatCanDestroyAudit(template: CfnTemplate, auditBucketId: string): string[] {
+  const findings: string[] = [];
+  for (const roleId of new Set([...functionRoles(template).values()].filter((id): id is string => id !== undefined))) {
+    const external = asArray(template.Resources[roleId]?.Properties?.ManagedPolicyArns as unknown[] | undefined).filter(
+      (arn) => referencedIds(arn).size === 0,
+    );
+    if (external.length > 0) findings.push(`${roleId}: managed policies the template cannot show (${JSON.stringify(external)})`);
+    for (const { where, statement } of roleStatements(template, roleId)) {
+      if (statement.Effect !== 'Allow' || !couldTouchBucket(statement, auditBucketId)) continue;
+      if (statement.NotAction !== undefined) {
+        findings.push(`${where}: NotAction on the audit bucket`);
+        continue;
+      }
+      const granted = AUDIT_DESTROYING_ACTIONS.filter((action) => asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, action)));
+      if (granted.length > 0) findings.push(`${where}: ${granted.join(', ')} on ${auditBucketId}`);
+    }
+  }
+  return findings;
+}
+
+/** Whether a role's statements allow an action on `*` (used for X-Ray, which has no resources). */
+export function roleAllows(template: CfnTemplate, roleId: string, action: string): boolean {
+  return roleStatements(template, roleId).some(
+    ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, action)),
+  );
+}
+

@@ -1,0 +1,67 @@
+import { describe, expect, inject, it } from 'vitest';
+import { copyOf, readPackagedTemplate, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
+
+const template = readPackagedTemplate(inject('packageDir'));
+
+/** The statements of a role's first inline policy, to weaken in place. */
+function inlineStatements(t: CfnTemplate, roleId: string): PolicyStatement[] {
+  const policies = t.Resources[roleId]!.Properties!.Policies as Array<{ PolicyDocument: { Statement: PolicyStatement[] } }>;
+  return policies[0]!.PolicyDocument.Statement;
+}
+
+describe('IAM in the packaged template', () => {
+  it('grants no Action "*" in any policy, identity or resource', () => {
+    expect(findWildcardActions(template)).toEqual([]);
+  });
+
+  it('catches Action "*" granted to a function role', () => {
+    const weakened = copyOf(template);
+    inlineStatements(weakened, 'NotFoundFunctionRole').push({ Effect: 'Allow', Action: '*', Resource: { 'Fn::GetAtt': ['UsageQueue', 'Arn'] } });
+    expect(findWildcardActions(weakened)).toEqual(['NotFoundFunctionRole.not-found[2]: Action "*"']);
+  });
+
+  it('grants Resource "*" only for the actions AWS cannot scope (X-Ray segments)', () => {
+    expect(findWildcardResources(template)).toEqual([]);
+    // The exemption is in use, so this test also shows the allow-list is not vacuous.
+    expect(inlineStatements(template, 'InvokeFunctionRole').some((s) => s.Resource === '*')).toBe(true);
+  });
+
+  it('catches a scopable action granted on Resource "*"', () => {
+    const weakened = copyOf(template);
+    inlineStatements(weakened, 'InvokeFunctionRole').find((s) => s.Action === 'sqs:SendMessage')!.Resource = '*';
+    expect(findWildcardResources(weakened)).toEqual(['InvokeFunctionRole.invoke[5]: Resource "*" for sqs:SendMessage']);
+  });
+
+  it('lets no function delete audit objects or loosen the audit bucket', () => {
+    expect(findFunctionRolesThatCanDestroyAudit(template, 'AuditBucket')).toEqual([]);
+  });
+
+  it('catches delete rights on audit objects, s3:* on everything, an attached policy and an opaque managed policy', () => {
+    // Prepare
+    const weakened = copyOf(template);
+    inlineStatements(weakened, 'InvokeFunctionRole').push({ Effect: 'Allow', Action: 's3:DeleteObject*', Resource: { 'Fn::Sub': '${AuditBucket.Arn}/audit/*' } });
+    inlineStatements(weakened, 'NotFoundFunctionRole').push({ Effect: 'Allow', Action: ['s3:*'], Resource: '*' });
+    weakened.Resources.ArchiverLifecyclePolicy = {
+      Type: 'AWS::IAM::Policy',
+      Properties: {
+        PolicyName: 'lifecycle',
+        Roles: [{ Ref: 'InvokeFunctionRole' }],
+        PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 's3:PutLifecycleConfiguration', Resource: { 'Fn::GetAtt': ['AuditBucket', 'Arn'] } }] },
+      },
+    };
+    weakened.Resources.NotFoundFunctionRole!.Properties!.ManagedPolicyArns = ['arn:aws:iam::aws:policy/AmazonS3FullAccess'];
+    // Act
+    const findings = findFunctionRolesThatCanDestroyAudit(weakened, 'AuditBucket');
+    // Assess
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        'InvokeFunctionRole.invoke[7]: s3:DeleteObject, s3:DeleteObjectVersion, s3:DeleteObjectTagging on AuditBucket',
+        'ArchiverLifecyclePolicy[0]: s3:PutLifecycleConfiguration on AuditBucket',
+        'NotFoundFunctionRole: managed policies the template cannot show (["arn:aws:iam::aws:policy/AmazonS3FullAccess"])',
+        expect.stringMatching(/^NotFoundFunctionRole\.not-found\[2\]: s3:DeleteObject, .*s3:PutObjectRetention.*s3:PutLifecycleConfiguration/),
+      ]),
+    );
+    expect(findings).toHaveLength(4);
+  });
+});
