@@ -50,7 +50,7 @@ describe('alarms in the packaged template', () => {
     expect(findMissingAuditHandoffAlarm(weakened)).toEqual(['no alarm on modelgate AuditHandoffFailure']);
   });
 
-  it('watches backend throttling and Lambda throttling of the capped invoke function', () => {
+  it('watches backend throttling and Lambda throttling of the capped invocation functions', () => {
     expect(findMissingThrottlingAlarms(template)).toEqual([]);
   });
 
@@ -58,7 +58,12 @@ describe('alarms in the packaged template', () => {
     const weakened = copyOf(template);
     delete weakened.Resources.BackendThrottledAlarm;
     delete weakened.Resources.InvokeThrottlesAlarm;
-    expect(findMissingThrottlingAlarms(weakened)).toEqual(['no alarm on modelgate BackendThrottled', 'InvokeLambdaFunction: no alarm on Lambda Throttles']);
+    delete weakened.Resources.OpenaiThrottlesAlarm;
+    expect(findMissingThrottlingAlarms(weakened)).toEqual([
+      'no alarm on modelgate BackendThrottled',
+      'InvokeLambdaFunction: no alarm on Lambda Throttles',
+      'OpenaiLambdaFunction: no alarm on Lambda Throttles',
+    ]);
   });
 
   it('sends every alarm to the stack\'s SNS topic', () => {

@@ -16,7 +16,8 @@ const functions = resourcesOfType(template, 'AWS::Lambda::Function');
 
 // Upper bounds on each function's minified bundle, a little above what it is now, so that an
 // import that drags in a whole SDK or library shows up here instead of in the cold start.
-const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_500_000, notFound: 250_000 };
+// invoke and openai carry five SDK clients (S3, SQS, SageMaker runtime, SSM, Secrets Manager).
+const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_750_000, openai: 1_750_000, notFound: 250_000 };
 const DEFAULT_BUNDLE_BUDGET_BYTES = 1_500_000;
 
 describe('Lambda functions in the packaged template', () => {
@@ -84,13 +85,15 @@ describe('Lambda functions in the packaged template', () => {
   });
 
   it('catches an API function with a 30 s timeout, unless its responses are streamed', () => {
-    const weakened = copyOf(template);
-    weakened.Resources.InvokeLambdaFunction!.Properties!.Timeout = 30;
-    const streamed = copyOf(weakened);
-    const method = streamed.Resources.ApiGatewayMethodServingDashendpointsNameVarInvocationsPost!;
-    (method.Properties!.Integration as Record<string, unknown>).ResponseTransferMode = 'STREAM';
+    // The invocation routes stream (timeout 900 s); buffered, the same timeout would outlast API Gateway.
+    const buffered = copyOf(template);
+    buffered.Resources.InvokeLambdaFunction!.Properties!.Timeout = 30;
+    const method = buffered.Resources.ApiGatewayMethodServingDashendpointsNameVarInvocationsPost!;
+    delete (method.Properties!.Integration as Record<string, unknown>).ResponseTransferMode;
+    const streamed = copyOf(template);
+    streamed.Resources.InvokeLambdaFunction!.Properties!.Timeout = 30;
 
-    expect(findApiFunctionsOutlastingApiGateway(weakened)).toEqual(['InvokeLambdaFunction: timeout 30 s behind API Gateway (at most 28 s)']);
+    expect(findApiFunctionsOutlastingApiGateway(buffered)).toEqual(['InvokeLambdaFunction: timeout 30 s behind API Gateway (at most 28 s)']);
     expect(findApiFunctionsOutlastingApiGateway(streamed)).toEqual([]);
   });
 
