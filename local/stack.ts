@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -7,6 +8,8 @@ import { createS3KeyStore } from '../lib/adapters/s3-key-store';
 import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
 import { startChild, type StackChild } from './child-process';
 import { PortInUseError } from './listen';
+import { localizeEndpointsConfig } from './localize-endpoints-config';
+import { startSecretsServer } from './secrets-server/server';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
@@ -17,6 +20,10 @@ export interface LocalStackOptions {
   apiPort?: number;
   emulatorPort?: number;
   modelServerPort?: number;
+  /** The local OpenAI-compatible and Anthropic-compatible providers, and the SSM/Secrets Manager stand-in. */
+  openaiServerPort?: number;
+  anthropicServerPort?: number;
+  secretsPort?: number;
   /** Endpoint configuration the API serves (default: config/endpoints.json). */
   endpointsConfig?: string;
   /** Extra SageMaker endpoints the model server hosts (name → model). */
@@ -29,13 +36,16 @@ export interface LocalStack {
   apiUrl: string;
   emulatorUrl: string;
   modelServerUrl: string;
+  openaiServerUrl: string;
+  anthropicServerUrl: string;
+  secretsUrl: string;
   demoApiKey: string;
   auditBucket: string;
   keysBucket: string;
   usageQueueUrl: string;
   dataDir: string;
   /** Process ids of the children, for benchmarks that read their CPU time. */
-  pids: { api: number; modelServer: number };
+  pids: { api: number; modelServer: number; openaiServer: number; anthropicServer: number };
   /** The environment the API's handlers run with; clients in tests use the same. */
   environment: Record<string, string>;
   stop(): Promise<void>;
@@ -45,6 +55,9 @@ const REGION = 'us-east-1';
 const AUDIT_BUCKET = 'modelgate-local-audit';
 const KEYS_BUCKET = 'modelgate-local-keys';
 const USAGE_QUEUE = 'modelgate-local-usage';
+/** Where the stage-scoped IAM policies of a deployment would let the functions read provider keys. */
+const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
+const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 // The emulator accepts any credentials; these only satisfy the SDK's signer.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -91,18 +104,55 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
 
-    const modelServer = await startChild({
-      name: 'model server',
-      entry: join(root, 'local/processes/model-server.ts'),
-      cwd: root,
-      logFile: join(dataDir, 'logs/model-server.log'),
-      env: {
-        ...childEnvironment,
-        MODELGATE_MODEL_SERVER_PORT: String(options.modelServerPort ?? 8081),
-        ...(options.modelServerEndpoints ? { MODEL_SERVER_ENDPOINTS: JSON.stringify(options.modelServerEndpoints) } : {}),
-      },
+    // The external providers' keys exist only in the secrets stand-in, as they would in SSM and
+    // Secrets Manager; the endpoint config points at them, never holds them.
+    const secrets = await startSecretsServer({ host, port: options.secretsPort ?? 8084 });
+    stops.push(secrets.close);
+    const providerKeys = { openai: `sk-local-${randomBytes(18).toString('hex')}`, anthropic: `sk-ant-local-${randomBytes(18).toString('hex')}` };
+    secrets.vault.putParameter(OPENAI_KEY_PARAMETER, providerKeys.openai, { type: 'SecureString' });
+    secrets.vault.createSecret(ANTHROPIC_KEY_SECRET, { secretString: providerKeys.anthropic });
+
+    const logFile = (name: string) => join(dataDir, `logs/${name}.log`);
+    const [modelServer, openaiServer, anthropicServer] = await Promise.all([
+      startChild({
+        name: 'model server',
+        entry: join(root, 'local/processes/model-server.ts'),
+        cwd: root,
+        logFile: logFile('model-server'),
+        env: {
+          ...childEnvironment,
+          MODELGATE_MODEL_SERVER_PORT: String(options.modelServerPort ?? 8081),
+          ...(options.modelServerEndpoints ? { MODEL_SERVER_ENDPOINTS: JSON.stringify(options.modelServerEndpoints) } : {}),
+        },
+      }),
+      startChild({
+        name: 'OpenAI-compatible server',
+        entry: join(root, 'local/processes/openai-server.ts'),
+        cwd: root,
+        logFile: logFile('openai-server'),
+        env: {
+          ...childEnvironment,
+          MODELGATE_OPENAI_SERVER_PORT: String(options.openaiServerPort ?? 8082),
+          MODELGATE_OPENAI_SERVER_API_KEY: providerKeys.openai,
+        },
+      }),
+      startChild({
+        name: 'Anthropic-compatible server',
+        entry: join(root, 'local/processes/anthropic-server.ts'),
+        cwd: root,
+        logFile: logFile('anthropic-server'),
+        env: {
+          ...childEnvironment,
+          MODELGATE_ANTHROPIC_SERVER_PORT: String(options.anthropicServerPort ?? 8083),
+          MODELGATE_ANTHROPIC_SERVER_API_KEY: providerKeys.anthropic,
+        },
+      }),
+    ]);
+    stops.push(modelServer.stop, openaiServer.stop, anthropicServer.stop);
+    const endpointsConfig = localizeEndpointsConfig(resolve(root, options.endpointsConfig ?? 'config/endpoints.json'), join(dataDir, 'endpoints.json'), {
+      'http://127.0.0.1:8082': openaiServer.url,
+      'http://127.0.0.1:8083': anthropicServer.url,
     });
-    stops.push(modelServer.stop);
 
     const environment: Record<string, string> = {
       AWS_REGION: REGION,
@@ -111,12 +161,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_S3: emulatorUrl,
       AWS_ENDPOINT_URL_SQS: emulatorUrl,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelServer.url,
+      AWS_ENDPOINT_URL_SSM: secrets.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       S3_FORCE_PATH_STYLE: 'true',
       AUDIT_BUCKET,
       AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
       KEYS_BUCKET,
       USAGE_QUEUE_URL: usageQueueUrl,
-      ENDPOINTS_CONFIG: options.endpointsConfig ?? 'config/endpoints.json',
+      ENDPOINTS_CONFIG: endpointsConfig,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_METRICS_NAMESPACE: 'modelgate',
@@ -137,12 +189,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       apiUrl: api.url,
       emulatorUrl,
       modelServerUrl: modelServer.url,
+      openaiServerUrl: openaiServer.url,
+      anthropicServerUrl: anthropicServer.url,
+      secretsUrl: secrets.url,
       demoApiKey,
       auditBucket: AUDIT_BUCKET,
       keysBucket: KEYS_BUCKET,
       usageQueueUrl,
       dataDir,
-      pids: { api: api.process.pid ?? -1, modelServer: modelServer.process.pid ?? -1 },
+      pids: {
+        api: api.process.pid ?? -1,
+        modelServer: modelServer.process.pid ?? -1,
+        openaiServer: openaiServer.process.pid ?? -1,
+        anthropicServer: anthropicServer.process.pid ?? -1,
+      },
       environment,
       stop,
     };

@@ -116,8 +116,11 @@ export async function callModel(
         task: 'completions',
         answer: await capability(backend.complete, entity, input.task).call(backend, callOf(entity, input.request, requestId, signal)),
       };
-    case 'embeddings':
-      return { task: 'embeddings', answer: await capability(backend.embed, entity, input.task).call(backend, callOf(entity, input.request, requestId, signal)) };
+    case 'embeddings': {
+      // Backends always answer floats; the caller's base64 encoding is applied to the answer.
+      const { encoding_format: _encoding, ...floats } = input.request;
+      return { task: 'embeddings', answer: await capability(backend.embed, entity, input.task).call(backend, callOf(entity, floats, requestId, signal)) };
+    }
   }
 }
 

@@ -57,7 +57,8 @@ export const embeddingsRequestSchema = z
   .object({
     model: z.string().min(1).max(200),
     input: z.union([z.string(), z.array(z.string()).min(1).max(2048), z.array(z.number().int()).min(1)]),
-    encoding_format: z.literal('float', 'only encoding_format "float" is served').optional(),
+    /** `base64`: each vector as little-endian float32 bytes, what the official clients ask for by default. */
+    encoding_format: z.enum(['float', 'base64']).optional(),
     dimensions: z.number().int().min(1).optional(),
     user: z.string().max(256).optional(),
   })

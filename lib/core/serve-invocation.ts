@@ -234,18 +234,29 @@ function presentAnswer(
     return { body: answer.body, json: answer.json, units: { kind: 'rows', input: input.task === 'custom' ? input.rows : 0 } };
   }
   const reply = { ...answer.answer, model: endpoint.name };
+  let presented: unknown = reply;
   let usage;
   if (reply.object === 'chat.completion' && input.task === 'chat') {
     usage = tokenUsage(reply.usage, () => chatPromptText(input.request), () => reply.choices.map((c) => c.message.content ?? '').join(''));
   } else if (reply.object === 'text_completion' && input.task === 'completions') {
     usage = tokenUsage(reply.usage, () => completionPromptText(input.request), () => reply.choices.map((c) => c.text).join(''));
-  } else if (input.task === 'embeddings') {
+  } else if (reply.object === 'list' && input.task === 'embeddings') {
     usage = tokenUsage(reply.usage, () => embeddingsInputText(input.request), () => '');
   } else {
     usage = tokenUsage(undefined, () => '', () => '');
   }
   reply.usage ??= openAiUsage(usage);
-  return { body: encoder.encode(JSON.stringify(reply)), json: reply, units: { kind: 'tokens', ...usage } };
+  if (reply.object === 'list' && input.task === 'embeddings' && input.request.encoding_format === 'base64') {
+    presented = { ...reply, data: reply.data.map((item) => ({ ...item, embedding: float32Base64(item.embedding) })) };
+  }
+  return { body: encoder.encode(JSON.stringify(presented)), json: presented, units: { kind: 'tokens', ...usage } };
+}
+
+/** An embedding as OpenAI's `base64` encoding has it: little-endian float32 bytes. */
+function float32Base64(vector: number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  return bytes.toString('base64');
 }
 
 interface Answer {

@@ -26,7 +26,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     emulatorPort: 0,
     modelServerPort: 0,
     endpointsConfig: 'test/fixtures/endpoints.json',
-    modelServerEndpoints: { 'sentiment-v1': 'sentiment', 'iris-v1': 'iris', 'faulty-v1': 'sentiment' },
+    openaiServerPort: 0,
+    anthropicServerPort: 0,
+    secretsPort: 0,
+    modelServerEndpoints: {
+      'sentiment-v1': 'sentiment',
+      'iris-v1': 'iris',
+      'faulty-v1': 'sentiment',
+      'chat-llm-v1': 'toy-llm',
+      'completions-llm-v1': 'toy-llm',
+      'embed-llm-v1': 'toy-embedder',
+    },
     // Revocation and suspension tests should not wait out the production cache.
     apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0' },
   });
