@@ -81,5 +81,23 @@ export function stackClient() {
       });
       if (!response.ok && response.status !== 404) throw new Error(`could not set fault: ${response.status}`);
     },
+
+    /** Makes a model of the local OpenAI- or Anthropic-compatible server fail, through its control API. */
+    async setProviderFault(provider: 'openai' | 'anthropic', model: string, fault: Record<string, unknown> | undefined) {
+      const base = provider === 'openai' ? stack.openaiServerUrl : stack.anthropicServerUrl;
+      const response = await fetch(`${base}/_faults/${model}`, {
+        method: fault ? 'PUT' : 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: fault ? JSON.stringify(fault) : null,
+      });
+      if (!response.ok && response.status !== 404) throw new Error(`could not set fault: ${response.status}`);
+    },
+
+    /** How many calls a model of a local provider server has received. */
+    async providerCalls(provider: 'openai' | 'anthropic', model: string): Promise<number> {
+      const base = provider === 'openai' ? stack.openaiServerUrl : stack.anthropicServerUrl;
+      const stats = (await (await fetch(`${base}/_stats`)).json()) as { invocations: Record<string, number> };
+      return stats.invocations[model] ?? 0;
+    },
   };
 }
