@@ -21,7 +21,17 @@ try {
     apiPort: port('MODELGATE_API_PORT', 3000),
     emulatorPort: port('MODELGATE_EMULATOR_PORT', 4566),
     modelServerPort: port('MODELGATE_MODEL_SERVER_PORT', 8081),
+    openaiServerPort: port('MODELGATE_OPENAI_SERVER_PORT', 8082),
+    anthropicServerPort: port('MODELGATE_ANTHROPIC_SERVER_PORT', 8083),
+    secretsPort: port('MODELGATE_SECRETS_PORT', 8084),
   });
+
+  const chat = [
+    `curl -s -X POST ${stack.apiUrl}/v1/chat/completions \\`,
+    `  -H "Authorization: Bearer ${stack.demoApiKey}" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{"model": "assistant", "messages": [{"role": "user", "content": "Hello from modelgate"}]}'`,
+  ].join('\n');
 
   const curl = [
     `curl -s -X POST ${stack.apiUrl}/serving-endpoints/sentiment/invocations \\`,
@@ -35,7 +45,10 @@ modelgate is running locally.
 
   API               ${stack.apiUrl}
   S3 + SQS emulator ${stack.emulatorUrl}   (audit bucket ${stack.auditBucket}, usage queue ${stack.usageQueueUrl})
-  model server      ${stack.modelServerUrl}   (SageMaker runtime protocol: sentiment-v1, iris-v1)
+  model server      ${stack.modelServerUrl}   (SageMaker runtime protocol: sentiment-v1, iris-v1, chat-llm-v1, completions-llm-v1, embed-llm-v1)
+  OpenAI-compatible ${stack.openaiServerUrl}   (external provider stand-in; its key lives in the SSM stand-in)
+  Anthropic         ${stack.anthropicServerUrl}   (external provider stand-in; its key lives in the Secrets Manager stand-in)
+  SSM + Secrets Mgr ${stack.secretsUrl}
   state and logs    ${stack.dataDir}
   demo API key      ${stack.demoApiKey}   (tenant "demo"; stored hashed)
 
@@ -43,7 +56,13 @@ Try it:
 
 ${curl}
 
-Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width).
+An LLM endpoint through the OpenAI-compatible API (any OpenAI client works with base URL ${stack.apiUrl}/v1):
+
+${chat}
+
+Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width),
+assistant (chat: SageMaker, falling back to the OpenAI-compatible and Anthropic providers),
+writer (completions), embed (embeddings).
 Press Ctrl-C to stop.
 `);
 
