@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditPolicySchema, defaultAuditPolicy } from './audit-policy';
 
 /** Names that are safe in URLs, S3 keys and metric dimensions. */
 const resourceName = z
@@ -30,6 +31,7 @@ export const servingEndpointSchema = z
     timeoutMs: z.number().int().min(50).max(28_000).default(10_000),
     /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
+    audit: auditPolicySchema.default(defaultAuditPolicy),
     servedEntities: z
       .array(servedEntitySchema)
       .min(1)

@@ -1,6 +1,7 @@
 import type { Principal } from './api-key';
 import { authenticate, authorizeInvocation } from './authenticate';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
+import { defaultAuditPolicy } from './audit-policy';
 import type { EndpointRegistry } from './endpoint-registry';
 import type { ServedEntity } from './endpoint-config';
 import {
@@ -14,6 +15,7 @@ import {
 } from './errors';
 import { errorResponse } from './error-response';
 import { pickServedEntity } from './pick-served-entity';
+import { redactAuditRecord } from './redact-audit-record';
 import { parsePredictionResponse } from './prediction-response';
 import { parseScoringRequest } from './scoring-request';
 import type { UsageEvent } from './usage-event';
@@ -121,7 +123,9 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   }
 
   const latencyMs = deps.clock.monotonic() - request.startedAt;
-  const audit = buildAuditRecord({
+  // The endpoint's redaction policy applies before the record reaches any sink (or the log).
+  const auditPolicy = deps.endpoints.get(request.endpointName)?.audit ?? defaultAuditPolicy();
+  const audit = redactAuditRecord(buildAuditRecord({
     requestId: request.requestId,
     receivedAt: request.receivedAt,
     endpointName: request.endpointName,
@@ -137,7 +141,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     requestJson,
     responseBody: body,
     responseJson,
-  });
+  }), auditPolicy);
   const usage: UsageEvent = {
     version: 1,
     requestId: request.requestId,
@@ -162,8 +166,10 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   const failed = handoff.find((result) => result.status === 'rejected');
   if (failed) {
     outcome.handoffError = failed.reason;
-    // A refusal discloses nothing, so it keeps its status; an answer that cannot be audited is withheld.
-    if (statusCode < 400) {
+    // A refusal discloses nothing, so it keeps its status; an answer that cannot be audited is withheld,
+    // unless the endpoint explicitly opted out of fail-closed auditing (a lost usage event still withholds).
+    const mustWithhold = auditPolicy.required || handoff[1].status === 'rejected';
+    if (statusCode < 400 && mustWithhold) {
       const withheld = new ServiceUnavailableError('AUDIT_UNAVAILABLE', 'The request could not be recorded; it was not served', {
         cause: failed.reason,
         headers: { 'retry-after': '1' },
