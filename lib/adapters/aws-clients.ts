@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -29,4 +30,8 @@ export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntime
     maxAttempts: 1,
     requestHandler,
   });
+}
+
+export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient {
+  return new KMSClient({ region: env.AWS_REGION, requestHandler });
 }

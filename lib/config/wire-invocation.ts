@@ -1,6 +1,7 @@
 import { createS3Client, createSageMakerRuntimeClient, createSqsClient } from '../adapters/aws-clients';
-import { createS3AuditSink } from '../adapters/s3-audit-sink';
 import { createS3KeyStore } from '../adapters/s3-key-store';
+import { createS3ObjectStore } from '../adapters/s3-object-store';
+import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
 import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
 import { createSageMakerBackend } from '../backends/sagemaker/invoke-endpoint';
@@ -11,12 +12,16 @@ import { loadEndpointRegistry } from './load-endpoint-registry';
 /** The real adapters behind the invocation path, made once per container. */
 export function wireInvocation(env: Environment): InvocationDeps {
   const s3 = createS3Client(env);
+  const sqs = createSqsClient(env);
   return {
     endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG),
     keys: createS3KeyStore(s3, { bucket: env.KEYS_BUCKET, cacheTtlMs: env.KEY_CACHE_TTL_SECONDS * 1000 }),
     backends: { sagemaker: createSageMakerBackend(createSageMakerRuntimeClient(env)) },
-    audit: createS3AuditSink(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }),
-    usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
+    audit: createSqsAuditSink(sqs, {
+      queueUrl: env.AUDIT_QUEUE_URL,
+      bodies: createS3ObjectStore(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }),
+    }),
+    usage: createSqsUsageSink(sqs, env.USAGE_QUEUE_URL),
     clock: systemClock,
   };
 }
