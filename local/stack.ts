@@ -1,12 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createS3KeyStore } from '../lib/adapters/s3-key-store';
 import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
+import { readOrCreateAuditSigningKey } from './audit-signing-key';
 import { startChild, type StackChild } from './child-process';
-import { PortInUseError } from './listen';
+import { startEmulator, type LocalEmulator } from './emulator';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
@@ -23,6 +23,10 @@ export interface LocalStackOptions {
   modelServerEndpoints?: Record<string, string>;
   /** Extra environment for the API process (e.g. a shorter key cache TTL in tests). */
   apiEnvironment?: Record<string, string>;
+  /** How often scheduled functions (the audit digest) run locally; default 60 s. */
+  scheduleIntervalSeconds?: number;
+  /** Caps the batching windows of queue consumers locally (default 1 s), so records show up fast. */
+  batchingWindowSeconds?: number;
 }
 
 export interface LocalStack {
@@ -33,9 +37,17 @@ export interface LocalStack {
   auditBucket: string;
   keysBucket: string;
   usageQueueUrl: string;
+  /** Audit records are handed off here; the archiver drains it into the audit bucket. */
+  auditQueueUrl: string;
+  auditDeadLetterQueueUrl: string;
+  /** The public half of the local digest signing key (PEM), for `modelgate audit verify`. */
+  auditSigningPublicKeyFile: string;
+  auditSigningKeyId: string;
   dataDir: string;
   /** Process ids of the children, for benchmarks that read their CPU time. */
-  pids: { api: number; modelServer: number };
+  pids: { api: number; modelServer: number; workers: number };
+  /** Pause and resume the S3 + SQS emulator, to see the gateway fail closed and recover. */
+  emulator: Pick<LocalEmulator, 'pause' | 'resume'>;
   /** The environment the API's handlers run with; clients in tests use the same. */
   environment: Record<string, string>;
   stop(): Promise<void>;
@@ -45,6 +57,8 @@ const REGION = 'us-east-1';
 const AUDIT_BUCKET = 'modelgate-local-audit';
 const KEYS_BUCKET = 'modelgate-local-keys';
 const USAGE_QUEUE = 'modelgate-local-usage';
+const AUDIT_QUEUE = 'modelgate-local-audit';
+const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
 // The emulator accepts any credentials; these only satisfy the SDK's signer.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -66,11 +80,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const emulatorPort = options.emulatorPort ?? 4566;
-    const emulator = await startFauxqs({ host, port: emulatorPort, logger: false }).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EADDRINUSE' ? new PortInUseError(host, emulatorPort, 'S3/SQS emulator; set MODELGATE_EMULATOR_PORT') : error;
-    });
+    const emulator = await startEmulator({ host, port: emulatorPort });
     stops.push(() => emulator.stop());
-    const emulatorUrl = emulator.address;
+    const emulatorUrl = emulator.url;
 
     // Resources are created through the AWS APIs, as a deployment would, not through emulator internals.
     const s3 = new S3Client({ region: REGION, endpoint: emulatorUrl, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
@@ -81,6 +93,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       new CreateQueueCommand({ QueueName: USAGE_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
     );
     if (!usageQueueUrl) throw new Error('the emulator returned no queue URL');
+    // As serverless.yml declares them: a DLQ after 5 receives, visibility 6x the archiver's timeout.
+    const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
+    const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
+      MessageRetentionPeriod: '1209600',
+      VisibilityTimeout: '360',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    const signingKey = readOrCreateAuditSigningKey(dataDir);
 
     const demoApiKey = readOrCreateDemoKey(dataDir);
     const keyStore = createS3KeyStore(s3, { bucket: KEYS_BUCKET });
@@ -116,6 +136,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
       KEYS_BUCKET,
       USAGE_QUEUE_URL: usageQueueUrl,
+      AUDIT_QUEUE_URL: auditQueue.url,
+      AUDIT_SIGNING_KEY_FILE: signingKey.privateKeyFile,
       ENDPOINTS_CONFIG: options.endpointsConfig ?? 'config/endpoints.json',
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -131,6 +153,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(api.stop);
 
+    // The archiver and the digest, driven as Lambda would (SQS event source, schedule).
+    const workers = await startChild({
+      name: 'workers',
+      entry: join(root, 'local/processes/workers.ts'),
+      cwd: root,
+      logFile: join(dataDir, 'logs/workers.log'),
+      env: {
+        ...childEnvironment,
+        ...environment,
+        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue }),
+        MODELGATE_LOCAL_SCHEDULE_SECONDS: String(options.scheduleIntervalSeconds ?? 60),
+        MODELGATE_LOCAL_BATCH_WINDOW_SECONDS: String(options.batchingWindowSeconds ?? 1),
+      },
+    });
+    stops.push(workers.stop);
+
     const stack: LocalStack = {
       apiUrl: api.url,
       emulatorUrl,
@@ -139,20 +177,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       auditBucket: AUDIT_BUCKET,
       keysBucket: KEYS_BUCKET,
       usageQueueUrl,
+      auditQueueUrl: auditQueue.url,
+      auditDeadLetterQueueUrl: auditDeadLetter.url,
+      auditSigningPublicKeyFile: signingKey.publicKeyFile,
+      auditSigningKeyId: signingKey.keyId,
       dataDir,
-      pids: { api: api.process.pid ?? -1, modelServer: modelServer.process.pid ?? -1 },
+      pids: { api: api.process.pid ?? -1, modelServer: modelServer.process.pid ?? -1, workers: workers.process.pid ?? -1 },
+      emulator: { pause: () => emulator.pause(), resume: () => emulator.resume() },
       environment,
       stop,
     };
     writeFileSync(
       join(dataDir, 'stack.json'),
-      JSON.stringify({ ...stack, demoApiKey: undefined, stop: undefined, startedAt: new Date().toISOString() }, null, 2),
+      JSON.stringify({ ...stack, demoApiKey: undefined, stop: undefined, emulator: undefined, startedAt: new Date().toISOString() }, null, 2),
     );
     return stack;
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`the emulator returned no URL for queue ${name}`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  return { url: QueueUrl, arn: Attributes?.QueueArn ?? `arn:aws:sqs:${REGION}:000000000000:${name}` };
 }
 
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */
