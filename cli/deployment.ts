@@ -2,9 +2,9 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createKmsClient } from '../lib/adapters/aws-clients';
 import { fetchKmsPublicKey } from '../lib/adapters/kms-digest-signer';
 import { createS3ObjectStore } from '../lib/adapters/s3-object-store';
 import { createSqsAuditSink } from '../lib/adapters/sqs-audit-sink';
@@ -45,18 +45,23 @@ export function resolveAuditDeployment(env: NodeJS.ProcessEnv, cwd: string): Aud
   const reader = `cli:${safeUser()}@${hostname()}`;
   if (env.AUDIT_BUCKET) {
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const s3 = new S3Client({ region, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true' });
+    // Keys in the given environment win; otherwise the SDK's usual chain (profiles, SSO, roles).
+    const credentials =
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+        : undefined;
+    const s3 = new S3Client({ region, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true', credentials });
     const store = createS3ObjectStore(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
     return {
       description: `bucket ${env.AUDIT_BUCKET} (${region})`,
       store,
-      readsAudit: queueSink(env.AUDIT_QUEUE_URL, new SQSClient({ region, endpoint: env.AWS_ENDPOINT_URL_SQS }), store),
+      readsAudit: queueSink(env.AUDIT_QUEUE_URL, new SQSClient({ region, endpoint: env.AWS_ENDPOINT_URL_SQS, credentials }), store),
       reader,
       async signingKey(override) {
         if (override) return { publicKey: readPublicKey(resolve(cwd, override)), keyId: undefined };
         if (env.MODELGATE_AUDIT_PUBLIC_KEY) return { publicKey: readPublicKey(resolve(cwd, env.MODELGATE_AUDIT_PUBLIC_KEY)), keyId: undefined };
         if (!env.AUDIT_SIGNING_KEY_ID) throw new NoDeploymentError('set AUDIT_SIGNING_KEY_ID (the stack output AuditSigningKeyArn) or pass --public-key <pem file>');
-        return { publicKey: await fetchKmsPublicKey(createKmsClient({ AWS_REGION: region }), env.AUDIT_SIGNING_KEY_ID), keyId: env.AUDIT_SIGNING_KEY_ID };
+        return { publicKey: await fetchKmsPublicKey(new KMSClient({ region, credentials }), env.AUDIT_SIGNING_KEY_ID), keyId: env.AUDIT_SIGNING_KEY_ID };
       },
     };
   }
