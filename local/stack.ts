@@ -34,6 +34,8 @@ export interface LocalStack {
   emulatorUrl: string;
   modelServerUrl: string;
   demoApiKey: string;
+  /** A key with the auditor role (tenant "security"), for the audit API. */
+  demoAuditorKey: string;
   auditBucket: string;
   keysBucket: string;
   usageQueueUrl: string;
@@ -105,6 +107,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const demoApiKey = readOrCreateDemoKey(dataDir);
     const keyStore = createS3KeyStore(s3, { bucket: KEYS_BUCKET });
     await keyStore.save(apiKeyRecordFor(demoApiKey, { tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() }));
+    const demoAuditorKey = readOrCreateDemoKey(dataDir, 'demo-auditor-key');
+    await keyStore.save(apiKeyRecordFor(demoAuditorKey, { tenant: 'security', roles: ['auditor'], endpoints: [], now: new Date() }));
 
     const childEnvironment = {
       ...process.env,
@@ -174,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       emulatorUrl,
       modelServerUrl: modelServer.url,
       demoApiKey,
+      demoAuditorKey,
       auditBucket: AUDIT_BUCKET,
       keysBucket: KEYS_BUCKET,
       usageQueueUrl,
@@ -189,7 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     writeFileSync(
       join(dataDir, 'stack.json'),
-      JSON.stringify({ ...stack, demoApiKey: undefined, stop: undefined, emulator: undefined, startedAt: new Date().toISOString() }, null, 2),
+      JSON.stringify({ ...stack, demoApiKey: undefined, demoAuditorKey: undefined, stop: undefined, emulator: undefined, startedAt: new Date().toISOString() }, null, 2),
     );
     return stack;
   } catch (error) {
@@ -206,8 +211,8 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
 }
 
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */
-function readOrCreateDemoKey(dataDir: string): string {
-  const path = join(dataDir, 'demo-api-key');
+function readOrCreateDemoKey(dataDir: string, name = 'demo-api-key'): string {
+  const path = join(dataDir, name);
   if (existsSync(path)) {
     const saved = readFileSync(path, 'utf8').trim();
     if (isWellFormedApiKey(saved)) return saved;

@@ -38,12 +38,15 @@ modelgate is running locally.
   model server      ${stack.modelServerUrl}   (SageMaker runtime protocol: sentiment-v1, iris-v1)
   state and logs    ${stack.dataDir}
   demo API key      ${stack.demoApiKey}   (tenant "demo"; stored hashed)
+  auditor API key   ${stack.demoAuditorKey}   (role auditor: GET /audit/records)
+  audit log         ${stack.auditBucket}, via the audit queue; digests signed every minute
 
 Try it:
 
 ${curl}
 
 Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width).
+Then look it up in the audit log: npx modelgate audit search --from 1h   (or audit show <x-request-id>)
 Press Ctrl-C to stop.
 `);
 
