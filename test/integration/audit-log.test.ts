@@ -130,6 +130,8 @@ describe('the audit log, through the local stack', () => {
     const ours = sent.map(({ id }) => archived.get(id)?.length ?? 0);
     expect(ours.filter((count) => count === 1)).toHaveLength(1_000);
     expect(new Set(sent.map(({ id }) => id)).size).toBe(1_000);
+    // And one usage event each (read off the usage queue, which also leaves it empty for later tests).
+    for (const { id } of sent) expect(await client.usageEvents(id, { waitMs: 30_000 }), `usage of ${id}`).toHaveLength(1);
   });
 
   it('never stores a planted secret, e-mail, phone or card number, in any object, whatever the path in', async () => {
