@@ -105,7 +105,8 @@ function scrub(value: unknown, patterns: ReadonlySet<MaskablePattern>, detected:
   if (Array.isArray(value)) return value.map((item) => scrub(item, patterns, detected, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const [name, child] of Object.entries(value)) {
-    const safeName = maskSensitiveText(name, patterns, detected);
+    // Member names are mostly short and repeat row after row; only longer ones can hold a value.
+    const safeName = name.length < 6 ? name : maskSensitiveText(name, patterns, detected);
     let safeValue: unknown;
     if (isSecretMemberName(name) && child !== null && typeof child !== 'object') {
       detected.secret = (detected.secret ?? 0) + 1;
@@ -113,8 +114,9 @@ function scrub(value: unknown, patterns: ReadonlySet<MaskablePattern>, detected:
     } else {
       safeValue = scrub(child, patterns, detected, depth + 1);
     }
-    // defineProperty: a member named "__proto__" stays a member instead of changing the prototype.
-    Object.defineProperty(copy, safeName, { value: safeValue, enumerable: true, writable: true, configurable: true });
+    // A member named "__proto__" must stay a member instead of changing the copy's prototype.
+    if (safeName === '__proto__') Object.defineProperty(copy, safeName, { value: safeValue, enumerable: true, writable: true, configurable: true });
+    else copy[safeName] = safeValue;
   }
   return copy;
 }

@@ -57,6 +57,8 @@ const SENSITIVE = new RegExp(
   'g',
 );
 
+const MAY_HOLD_SENSITIVE = /[\d@:=\s._+-]/;
+
 /** Counts of what was masked, by kind. */
 export type DetectionCounts = Partial<Record<SensitiveKind, number>>;
 
@@ -70,8 +72,9 @@ export function maskSensitiveText(
   patterns: ReadonlySet<MaskablePattern> = ALL_PATTERNS,
   counts: DetectionCounts = {},
 ): string {
-  // Nothing shorter can hold any of the patterns; most short strings are labels and enum values.
-  if (text.length < 6) return text;
+  // Nothing shorter can hold any of the patterns, and every pattern needs a digit, a separator or
+  // an '@': labels, enum values and plain words skip the (costly) scan.
+  if (text.length < 6 || !MAY_HOLD_SENSITIVE.test(text)) return text;
   return text.replace(SENSITIVE, (match: string, ...rest: unknown[]) => {
     const groups = rest.at(-1) as Record<string, string | undefined>;
     let kind: SensitiveKind;
