@@ -7,10 +7,15 @@ import { startSqsPoller, type SqsHandler, type SqsPoller } from '../sqs-poller';
 import { announceReady, closeOnSignals, exitWithOneLine } from './ready-line';
 
 // The local stack's queue consumers and scheduled functions: what serverless.yml declares as
-// `sqs` and `schedule` events, driven for real against the emulator. Configured by environment:
-// MODELGATE_LOCAL_QUEUES (JSON: queue logical id → {url, arn}), MODELGATE_LOCAL_SCHEDULE_SECONDS,
-// MODELGATE_LOCAL_BATCH_WINDOW_SECONDS (caps serverless.yml's batching windows, so records show
-// up in seconds locally), plus the same environment the API's handlers get.
+// `sqs` and `schedule` events, driven for real against the emulator (local/sqs-poller.ts does what
+// Lambda's event source mapping does). Configured by environment: MODELGATE_LOCAL_QUEUES (JSON:
+// queue logical id → {url, arn}), MODELGATE_LOCAL_SCHEDULE_SECONDS, MODELGATE_LOCAL_BATCH_WINDOW_SECONDS
+// (caps serverless.yml's batching windows, so records show up in seconds locally), plus the same
+// environment the API's handlers get.
+//
+// A new consumer (e.g. the async worker) needs no code here: give its function an `sqs` event
+// with `arn: { Fn::GetAtt: [<Queue>, Arn] }` in serverless.yml, create <Queue> in local/stack.ts
+// and add it to MODELGATE_LOCAL_QUEUES there.
 type ScheduledHandler = (event: ScheduledEvent, context: Context) => Promise<unknown>;
 
 const log = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
