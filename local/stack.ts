@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createS3KeyStore } from '../lib/adapters/s3-key-store';
 import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
+import { readOrCreateAuditSigningKey } from './audit-signing-key';
 import { startChild, type StackChild } from './child-process';
 import { PortInUseError } from './listen';
 import { localizeEndpointsConfig } from './localize-endpoints-config';
 import { startSecretsServer } from './secrets-server/server';
+import { startEmulator, type LocalEmulator } from './emulator';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
@@ -30,6 +31,10 @@ export interface LocalStackOptions {
   modelServerEndpoints?: Record<string, string>;
   /** Extra environment for the API process (e.g. a shorter key cache TTL in tests). */
   apiEnvironment?: Record<string, string>;
+  /** How often scheduled functions (the audit digest) run locally; default 60 s. */
+  scheduleIntervalSeconds?: number;
+  /** Caps the batching windows of queue consumers locally (default 1 s), so records show up fast. */
+  batchingWindowSeconds?: number;
 }
 
 export interface LocalStack {
@@ -40,12 +45,22 @@ export interface LocalStack {
   anthropicServerUrl: string;
   secretsUrl: string;
   demoApiKey: string;
+  /** A key with the auditor role (tenant "security"), for the audit API. */
+  demoAuditorKey: string;
   auditBucket: string;
   keysBucket: string;
   usageQueueUrl: string;
+  /** Audit records are handed off here; the archiver drains it into the audit bucket. */
+  auditQueueUrl: string;
+  auditDeadLetterQueueUrl: string;
+  /** The public half of the local digest signing key (PEM), for `modelgate audit verify`. */
+  auditSigningPublicKeyFile: string;
+  auditSigningKeyId: string;
   dataDir: string;
   /** Process ids of the children, for benchmarks that read their CPU time. */
-  pids: { api: number; modelServer: number; openaiServer: number; anthropicServer: number };
+  pids: { api: number; modelServer: number; openaiServer: number; anthropicServer: number; workers: number };
+  /** Pause and resume the S3 + SQS emulator, to see the gateway fail closed and recover. */
+  emulator: Pick<LocalEmulator, 'pause' | 'resume'>;
   /** The environment the API's handlers run with; clients in tests use the same. */
   environment: Record<string, string>;
   stop(): Promise<void>;
@@ -58,6 +73,8 @@ const USAGE_QUEUE = 'modelgate-local-usage';
 /** Where the stage-scoped IAM policies of a deployment would let the functions read provider keys. */
 const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
+const AUDIT_QUEUE = 'modelgate-local-audit';
+const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
 // The emulator accepts any credentials; these only satisfy the SDK's signer.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -79,11 +96,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const emulatorPort = options.emulatorPort ?? 4566;
-    const emulator = await startFauxqs({ host, port: emulatorPort, logger: false }).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EADDRINUSE' ? new PortInUseError(host, emulatorPort, 'S3/SQS emulator; set MODELGATE_EMULATOR_PORT') : error;
-    });
+    const emulator = await startEmulator({ host, port: emulatorPort });
     stops.push(() => emulator.stop());
-    const emulatorUrl = emulator.address;
+    const emulatorUrl = emulator.url;
 
     // Resources are created through the AWS APIs, as a deployment would, not through emulator internals.
     const s3 = new S3Client({ region: REGION, endpoint: emulatorUrl, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
@@ -94,10 +109,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       new CreateQueueCommand({ QueueName: USAGE_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
     );
     if (!usageQueueUrl) throw new Error('the emulator returned no queue URL');
+    // As serverless.yml declares them: a DLQ after 5 receives, visibility 6x the archiver's timeout.
+    const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
+    const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
+      MessageRetentionPeriod: '1209600',
+      VisibilityTimeout: '360',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    const signingKey = readOrCreateAuditSigningKey(dataDir);
 
     const demoApiKey = readOrCreateDemoKey(dataDir);
     const keyStore = createS3KeyStore(s3, { bucket: KEYS_BUCKET });
     await keyStore.save(apiKeyRecordFor(demoApiKey, { tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() }));
+    const demoAuditorKey = readOrCreateDemoKey(dataDir, 'demo-auditor-key');
+    await keyStore.save(apiKeyRecordFor(demoAuditorKey, { tenant: 'security', roles: ['auditor'], endpoints: [], now: new Date() }));
 
     const childEnvironment = {
       ...process.env,
@@ -168,6 +193,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
       KEYS_BUCKET,
       USAGE_QUEUE_URL: usageQueueUrl,
+      AUDIT_QUEUE_URL: auditQueue.url,
+      AUDIT_SIGNING_KEY_FILE: signingKey.privateKeyFile,
       ENDPOINTS_CONFIG: endpointsConfig,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -185,6 +212,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(api.stop);
 
+    // The archiver and the digest, driven as Lambda would (SQS event source, schedule).
+    const workers = await startChild({
+      name: 'workers',
+      entry: join(root, 'local/processes/workers.ts'),
+      cwd: root,
+      logFile: join(dataDir, 'logs/workers.log'),
+      env: {
+        ...childEnvironment,
+        ...environment,
+        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue }),
+        MODELGATE_LOCAL_SCHEDULE_SECONDS: String(options.scheduleIntervalSeconds ?? 60),
+        MODELGATE_LOCAL_BATCH_WINDOW_SECONDS: String(options.batchingWindowSeconds ?? 1),
+      },
+    });
+    stops.push(workers.stop);
+
     const stack: LocalStack = {
       apiUrl: api.url,
       emulatorUrl,
@@ -193,22 +236,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       anthropicServerUrl: anthropicServer.url,
       secretsUrl: secrets.url,
       demoApiKey,
+      demoAuditorKey,
       auditBucket: AUDIT_BUCKET,
       keysBucket: KEYS_BUCKET,
       usageQueueUrl,
+      auditQueueUrl: auditQueue.url,
+      auditDeadLetterQueueUrl: auditDeadLetter.url,
+      auditSigningPublicKeyFile: signingKey.publicKeyFile,
+      auditSigningKeyId: signingKey.keyId,
       dataDir,
       pids: {
         api: api.process.pid ?? -1,
         modelServer: modelServer.process.pid ?? -1,
         openaiServer: openaiServer.process.pid ?? -1,
         anthropicServer: anthropicServer.process.pid ?? -1,
+        workers: workers.process.pid ?? -1,
       },
+      emulator: { pause: () => emulator.pause(), resume: () => emulator.resume() },
       environment,
       stop,
     };
     writeFileSync(
       join(dataDir, 'stack.json'),
-      JSON.stringify({ ...stack, demoApiKey: undefined, stop: undefined, startedAt: new Date().toISOString() }, null, 2),
+      JSON.stringify({ ...stack, demoApiKey: undefined, demoAuditorKey: undefined, stop: undefined, emulator: undefined, startedAt: new Date().toISOString() }, null, 2),
     );
     return stack;
   } catch (error) {
@@ -217,9 +267,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`the emulator returned no URL for queue ${name}`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  return { url: QueueUrl, arn: Attributes?.QueueArn ?? `arn:aws:sqs:${REGION}:000000000000:${name}` };
+}
+
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */
-function readOrCreateDemoKey(dataDir: string): string {
-  const path = join(dataDir, 'demo-api-key');
+function readOrCreateDemoKey(dataDir: string, name = 'demo-api-key'): string {
+  const path = join(dataDir, name);
   if (existsSync(path)) {
     const saved = readFileSync(path, 'utf8').trim();
     if (isWellFormedApiKey(saved)) return saved;

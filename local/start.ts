@@ -51,6 +51,8 @@ modelgate is running locally.
   SSM + Secrets Mgr ${stack.secretsUrl}
   state and logs    ${stack.dataDir}
   demo API key      ${stack.demoApiKey}   (tenant "demo"; stored hashed)
+  auditor API key   ${stack.demoAuditorKey}   (role auditor: GET /audit/records)
+  audit log         ${stack.auditBucket}, via the audit queue; digests signed every minute
 
 Try it:
 
@@ -63,6 +65,7 @@ ${chat}
 Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width),
 assistant (chat: SageMaker, falling back to the OpenAI-compatible and Anthropic providers),
 writer (completions), embed (embeddings).
+Then look it up in the audit log: npx modelgate audit search --from 1h   (or audit show <x-request-id>)
 Press Ctrl-C to stop.
 `);
 

@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -49,4 +50,8 @@ export function createSsmClient(env: Environment): SSMClient {
 /** Secrets Manager, for provider API keys kept as secrets. */
 export function createSecretsManagerClient(env: Environment): SecretsManagerClient {
   return new SecretsManagerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, requestHandler });
+}
+
+export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient {
+  return new KMSClient({ region: env.AWS_REGION, requestHandler });
 }

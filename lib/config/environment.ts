@@ -19,6 +19,12 @@ export const environmentSchema = z.object({
   // Not z.url(): emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/..., which
   // WHATWG parsing accepts but zod's hostname check does not.
   USAGE_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
+  /** The audit queue (SSE-KMS): every audit record is handed off here, then archived in batches. */
+  AUDIT_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
+  /** Asymmetric KMS key (ECC_NIST_P256) that signs audit digests; only the digest function needs it. */
+  AUDIT_SIGNING_KEY_ID: z.string().min(1).optional(),
+  /** Local stack only: a P-256 private key (PEM) standing in for the KMS signing key. */
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
   /** Seconds a found API key is trusted before it is read again (bounds revocation delay). */

@@ -5,9 +5,10 @@ import {
   createSqsClient,
   createSsmClient,
 } from '../adapters/aws-clients';
-import { createS3AuditSink } from '../adapters/s3-audit-sink';
 import { createS3KeyStore } from '../adapters/s3-key-store';
+import { createS3ObjectStore } from '../adapters/s3-object-store';
 import { createSecretStore } from '../adapters/secret-store';
+import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
 import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
 import { createAnthropicBackend } from '../backends/anthropic/create-anthropic-backend';
@@ -21,6 +22,7 @@ import { loadEndpointRegistry } from './load-endpoint-registry';
 /** The real adapters behind the invocation path, made once per container. */
 export function wireInvocation(env: Environment): InvocationDeps {
   const s3 = createS3Client(env);
+  const sqs = createSqsClient(env);
   const secrets = createSecretStore({
     ssm: createSsmClient(env),
     secretsManager: createSecretsManagerClient(env),
@@ -34,8 +36,11 @@ export function wireInvocation(env: Environment): InvocationDeps {
       openai: createOpenAiBackend({ secrets }),
       anthropic: createAnthropicBackend({ secrets }),
     },
-    audit: createS3AuditSink(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }),
-    usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
+    audit: createSqsAuditSink(sqs, {
+      queueUrl: env.AUDIT_QUEUE_URL,
+      bodies: createS3ObjectStore(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }),
+    }),
+    usage: createSqsUsageSink(sqs, env.USAGE_QUEUE_URL),
     clock: systemClock,
     breakers: new CircuitBreakers(),
   };

@@ -9,6 +9,28 @@ export interface AuditedBody {
   body?: unknown;
   /** Set when the body is not kept in full. */
   truncated?: true;
+  /**
+   * Set when the body was too large to travel inside the audit queue message: it is stored on its
+   * own, content-addressed, and the record keeps its hash so the chain still covers it.
+   */
+  ref?: AuditedBodyRef;
+}
+
+/** Where a body stored by reference lives, and the SHA-256 of its stored bytes. */
+export interface AuditedBodyRef {
+  sha256: string;
+  bytes: number;
+  s3Key: string;
+}
+
+/** What a redaction policy took out of a record before it left the gateway. */
+export interface RedactionSummary {
+  /** Fields removed by the endpoint's `drop` paths. */
+  dropped: number;
+  /** Fields replaced by the endpoint's `mask` paths. */
+  masked: number;
+  /** Values masked because they looked like a secret, e-mail, phone or card number. */
+  detected: Partial<Record<'secret' | 'email' | 'phone' | 'card', number>>;
 }
 
 /**
@@ -19,7 +41,8 @@ export interface AuditRecord {
   version: 1;
   requestId: string;
   time: string;
-  kind: 'invocation';
+  /** `audit-read`: a read of the audit log itself (every read is audited too). */
+  kind: 'invocation' | 'audit-read';
   tenant: string | null;
   keyId: string | null;
   endpoint: string;
@@ -39,6 +62,8 @@ export interface AuditRecord {
   client: { ip: string | null; userAgent: string | null };
   request: AuditedBody;
   response: AuditedBody;
+  /** Present when the endpoint's redaction policy changed anything. */
+  redaction?: RedactionSummary;
 }
 
 /** Bodies above this size are recorded by size only; the batched audit log stores them by reference. */
@@ -62,6 +87,8 @@ export function auditBody(bytes: Uint8Array, json?: unknown): AuditedBody {
 }
 
 export interface AuditFacts {
+  /** Default `invocation`. */
+  kind?: AuditRecord['kind'];
   requestId: string;
   receivedAt: Date;
   endpointName: string;
@@ -89,7 +116,7 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
     version: 1,
     requestId: facts.requestId,
     time: facts.receivedAt.toISOString(),
-    kind: 'invocation',
+    kind: facts.kind ?? 'invocation',
     tenant: facts.principal?.tenant ?? null,
     keyId: facts.principal?.keyId ?? null,
     endpoint: facts.endpointName,

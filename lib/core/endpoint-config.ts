@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditPolicySchema, defaultAuditPolicy } from './audit-policy';
 
 /** Names that are safe in URLs, S3 keys and metric dimensions. */
 const resourceName = z
@@ -111,6 +112,7 @@ export const servingEndpointSchema = z
     streamTimeoutMs: z.number().int().min(1_000).max(900_000).default(300_000),
     /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
+    audit: auditPolicySchema.default(defaultAuditPolicy),
     routing: routingPolicySchema.default(routingPolicySchema.parse({})),
     servedEntities: z.array(servedEntitySchema).min(1).max(20),
   })

@@ -139,3 +139,14 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   return new InternalError('Internal error', { cause: error });
 }
+
+/**
+ * The audit chain's next sequence number kept being taken by concurrent archivers. The batch is
+ * retried as a whole (its messages return to the queue), nothing is lost.
+ */
+export class AuditChainConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditChainConflictError';
+  }
+}

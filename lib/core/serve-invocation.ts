@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Principal } from './api-key';
 import { authenticate, authorizeInvocation } from './authenticate';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
+import { defaultAuditPolicy } from './audit-policy';
 import type { CircuitBreakers } from './circuit-breaker';
 import type { EndpointRegistry } from './endpoint-registry';
 import type { ServedEntity, ServingEndpoint, Task } from './endpoint-config';
@@ -20,6 +21,7 @@ import { errorResponse } from './error-response';
 import { callModel, openModelStream, parseModelInput, wantsStream, type ModelAnswer, type ModelInput, type OpenedStream } from './model-call';
 import type { RouteAttempt, RouteDeps } from './route-request';
 import { routeRequest } from './route-request';
+import { redactAuditRecord } from './redact-audit-record';
 import { StreamAssembler } from './stream-assembler';
 import { chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
 import type { UsageEvent, UsageUnits } from './usage-event';
@@ -269,9 +271,9 @@ interface Answer {
 
 /** Hands off the audit record and usage event, then answers; withholds a 2xx that was not recorded. */
 async function answerAfterHandoff(request: InvocationRequest, deps: InvocationDeps, facts: RequestFacts, answer: Answer): Promise<InvocationOutcome> {
-  const settled = await settle(request, deps, facts, answer.statusCode, answer.error, request.body, answer.body, answer.responseJson, false);
+  const { settled, mustWithhold } = await settle(request, deps, facts, answer.statusCode, answer.error, request.body, answer.body, answer.responseJson, false);
   let { statusCode, headers, body } = answer;
-  if (settled.handoffError !== undefined && statusCode < 400) {
+  if (mustWithhold && statusCode < 400) {
     // A refusal discloses nothing, so it keeps its status; an answer that cannot be audited is withheld.
     const withheld = auditUnavailable(settled.handoffError);
     const response = errorResponse(withheld, request.requestId);
@@ -302,9 +304,11 @@ async function settle(
   responseBody: Uint8Array,
   responseJson: unknown,
   streamed: boolean,
-): Promise<SettledInvocation> {
+): Promise<{ settled: SettledInvocation; mustWithhold: boolean }> {
   const latencyMs = deps.clock.monotonic() - request.startedAt;
-  const audit = buildAuditRecord({
+  // The endpoint's redaction policy applies before the record reaches any sink (or the log).
+  const auditPolicy = facts.endpoint?.audit ?? defaultAuditPolicy();
+  const audit = redactAuditRecord(buildAuditRecord({
     requestId: request.requestId,
     receivedAt: request.receivedAt,
     endpointName: facts.endpoint?.name ?? request.endpointName ?? modelNamed(facts.requestJson) ?? '',
@@ -323,7 +327,7 @@ async function settle(
     requestJson: facts.requestJson,
     responseBody,
     responseJson,
-  });
+  }), auditPolicy);
   const usage: UsageEvent = {
     version: 1,
     requestId: request.requestId,
@@ -344,9 +348,12 @@ async function settle(
   const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
   if (error) settled.error = error;
   if (failed) settled.handoffError = failed.reason;
+  // An answer that cannot be audited is withheld, unless the endpoint explicitly opted out of
+  // fail-closed auditing; a lost usage event always withholds (it is what bills the request).
+  const mustWithhold = failed !== undefined && (auditPolicy.required || handoff[1].status === 'rejected');
   // Overhead is everything the caller waited for that was not the models, hand-offs included.
   settled.overheadMs = deps.clock.monotonic() - request.startedAt - (facts.backendLatencyMs ?? 0);
-  return settled;
+  return { settled, mustWithhold };
 }
 
 function modelNamed(json: unknown): string | undefined {
@@ -405,12 +412,12 @@ async function serveStream(
   const settledPromise = new Promise<SettledInvocation>((resolve) => (resolveSettled = resolve));
   let isSettled = false;
 
-  const finish = async (statusCode: number, error: AppError | undefined): Promise<SettledInvocation> => {
+  const finish = async (statusCode: number, error: AppError | undefined): Promise<{ settled: SettledInvocation; mustWithhold: boolean }> => {
     isSettled = true;
     facts.backendLatencyMs = deps.clock.monotonic() - routedAt;
     facts.units = { kind: 'tokens', ...assembler.usage() };
     const assembled = assembler.assembled();
-    const settled = await settle(
+    const finished = await settle(
       request,
       deps,
       facts,
@@ -421,8 +428,8 @@ async function serveStream(
       assembled,
       true,
     );
-    resolveSettled(settled);
-    return settled;
+    resolveSettled(finished.settled);
+    return finished;
   };
 
   async function* frames(): AsyncGenerator<Uint8Array> {
@@ -444,8 +451,8 @@ async function serveStream(
         const usageChunk = assembler.closingUsageChunk();
         if (usageChunk !== undefined) yield sseFrame(usageChunk);
       }
-      const settled = await finish(failure ? failure.statusCode : 200, failure);
-      const ending = failure ?? (settled.handoffError !== undefined ? auditUnavailable(settled.handoffError) : undefined);
+      const { settled, mustWithhold } = await finish(failure ? failure.statusCode : 200, failure);
+      const ending = failure ?? (mustWithhold ? auditUnavailable(settled.handoffError) : undefined);
       if (ending !== undefined) {
         settled.error = ending;
         yield sseFrame(errorResponse(ending, request.requestId).payload);

@@ -22,7 +22,10 @@ export function recordInvocationMetrics(outcome: SettledInvocation, endpointExis
   metrics.addMetric('Overhead', MetricUnit.Milliseconds, outcome.overheadMs);
   if (audit.backendLatencyMs !== null) metrics.addMetric('BackendLatency', MetricUnit.Milliseconds, audit.backendLatencyMs);
   metrics.addMetric(outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', MetricUnit.Count, 1);
-  if (outcome.handoffError !== undefined) metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
+  if (outcome.handoffError !== undefined) {
+    metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
+    recordHandoffFailure();
+  }
   // Its own metric, so an alarm can tell a backend that pushes back from one that is broken.
   if (outcome.error?.code === 'BACKEND_THROTTLED') metrics.addMetric('BackendThrottled', MetricUnit.Count, 1);
 }
@@ -30,4 +33,27 @@ export function recordInvocationMetrics(outcome: SettledInvocation, endpointExis
 /** A request for a path or method modelgate does not serve (scanners show up here). */
 export function recordRouteNotFound(): void {
   metrics.addMetric('RouteNotFound', MetricUnit.Count, 1);
+}
+
+/**
+ * One `AuditHandoffFailure` with the service dimension only, published at once: the metric the
+ * fail-closed alarm watches, whatever endpoint failed.
+ */
+export function recordHandoffFailure(): void {
+  metrics.singleMetric().addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
+}
+
+/** Reads of the audit log: refusals and hand-off failures are what matters. */
+export function recordAuditReadMetrics(outcome: { statusCode: number; handoffError?: unknown }): void {
+  metrics.addMetric(outcome.statusCode >= 500 ? 'AuditReadFault' : outcome.statusCode >= 400 ? 'AuditReadRefused' : 'AuditRead', MetricUnit.Count, 1);
+  if (outcome.handoffError !== undefined) recordHandoffFailure();
+}
+
+/** What one archiver invocation did; `ArchiveLag` is how old its oldest record was (the alarm on falling behind). */
+export function recordArchiveMetrics(result: { records: number; duplicates: number; conflicts: number; batches: unknown[]; lagMs: number }): void {
+  metrics.addMetric('RecordsArchived', MetricUnit.Count, result.records - result.duplicates);
+  metrics.addMetric('DuplicateRecordsDropped', MetricUnit.Count, result.duplicates);
+  metrics.addMetric('BatchObjectsWritten', MetricUnit.Count, result.batches.length);
+  metrics.addMetric('ChainConflicts', MetricUnit.Count, result.conflicts);
+  metrics.addMetric('ArchiveLag', MetricUnit.Milliseconds, result.lagMs);
 }

@@ -1,21 +1,20 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { auditObjectKey, createS3AuditSink } from '../../lib/adapters/s3-audit-sink';
 import { createS3KeyStore } from '../../lib/adapters/s3-key-store';
+import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
+import { createSqsAuditSink } from '../../lib/adapters/sqs-audit-sink';
 import { apiKeyRecordFor } from '../../lib/core/api-key';
 import { buildAuditRecord } from '../../lib/core/audit-record';
+import { sha256Hex } from '../../lib/core/audit-log/sha256';
 
 const stack = inject('stack');
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** An S3 client against the emulator that remembers the headers of every request it sent. */
 function recordingS3Client(): { s3: S3Client; sent: Array<{ method: string; path: string; headers: Record<string, string> }> } {
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: stack.emulatorUrl,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials });
   const sent: Array<{ method: string; path: string; headers: Record<string, string> }> = [];
   s3.middlewareStack.add(
     (next) => async (args) => {
@@ -28,7 +27,7 @@ function recordingS3Client(): { s3: S3Client; sent: Array<{ method: string; path
   return { s3, sent };
 }
 
-function auditRecord(requestId: string) {
+function auditRecord(requestId: string, requestBody = '{"instances":[[1,2,3,4]]}') {
   return buildAuditRecord({
     requestId,
     receivedAt: new Date('2026-11-21T09:59:59.000Z'),
@@ -41,30 +40,91 @@ function auditRecord(requestId: string) {
     backendLatencyMs: 10,
     clientIp: '127.0.0.1',
     userAgent: 'test',
-    requestBody: new TextEncoder().encode('{"instances":[[1,2,3,4]]}'),
+    requestBody: new TextEncoder().encode(requestBody),
     responseBody: new TextEncoder().encode('{"predictions":["setosa"]}'),
   });
 }
 
-describe('S3 audit sink', () => {
-  it('puts each record under its date and hour partition, encrypted with SSE-KMS and a bucket key', async () => {
+describe('S3 object store', () => {
+  it('encrypts every put with SSE-KMS and a bucket key, and sends If-None-Match for create-only puts', async () => {
     // Prepare
     const { s3, sent } = recordingS3Client();
-    const sink = createS3AuditSink(s3, { bucket: stack.auditBucket, kmsKeyId: 'alias/modelgate-test' });
-    const record = auditRecord('01a1ffdf-0000-7000-8000-000000000001');
+    const store = createS3ObjectStore(s3, { bucket: stack.auditBucket, kmsKeyId: 'alias/modelgate-test' });
     // Act
-    await sink.record(record);
+    await store.put('audit/test/object-store/a.json', new TextEncoder().encode('{"a":1}'), { ifNoneMatch: true, contentType: 'application/json', metadata: { 'chain-seq': '7' } });
     // Assess
     const put = sent.find((request) => request.method === 'PUT');
-    expect(put?.path).toBe(`/${stack.auditBucket}/audit/v1/dt=2026-11-21/hour=09/${record.requestId}.json`);
+    expect(put?.path).toBe(`/${stack.auditBucket}/audit/test/object-store/a.json`);
     expect(put?.headers).toMatchObject({
       'x-amz-server-side-encryption': 'aws:kms',
       'x-amz-server-side-encryption-aws-kms-key-id': 'alias/modelgate-test',
       'x-amz-server-side-encryption-bucket-key-enabled': 'true',
       'if-none-match': '*',
+      'x-amz-meta-chain-seq': '7',
     });
-    const stored = await s3.send(new GetObjectCommand({ Bucket: stack.auditBucket, Key: auditObjectKey(record) }));
-    expect(JSON.parse(await stored.Body!.transformToString())).toEqual(record);
+    expect(new TextDecoder().decode(await store.get('audit/test/object-store/a.json'))).toBe('{"a":1}');
+  });
+
+  it('answers undefined for a missing key and lists keys in order after a given one', async () => {
+    const { s3 } = recordingS3Client();
+    const store = createS3ObjectStore(s3, { bucket: stack.auditBucket });
+    for (const name of ['c', 'a', 'b']) await store.put(`audit/test/list/${name}`, new Uint8Array([1]));
+    const listed: string[] = [];
+    for await (const object of store.list('audit/test/list/', { startAfter: 'audit/test/list/a' })) listed.push(object.key);
+    expect(listed).toEqual(['audit/test/list/b', 'audit/test/list/c']);
+    expect(await store.get('audit/test/list/none')).toBeUndefined();
+  });
+});
+
+describe('SQS audit sink', () => {
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
+  // A queue of its own: the stack's archiver drains the real audit queue.
+  const queue = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+  const receive = async (queueUrl: string) =>
+    (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))).Messages ?? [];
+
+  it('hands a record off as one message, tagged with its request id', async () => {
+    // Prepare
+    const queueUrl = await queue('adapter-test-audit-small');
+    const { s3, sent } = recordingS3Client();
+    const sink = createSqsAuditSink(sqs, { queueUrl, bodies: createS3ObjectStore(s3, { bucket: stack.auditBucket }) });
+    const record = auditRecord('01a1ffdf-0000-7000-8000-000000000001');
+    // Act
+    await sink.record(record);
+    // Assess
+    const [message] = await receive(queueUrl);
+    expect(JSON.parse(message!.Body!)).toEqual(record);
+    expect(message!.MessageAttributes?.requestId?.StringValue).toBe(record.requestId);
+    expect(sent).toHaveLength(0);
+  });
+
+  it('stores bodies too large for a message by their hash (create-only, SSE-KMS) and sends the record with the reference', async () => {
+    // Prepare
+    const queueUrl = await queue('adapter-test-audit-large');
+    const { s3, sent } = recordingS3Client();
+    const sink = createSqsAuditSink(sqs, { queueUrl, bodies: createS3ObjectStore(s3, { bucket: stack.auditBucket, kmsKeyId: 'alias/k' }) });
+    const large = JSON.stringify({ inputs: ['x'.repeat(300_000)] });
+    // Act
+    await sink.record(auditRecord('01a1ffdf-0000-7000-8000-000000000002', large));
+    // Assess
+    const [message] = await receive(queueUrl);
+    expect(Buffer.byteLength(message!.Body!)).toBeLessThan(200_000);
+    const sent1 = JSON.parse(message!.Body!);
+    const sha = sha256Hex(large);
+    expect(sent1.request).toEqual({ bytes: large.length, ref: { sha256: sha, bytes: large.length, s3Key: `audit/bodies/v1/${sha}.json` } });
+    expect(sent1.response.body).toEqual({ predictions: ['setosa'] });
+    expect(sent[0]?.headers).toMatchObject({ 'x-amz-server-side-encryption': 'aws:kms', 'if-none-match': '*' });
+    const stored = await s3.send(new GetObjectCommand({ Bucket: stack.auditBucket, Key: `audit/bodies/v1/${sha}.json` }));
+    expect(await stored.Body!.transformToString()).toBe(large);
+  });
+
+  it('sends characters SQS refuses raw (U+FFFF) as JSON escapes, so no request becomes unauditable', async () => {
+    const queueUrl = await queue('adapter-test-audit-unicode');
+    const sink = createSqsAuditSink(sqs, { queueUrl, bodies: createS3ObjectStore(recordingS3Client().s3, { bucket: stack.auditBucket }) });
+    const record = auditRecord('01a1ffdf-0000-7000-8000-000000000003', JSON.stringify({ inputs: ['odd \uffff\ufffe char'] }));
+    await sink.record(record);
+    const [message] = await receive(queueUrl);
+    expect(JSON.parse(message!.Body!)).toEqual(record);
   });
 });
 

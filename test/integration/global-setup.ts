@@ -5,7 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 
 /** What integration tests may use of the running stack. */
-export type StackInfo = Omit<LocalStack, 'stop' | 'dataDir' | 'pids'>;
+export type StackInfo = Omit<LocalStack, 'stop' | 'dataDir' | 'pids' | 'emulator'>;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,8 +39,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
     // Revocation and suspension tests should not wait out the production cache.
     apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0' },
+    // Records reach the bucket within a fraction of a second, so tests need not wait for them.
+    batchingWindowSeconds: 0.1,
   });
-  const { stop: _stop, dataDir: _dataDir, pids: _pids, ...info } = stack;
+  const { stop: _stop, dataDir: _dataDir, pids: _pids, emulator: _emulator, ...info } = stack;
   project.provide('stack', info);
   return async () => {
     await stack.stop();

@@ -44,7 +44,8 @@ describe('POST /serving-endpoints/{name}/invocations, through the local stack', 
       const requestId = answer.headers.get('x-request-id')!;
       const audit = await client.auditObject(requestId);
       // Assess
-      expect(audit?.key).toMatch(new RegExp(`^audit/v1/dt=\\d{4}-\\d{2}-\\d{2}/hour=\\d{2}/${requestId}\\.json$`));
+      // Batched: the gzip JSON-lines object (under the request's hour) that holds the record.
+      expect(audit?.key).toMatch(/^audit\/v1\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/[0-9a-f-]{36}_[0-9a-f-]{36}_\d{12}_[0-9a-f]{16}\.jsonl\.gz$/);
       expect(audit?.record).toMatchObject({
         requestId,
         tenant: 'demo',

@@ -1,7 +1,9 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { createS3KeyStore } from '../../lib/adapters/s3-key-store';
+import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
+import { findAuditRecord } from '../../lib/core/audit-log/search';
 import { generateApiKey, type ApiKeyRecord, type Role } from '../../lib/core/api-key';
 import type { AuditRecord } from '../../lib/core/audit-record';
 import type { UsageEvent } from '../../lib/core/usage-event';
@@ -13,6 +15,7 @@ export function stackClient() {
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials });
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
   const keyStore = createS3KeyStore(s3, { bucket: stack.keysBucket, cacheTtlMs: 0 });
+  const archive = createS3ObjectStore(s3, { bucket: stack.auditBucket });
   const usageById = new Map<string, UsageEvent[]>();
 
   return {
@@ -41,19 +44,21 @@ export function stackClient() {
       return { apiKey, record };
     },
 
-    /** The audit object for a request id, read straight from the bucket. */
-    async auditObject(requestId: string): Promise<{ key: string; record: AuditRecord } | undefined> {
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: stack.auditBucket, Prefix: 'audit/v1/', ContinuationToken: token }));
-        const found = page.Contents?.find((object) => object.Key?.endsWith(`/${requestId}.json`));
-        if (found?.Key) {
-          const object = await s3.send(new GetObjectCommand({ Bucket: stack.auditBucket, Key: found.Key }));
-          return { key: found.Key, record: JSON.parse(await object.Body!.transformToString()) as AuditRecord };
-        }
-        token = page.NextContinuationToken;
-      } while (token);
-      return undefined;
+    /** The audit bucket, as the archiver writes it. */
+    archive,
+
+    /**
+     * The audit record of a request id and the batch object holding it, once the archiver has
+     * drained it from the audit queue (waits up to `waitMs`).
+     */
+    async auditObject(requestId: string, options: { waitMs?: number } = {}): Promise<{ key: string; record: AuditRecord } | undefined> {
+      const deadline = Date.now() + (options.waitMs ?? 10_000);
+      for (;;) {
+        const found = await findAuditRecord(archive, requestId);
+        if (found) return { key: found.objectKey, record: found.record };
+        if (Date.now() > deadline) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
 
     /** Usage events for a request id; drains the queue into memory as it looks. */

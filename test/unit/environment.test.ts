@@ -5,6 +5,7 @@ const complete = {
   AUDIT_BUCKET: 'audit-bucket',
   KEYS_BUCKET: 'keys-bucket',
   USAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/modelgate-dev-usage',
+  AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/modelgate-dev-audit',
 };
 
 describe('readEnvironment', () => {

@@ -1,0 +1,37 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
+import { readEnvironment } from '../lib/config/environment';
+import { wireAuditReads } from '../lib/config/wire-audit';
+import { serveAuditRead } from '../lib/core/serve-audit-read';
+import { apiGatewayResult } from '../lib/http/api-gateway-event';
+import { auditReadRequestFromEvent } from '../lib/http/audit-read-event';
+import { jsonErrorResponse } from '../lib/http/json-error-response';
+import { logger } from '../lib/http/logger';
+import { metrics, recordAuditReadMetrics } from '../lib/http/metrics';
+
+const deps = wireAuditReads(readEnvironment());
+
+/** `GET /audit/records` (search) and `GET /audit/records/{id}` (one record): auditors only, every read audited. */
+export async function auditRecords(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const startedAt = performance.now();
+  const requestId = uuidv7();
+  logger.appendKeys({ requestId });
+  const outcome = await serveAuditRead(auditReadRequestFromEvent(event, { requestId, receivedAt: new Date(), startedAt }), deps);
+  const fields = { route: outcome.audit.endpoint, tenant: outcome.audit.tenant, keyId: outcome.audit.keyId, status: outcome.statusCode, errorCode: outcome.error?.code };
+  if (outcome.handoffError !== undefined) logger.error('Audit read could not be audited', { ...fields, error: outcome.handoffError });
+  if (outcome.statusCode >= 500) logger.error('Audit read failed', { ...fields, error: outcome.error?.cause ?? outcome.error });
+  else logger.info('Audit read', fields);
+  recordAuditReadMetrics(outcome);
+  return apiGatewayResult(outcome, requestId);
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(httpHeaderNormalizer())
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(jsonErrorResponse({ logger }))
+  .handler(auditRecords);

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { auditCommands } from '../../cli/commands/audit';
+import type { CliIo } from '../../cli/command';
+import { main } from '../../cli/main';
+import { formatTable } from '../../cli/table';
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = { MODELGATE_HOME: '/nonexistent/modelgate-home' }) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: '/tmp', now: () => new Date('2026-11-21T12:00:00Z') };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('the modelgate CLI', () => {
+  it('lists its command groups, and every group its commands', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Commands:\n\s+audit\s+search, show and verify the audit log/);
+    const audit = await run(['audit', '--help']);
+    expect(audit.stdout).toMatch(/search\s+Find audit records[\s\S]*show\s+Show one request[\s\S]*verify\s+Prove a period/);
+    expect(audit.stdout).toContain('MODELGATE_HOME/stack.json');
+  });
+
+  it.each(auditCommands.commands.map((command) => command.name))('has --help on `audit %s`, with its usage, options and examples', async (name) => {
+    const help = await run(['audit', name, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain(`Usage: modelgate audit ${name}`);
+    expect(help.stdout).toContain('--json');
+    expect(help.stdout).toContain('Examples:');
+  });
+
+  it.each([
+    [['nope'], /unknown command "nope"/],
+    [['audit', 'nope'], /unknown command "nope". Commands: search, show, verify/],
+    [['audit', 'search', '--tenantt', 'x'], /Unknown option '--tenantt'[\s\S]*modelgate audit search --help/],
+    [['audit', 'show'], /expected <request-id>, got 0 argument\(s\)/],
+    [['audit', 'show', 'abc'], /abc is not a request id/],
+    [['audit', 'search', '--day', '2026-11-21', '--from', '1h'], /use --day or --from\/--to, not both/],
+    [['audit', 'search', '--status', 'abc'], /status: must be a status \(404\) or a class \(4xx\)/],
+    [['audit', 'verify', 'last tuesday'], /"last tuesday" is not a time/],
+  ])('refuses %j with a usage error (exit 2) that says what is wrong', async (argv, message) => {
+    const result = await run(argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('says how to point it at a deployment when it finds none (exit 3)', async () => {
+    const result = await run(['audit', 'show', '01a1ffdf-0000-7000-8000-000000000001']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/no deployment found: .*stack.json does not exist. Start the local stack with "npm start"/);
+  });
+
+  it('prints aligned tables, numbers to the right, long cells cut', () => {
+    const table = formatTable(
+      [
+        { name: 'sentiment', status: 200, note: 'a very long explanation of nothing at all' },
+        { name: 'iris', status: 4, note: '' },
+      ],
+      [
+        { header: 'ENDPOINT', value: (row) => row.name },
+        { header: 'STATUS', value: (row) => String(row.status), right: true },
+        { header: 'NOTE', value: (row) => row.note, maxWidth: 12 },
+      ],
+    );
+    expect(table.split('\n')).toEqual(['ENDPOINT   STATUS  NOTE', 'sentiment     200  a very long…', 'iris            4']);
+  });
+});

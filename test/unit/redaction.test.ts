@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { auditPolicySchema, defaultAuditPolicy } from '../../lib/core/audit-policy';
+import { buildAuditRecord, type AuditRecord } from '../../lib/core/audit-record';
+import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
+import { applyFieldPath, parseFieldPath } from '../../lib/core/field-path';
+import { redactAuditRecord } from '../../lib/core/redact-audit-record';
+import { maskSensitiveText } from '../../lib/core/sensitive-text';
+
+const encoder = new TextEncoder();
+
+function record(request: unknown, response: unknown = { predictions: ['ok'] }, extra: Partial<Parameters<typeof buildAuditRecord>[0]> = {}): AuditRecord {
+  const requestBody = encoder.encode(JSON.stringify(request));
+  const responseBody = encoder.encode(JSON.stringify(response));
+  return buildAuditRecord({
+    requestId: '01a1ffdf-0000-7000-8000-000000000001',
+    receivedAt: new Date('2026-11-21T10:00:00Z'),
+    endpointName: 'support-bot',
+    principal: { keyId: 'key_1', tenant: 'acme', roles: ['invoke'], endpoints: ['*'] },
+    servedEntity: 'bot-v1',
+    status: 200,
+    error: undefined,
+    latencyMs: 1,
+    backendLatencyMs: 1,
+    clientIp: '203.0.113.9',
+    userAgent: 'curl/8.5',
+    requestBody,
+    requestJson: request,
+    responseBody,
+    responseJson: response,
+    ...extra,
+  });
+}
+
+describe('masking sensitive values in text', () => {
+  it.each([
+    ['a bearer token', 'Authorization: Bearer abc.def-ghi_jklmnop', 'Authorization: Bearer [REDACTED:secret]'],
+    ['a modelgate key', `use mgk_${'A'.repeat(43)} here`, 'use [REDACTED:secret] here'],
+    ['an OpenAI-style key', 'key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'key [REDACTED:secret]'],
+    ['an AWS access key id', 'id AKIA_EXAMPLE_REMOVED.', 'id [REDACTED:secret].'],
+    ['an AWS secret access key', 'aws_secret_access_key = EXAMPLE_SECRET_REMOVED', 'aws_secret_access_key = [REDACTED:secret]'],
+    ['a JWT', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', '[REDACTED:secret]'],
+    ['a password assignment', 'login with password=hunter22 now', 'login with password=[REDACTED:secret] now'],
+    ['a password in a URL', 'postgres://admin:s3cret@db/x', 'postgres://admin:[REDACTED:secret]@db/x'],
+    ['a private key', '-----BEGIN RSA EXAMPLE BLOCK-----\nMIIB\n-----END RSA EXAMPLE BLOCK-----', '[REDACTED:secret]'],
+    ['an e-mail address', 'write to jane.doe+ml@example.co.uk.', 'write to [REDACTED:email].'],
+    ['a card number with spaces', 'card 4111 1111 1111 1111 exp', 'card [REDACTED:card] exp'],
+    ['a card number without', 'pan=5500005555555559', 'pan=[REDACTED:card]'],
+    ['an international phone number', 'call +44 20 7946 0958', 'call [REDACTED:phone]'],
+    ['a North American phone number', 'call (415) 555-2671 or 415.555.2671', 'call [REDACTED:phone] or [REDACTED:phone]'],
+  ])('masks %s', (_what, text, expected) => {
+    expect(maskSensitiveText(text)).toBe(expected);
+  });
+
+  it.each([
+    ['dates and times', '2026-11-21T10:15:30.000Z on 2026-11-21'],
+    ['request ids', '01a1ffdf-0000-7000-8000-000000000001 and 12345678-1234-7123-8123-123456789012'],
+    ['IP addresses and versions', '203.0.113.9 v1.2.3'],
+    ['measurements and short numbers', '5.1 3.5 1.4 0.2, 1234567, 12345678901'],
+    ['a 16-digit number that fails the card check', 'order 4111111111111112'],
+    ['ordinary prose about tokens', 'the model used 512 tokens and the token budget'],
+  ])('leaves %s alone', (_what, text) => {
+    expect(maskSensitiveText(text)).toBe(text);
+  });
+
+  it('masks e-mail, phone and card values only when the policy asks; secrets always', () => {
+    const text = 'jane@example.com +1 415 555 2671 4111111111111111 Bearer abcdefghijkl';
+    expect(maskSensitiveText(text, new Set())).toBe('jane@example.com +1 415 555 2671 4111111111111111 Bearer [REDACTED:secret]');
+  });
+});
+
+describe('field paths', () => {
+  it('parses members, indexes, wildcards, quoted and deep members', () => {
+    expect(parseFieldPath('request.dataframe_records[*].email').segments).toEqual([
+      { kind: 'member', name: 'dataframe_records' },
+      { kind: 'anyElement' },
+      { kind: 'member', name: 'email' },
+    ]);
+    expect(parseFieldPath('$.response..ssn["full name"][0].*')).toMatchObject({
+      body: 'response',
+      segments: [{ kind: 'deepMember', name: 'ssn' }, { kind: 'member', name: 'full name' }, { kind: 'index', index: 0 }, { kind: 'anyMember' }],
+    });
+  });
+
+  it.each([['body.x', /must start with "request" or "response"/], ['request.', /expected a member name/], ['request[x]', /unexpected/], ['request["a]', /unterminated/]])(
+    'refuses %s',
+    (source, message) => {
+      expect(() => parseFieldPath(source)).toThrow(message);
+    },
+  );
+
+  it('drops array elements and members, masks values, and counts them', () => {
+    const body = { rows: [{ a: 1, b: 2 }, { a: 3 }], meta: { a: 'x', deep: { a: 'y' } } };
+    expect(applyFieldPath(body, parseFieldPath('request.rows[*].a').segments, 'mask')).toBe(2);
+    expect(applyFieldPath(body, parseFieldPath('request..a').segments, 'drop')).toBe(4);
+    expect(body).toEqual({ rows: [{ b: 2 }, {}], meta: { deep: {} } });
+    expect(applyFieldPath(body, parseFieldPath('request.rows[0]').segments, 'drop')).toBe(1);
+    expect(body.rows).toEqual([{}]);
+  });
+});
+
+describe('the audit policy in the endpoint config', () => {
+  it('defaults to fail-closed auditing with every pattern masked', () => {
+    expect(defaultAuditPolicy()).toEqual({ required: true, redaction: { drop: [], mask: [], patterns: ['email', 'phone', 'card'] } });
+    const registry = createEndpointRegistry({ version: 1, endpoints: [{ name: 'x', task: 'custom', servedEntities: [{ name: 'x-v1', backend: 'sagemaker', endpointName: 'x' }] }] });
+    expect(registry.get('x')?.audit).toEqual(defaultAuditPolicy());
+  });
+
+  it('names a bad field path or an unknown pattern with where it is', () => {
+    const config = (audit: unknown) => ({ version: 1, endpoints: [{ name: 'x', task: 'custom', audit, servedEntities: [{ name: 'x-v1', backend: 'sagemaker', endpointName: 'x' }] }] });
+    expect(() => createEndpointRegistry(config({ redaction: { mask: ['body.ssn'] } }))).toThrow(/endpoints\[0\]\.audit\.redaction\.mask\[0\]: invalid field path: must start with "request" or "response"/);
+    expect(() => createEndpointRegistry(config({ redaction: { patterns: ['ssn'] } }))).toThrow(/endpoints\[0\]\.audit\.redaction\.patterns\[0\]/);
+    expect(() => createEndpointRegistry(config({ required: 'no' }))).toThrow(/endpoints\[0\]\.audit\.required/);
+    expect(auditPolicySchema.parse({ required: false })).toMatchObject({ required: false, redaction: { patterns: ['email', 'phone', 'card'] } });
+  });
+});
+
+describe('redactAuditRecord', () => {
+  const policy = auditPolicySchema.parse({
+    redaction: { drop: ['request.params.debug', 'response..internal'], mask: ['request.dataframe_records[*].name'] },
+  });
+
+  it('masks secrets, e-mails, phones and cards in bodies, member names, messages and the user agent, then drops and masks by path', () => {
+    // Prepare
+    const original = record(
+      {
+        dataframe_records: [{ name: 'Jane Roe', email: 'jane@example.com', note: 'call +1 415 555 2671' }],
+        params: { debug: true, api_key: 'plain-looking-value', 'ops@example.com': 1 },
+        card: 4111111111111111,
+      },
+      { predictions: [{ label: 'ok', internal: { score: 1 } }] },
+      { error: { code: 'MODEL_REJECTED_INPUT', message: 'cannot parse jane@example.com' }, userAgent: 'bot (admin@example.com)' },
+    );
+    const snapshot = structuredClone(original);
+    // Act
+    const redacted = redactAuditRecord(original, policy);
+    // Assess
+    expect(redacted.request.body).toEqual({
+      dataframe_records: [{ name: '[REDACTED]', email: '[REDACTED:email]', note: 'call [REDACTED:phone]' }],
+      params: { api_key: '[REDACTED:secret]', '[REDACTED:email]': 1 },
+      card: '[REDACTED:card]',
+    });
+    expect(redacted.response.body).toEqual({ predictions: [{ label: 'ok' }] });
+    expect(redacted.errorMessage).toBe('cannot parse [REDACTED:email]');
+    expect(redacted.client.userAgent).toBe('bot ([REDACTED:email])');
+    expect(redacted.redaction).toEqual({ dropped: 2, masked: 1, detected: { email: 4, phone: 1, secret: 1, card: 1 } });
+    expect(redacted.request.bytes).toBe(original.request.bytes);
+    expect(original).toEqual(snapshot);
+  });
+
+  it('can drop a whole body, keeping its size', () => {
+    const redacted = redactAuditRecord(record({ inputs: ['private'] }), auditPolicySchema.parse({ redaction: { drop: ['request'] } }));
+    expect(redacted.request).toEqual({ bytes: 22 });
+  });
+
+  it('adds nothing when nothing was redacted', () => {
+    expect(redactAuditRecord(record({ instances: [[1, 2]] })).redaction).toBeUndefined();
+  });
+
+  it('replaces absurdly deep values whole instead of failing the request', () => {
+    const text = `{"inputs": ${'['.repeat(3_000)}"jane@example.com"${']'.repeat(3_000)}}`;
+    const original = { ...record({}), request: { bytes: text.length, body: JSON.parse(text) as unknown } };
+    const redacted = redactAuditRecord(original);
+    expect(JSON.stringify(redacted.request.body)).not.toContain('jane@example.com');
+    expect(JSON.stringify(redacted.request.body)).toContain('[REDACTED:too-deep]');
+  });
+
+  it('keeps a member called __proto__ as data', () => {
+    const body = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as unknown;
+    const redacted = redactAuditRecord(record(body));
+    expect(Object.keys(redacted.request.body as object)).toEqual(['__proto__', 'a']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

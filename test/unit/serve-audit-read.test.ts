@@ -1,0 +1,91 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiKeyRecordFor } from '../../lib/core/api-key';
+import type { AuditRecord } from '../../lib/core/audit-record';
+import { serveAuditRead, type AuditReadDeps, type AuditReadRequest } from '../../lib/core/serve-audit-read';
+import { FakeKeyStore, ManualClock, RecordingAuditSink } from '../fakes/fake-ports';
+import { MemoryObjectStore } from '../fakes/memory-object-store';
+import { seedAuditLog } from '../fixtures/seed-audit-log';
+
+const AUDITOR = `mgk_${'a'.repeat(43)}`;
+const INVOKER = `mgk_${'b'.repeat(43)}`;
+const now = new Date('2026-11-21T12:00:00Z');
+
+describe('serveAuditRead (GET /audit/records)', () => {
+  const archive = new MemoryObjectStore();
+  let requestIds: string[];
+  let audit: RecordingAuditSink;
+  let deps: AuditReadDeps;
+
+  beforeAll(async () => {
+    ({ requestIds } = await seedAuditLog(archive, { records: 200, start: new Date('2026-11-21T10:00:00Z'), spacingMs: 10_000, batchSize: 50 }));
+  });
+
+  beforeEach(() => {
+    audit = new RecordingAuditSink();
+    const keys = new FakeKeyStore([
+      apiKeyRecordFor(AUDITOR, { tenant: 'security', roles: ['auditor'], endpoints: [], now }),
+      apiKeyRecordFor(INVOKER, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now }),
+    ]);
+    deps = { keys, archive, audit, clock: new ManualClock(now) };
+  });
+
+  function request(overrides: Partial<AuditReadRequest>): AuditReadRequest {
+    return { requestId: '01a20000-0000-7000-8000-0000000000aa', receivedAt: now, startedAt: 1_000, recordId: undefined, query: {}, authorization: `Bearer ${AUDITOR}`, clientIp: '198.51.100.7', userAgent: 'curl/8', ...overrides };
+  }
+
+  const json = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
+
+  it('shows one record to an auditor, with where it is stored, and audits the read by ids only', async () => {
+    // Act
+    const outcome = await serveAuditRead(request({ recordId: requestIds[42] }), deps);
+    // Assess
+    expect(outcome.statusCode).toBe(200);
+    expect(json(outcome.body)).toMatchObject({ record: { requestId: requestIds[42] }, location: { objectKey: expect.stringMatching(/^audit\/v1\//), line: expect.any(Number) } });
+    expect(audit.records).toEqual([
+      expect.objectContaining({
+        kind: 'audit-read',
+        tenant: 'security',
+        endpoint: '/audit/records/{id}',
+        status: 200,
+        request: expect.objectContaining({ body: { requestId: requestIds[42] } }),
+        response: expect.objectContaining({ body: { returned: 1, requestIds: [requestIds[42]] } }),
+      }),
+    ]);
+  });
+
+  it('searches for an auditor, oldest first, with a cursor', async () => {
+    const outcome = await serveAuditRead(request({ query: { from: '2026-11-21', tenant: 'acme', limit: '10' } }), deps);
+    const body = json(outcome.body) as { records: AuditRecord[]; next: string };
+    expect(outcome.statusCode).toBe(200);
+    expect(body.records).toHaveLength(10);
+    expect(body.records.every((record) => record.tenant === 'acme')).toBe(true);
+    expect(body.next).toBe(body.records.at(-1)!.requestId);
+    expect((audit.records[0]!.response.body as { requestIds: string[] }).requestIds).toEqual(body.records.map((record) => record.requestId));
+  });
+
+  it.each([
+    ['a key without the auditor role', { authorization: `Bearer ${INVOKER}` }, 403, 'PERMISSION_DENIED'],
+    ['no key', { authorization: undefined }, 401, 'UNAUTHENTICATED'],
+    ['an id that is not a request id', { recordId: 'abc' }, 400, 'INVALID_REQUEST'],
+    ['an unknown id', { recordId: '01a20000-0000-7000-8000-0000000000ff' }, 404, 'NOT_FOUND'],
+    ['a bad filter', { query: { status: '2x' } }, 400, 'INVALID_REQUEST'],
+    ['an unknown filter', { query: { tenantt: 'acme' } }, 400, 'INVALID_REQUEST'],
+    ['a period too long for the API', { query: { from: '2026-10-01', to: '2026-11-21' } }, 400, 'INVALID_REQUEST'],
+  ] as const)('refuses %s and audits the attempt', async (_what, overrides, status, code) => {
+    const outcome = await serveAuditRead(request(overrides as Partial<AuditReadRequest>), deps);
+    expect(outcome.statusCode).toBe(status);
+    expect(json(outcome.body)).toMatchObject({ error: { code, request_id: '01a20000-0000-7000-8000-0000000000aa' } });
+    expect(audit.records).toEqual([expect.objectContaining({ kind: 'audit-read', status, errorCode: code })]);
+  });
+
+  it('withholds a read that cannot itself be audited (503), and keeps a refusal\'s status', async () => {
+    audit.failWith = new Error('queue down');
+    const allowed = await serveAuditRead(request({ recordId: requestIds[1] }), deps);
+    const refused = await serveAuditRead(request({ recordId: requestIds[1], authorization: `Bearer ${INVOKER}` }), deps);
+    expect(allowed.statusCode).toBe(503);
+    expect(json(allowed.body)).toMatchObject({ error: { code: 'AUDIT_UNAVAILABLE' } });
+    expect(new TextDecoder().decode(allowed.body)).not.toContain(requestIds[1]);
+    expect(allowed.handoffError).toBeInstanceOf(Error);
+    expect(refused.statusCode).toBe(403);
+  });
+});
