@@ -1,9 +1,11 @@
 import middy from '@middy/core';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAuditDigest } from '../lib/config/wire-audit';
 import { writeAuditDigest, type DigestResult } from '../lib/core/audit-log/digest';
 import { logger } from '../lib/http/logger';
+import { tracer } from '../lib/http/tracer';
 
 const { store, signer } = wireAuditDigest(readEnvironment());
 
@@ -15,5 +17,7 @@ export async function digestAuditLog(): Promise<DigestResult> {
 }
 
 export const handler = middy()
+  // Audit records and results belong in the audit log, never in trace metadata.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(digestAuditLog);

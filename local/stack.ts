@@ -113,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
       MessageRetentionPeriod: '1209600',
-      VisibilityTimeout: '360',
+      VisibilityTimeout: '420',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
     });
     const signingKey = readOrCreateAuditSigningKey(dataDir);

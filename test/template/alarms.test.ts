@@ -29,14 +29,14 @@ describe('alarms in the packaged template', () => {
   it('catches a DLQ depth alarm removed, and a new queue whose DLQ has none', () => {
     const weakened = copyOf(template);
     delete weakened.Resources.UsageDeadLetterQueueDepthAlarm;
-    weakened.Resources.AuditDeadLetterQueue = { Type: 'AWS::SQS::Queue', Properties: {} };
-    weakened.Resources.AuditQueue = {
+    weakened.Resources.JobsDeadLetterQueue = { Type: 'AWS::SQS::Queue', Properties: {} };
+    weakened.Resources.JobsQueue = {
       Type: 'AWS::SQS::Queue',
-      Properties: { RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['AuditDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 } },
+      Properties: { RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 } },
     };
     expect(findDeadLetterQueuesWithoutDepthAlarm(weakened)).toEqual([
       'UsageDeadLetterQueue: no depth alarm (ApproximateNumberOfMessagesVisible)',
-      'AuditDeadLetterQueue: no depth alarm (ApproximateNumberOfMessagesVisible)',
+      'JobsDeadLetterQueue: no depth alarm (ApproximateNumberOfMessagesVisible)',
     ]);
   });
 
@@ -59,10 +59,12 @@ describe('alarms in the packaged template', () => {
     delete weakened.Resources.BackendThrottledAlarm;
     delete weakened.Resources.InvokeThrottlesAlarm;
     delete weakened.Resources.OpenaiThrottlesAlarm;
+    delete weakened.Resources.AuditDigestThrottlesAlarm;
     expect(findMissingThrottlingAlarms(weakened)).toEqual([
       'no alarm on modelgate BackendThrottled',
       'InvokeLambdaFunction: no alarm on Lambda Throttles',
       'OpenaiLambdaFunction: no alarm on Lambda Throttles',
+      'AuditDigestLambdaFunction: no alarm on Lambda Throttles',
     ]);
   });
 

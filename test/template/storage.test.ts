@@ -102,8 +102,8 @@ describe('SQS queues in the packaged template', () => {
 
   it('catches a new queue without a dead-letter queue', () => {
     const weakened = copyOf(template);
-    weakened.Resources.AuditQueue = { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/x' } };
-    expect(findQueuesWithoutDeadLetterQueue(weakened)).toEqual(['AuditQueue: no RedrivePolicy to a dead-letter queue']);
+    weakened.Resources.JobsQueue = { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/x' } };
+    expect(findQueuesWithoutDeadLetterQueue(weakened)).toEqual(['JobsQueue: no RedrivePolicy to a dead-letter queue']);
   });
 
   it('keeps each queue visible for at least 6× the timeout of the function it triggers', () => {
