@@ -77,7 +77,7 @@ function reading(results: ColdStartResults, invoke: FunctionColdStart): string[]
   const notFound = results.functions.find((fn) => fn.name === 'notFound')?.runs[0];
   if (deployed && notFound) {
     sentences.push(
-      `Importing the invoke bundle (module evaluation plus the cold-start wiring: environment, endpoint config, three SDK clients) takes ` +
+      `Importing the invoke bundle (module evaluation plus the cold-start wiring: environment, endpoint config, five SDK clients) takes ` +
         `${ms(deployed.importMs.p50)} ms at p50 (fastest ${ms(deployed.importMs.min)} ms), against ${ms(notFound.importMs.p50)} ms ` +
         `(fastest ${ms(notFound.importMs.min)} ms) for notFound (no SDK client, no wiring); ` +
         `its first request adds ${ms(deployed.firstRequestMs.p50)} ms (first connections to the emulator and the model server, plain HTTP here ` +
@@ -99,7 +99,7 @@ function reading(results: ColdStartResults, invoke: FunctionColdStart): string[]
   const sdk = invoke.families.find((family) => family.name === 'AWS SDK v3');
   if (zod && sdk) {
     sentences.push(
-      `The AWS SDK (${((100 * sdk.bytes) / invoke.bundleBytes).toFixed(0)}%: S3, SQS and SageMaker runtime clients only, with their shared @smithy core) and zod ` +
+      `The AWS SDK (${((100 * sdk.bytes) / invoke.bundleBytes).toFixed(0)}%: S3, SQS, SageMaker runtime, SSM and Secrets Manager clients only, with their shared @smithy core) and zod ` +
         `(${((100 * zod.bytes) / invoke.bundleBytes).toFixed(0)}%) dominate the invoke bundle; zod 4's classic \`z\` namespace is not tree-shaken, ` +
         'so its whole API (every locale, JSON Schema conversion) is bundled; `zod/mini` would be the way to shrink it. The X-Ray SDK under the Powertools tracer is most of the notFound bundle.',
     );

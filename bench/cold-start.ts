@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
 import { packageStack } from '../deploy/package-stack';
 import { extractZip } from '../deploy/zip-entries';
 import { createS3KeyStore } from '../lib/adapters/s3-key-store';
+import { toMessageBody } from '../lib/adapters/sqs-audit-sink';
+import { buildAuditRecord } from '../lib/core/audit-record';
 import { apiKeyRecordFor, newApiKey } from '../lib/core/api-key';
 import { buildApiGatewayEvent } from '../local/api/api-gateway-event';
 import { startLocalStack, type LocalStack } from '../local/stack';
@@ -41,7 +45,7 @@ const WORKLOADS: Record<string, Workload> = {
     label: 'POST /serving-endpoints/sentiment/invocations → 200',
     description:
       'POST /serving-endpoints/sentiment/invocations, one-row `dataframe_split`, with a key created for the run: S3 key lookup, ' +
-      'SageMaker runtime call to the local model server, audit PutObject + usage SendMessage to the fauxqs emulator',
+      'SageMaker runtime call to the local model server, audit SendMessage + usage SendMessage to the fauxqs emulator',
     expectedStatus: 200,
     event: (apiKey) =>
       buildApiGatewayEvent({
@@ -55,6 +59,54 @@ const WORKLOADS: Record<string, Workload> = {
         pathParameters: { name: 'sentiment' },
         stage: STAGE,
       }),
+  },
+  openai: {
+    label: 'POST /v1/chat/completions (model assistant) → 200',
+    description:
+      'POST /v1/chat/completions on the `assistant` chat endpoint, answered by its SageMaker primary on the local model server: ' +
+      'key lookup, body validation, routing, audit SendMessage + usage SendMessage (a streaming handler, answering JSON)',
+    expectedStatus: 200,
+    event: (apiKey) =>
+      buildApiGatewayEvent({
+        method: 'POST',
+        path: '/v1/chat/completions',
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'user-agent': 'modelgate-bench', host: '127.0.0.1' },
+        body: Buffer.from(JSON.stringify({ model: 'assistant', messages: [{ role: 'user', content: 'Hello' }] })),
+        sourceIp: '127.0.0.1',
+        resource: '/v1/chat/completions',
+        pathParameters: {},
+        stage: STAGE,
+      }),
+  },
+  auditRecords: {
+    label: 'GET /audit/records/{id} without a key → 401',
+    description: 'GET /audit/records/{id} with no key: refused, and the refusal itself handed to the audit queue',
+    expectedStatus: 401,
+    event: () =>
+      buildApiGatewayEvent({
+        method: 'GET',
+        path: '/audit/records/01890a5d-ac96-774b-bcce-b302099a8057',
+        query: new URLSearchParams(),
+        headers: { 'user-agent': 'modelgate-bench', host: '127.0.0.1' },
+        body: Buffer.alloc(0),
+        sourceIp: '127.0.0.1',
+        resource: '/audit/records/{id}',
+        pathParameters: { id: '01890a5d-ac96-774b-bcce-b302099a8057' },
+        stage: STAGE,
+      }),
+  },
+  auditArchiver: {
+    label: 'SQS batch of one audit record → archived',
+    description: 'an SQS event with one audit record: dedupe check, chain head read, one gzip batch object and chain entry written to the emulator',
+    expectedStatus: 200,
+    event: () => auditQueueEvent(),
+  },
+  auditDigest: {
+    label: 'scheduled digest → signed',
+    description: 'a scheduled event: reads the chain head and writes a digest signed with the local P-256 key (KMS Sign in AWS)',
+    expectedStatus: 200,
+    event: () => ({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() }) as unknown as APIGatewayProxyEvent,
   },
   notFound: {
     label: 'GET /v2/unknown → 404',
@@ -74,6 +126,47 @@ const WORKLOADS: Record<string, Workload> = {
       }),
   },
 };
+
+/** An SQS event as Lambda's event source mapping delivers it, carrying one fresh audit record. */
+function auditQueueEvent(): APIGatewayProxyEvent {
+  const requestId = uuidv7();
+  const record = buildAuditRecord({
+    requestId,
+    receivedAt: new Date(),
+    endpointName: 'sentiment',
+    principal: undefined,
+    servedEntity: undefined,
+    status: 401,
+    error: { code: 'UNAUTHENTICATED', message: 'Missing Authorization header' },
+    latencyMs: 1,
+    backendLatencyMs: undefined,
+    clientIp: '127.0.0.1',
+    userAgent: 'modelgate-bench',
+    requestBody: Buffer.from('{}'),
+    responseBody: Buffer.from('{}'),
+  });
+  const body = toMessageBody(record);
+  const sqsEvent = {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: randomUUID(),
+        body,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'bench', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        messageAttributes: {
+          requestId: { dataType: 'String', stringValue: requestId, stringListValues: [], binaryListValues: [] },
+          schema: { dataType: 'String', stringValue: 'audit-record.v1', stringListValues: [], binaryListValues: [] },
+        },
+        md5OfBody: createHash('md5').update(body).digest('hex'),
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:modelgate-local-audit',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+  // The workload table is typed for API events; this one is handed to the function as JSON all the same.
+  return sqsEvent as unknown as APIGatewayProxyEvent;
+}
 
 interface TemplateFunction {
   name: string;
@@ -213,7 +306,7 @@ async function createApiKey(localStack: LocalStack): Promise<string> {
   });
   const apiKey = newApiKey();
   await createS3KeyStore(s3, { bucket: localStack.keysBucket }).save(
-    apiKeyRecordFor(apiKey, { tenant: 'bench', roles: ['invoke'], endpoints: ['sentiment'], now: new Date() }),
+    apiKeyRecordFor(apiKey, { tenant: 'bench', roles: ['invoke'], endpoints: ['sentiment', 'assistant'], now: new Date() }),
   );
   s3.destroy();
   return apiKey;

@@ -12,6 +12,20 @@ const [bundle, eventFile, functionName, timeoutSeconds] = process.argv.slice(2);
 // Reading the event is the runtime's work, not the function's: done before the clock starts.
 const event = JSON.parse(readFileSync(eventFile, 'utf8'));
 
+// The Lambda Node.js runtime provides `awslambda` before it imports the handler; streaming
+// handlers (middy's streamifyResponse) call it at import. A minimal equivalent: a streaming
+// handler writes its status and headers (HttpResponseStream.from) and then its body.
+const STREAMING = Symbol('streaming');
+globalThis.awslambda = {
+  streamifyResponse: (fn) => Object.assign((event, stream, context) => fn(event, stream, context), { [STREAMING]: true }),
+  HttpResponseStream: {
+    from: (stream, metadata) => {
+      stream.metadata = metadata;
+      return stream;
+    },
+  },
+};
+
 const importStartedAt = performance.now();
 const { handler } = await import(pathToFileURL(bundle).href);
 const importedAt = performance.now();
@@ -33,12 +47,30 @@ const context = {
   fail: () => undefined,
   succeed: () => undefined,
 };
-const result = await handler(event, context);
+let result;
+if (handler[STREAMING]) {
+  const { Writable } = await import('node:stream');
+  const chunks = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await handler(event, stream, context);
+  result = { statusCode: stream.metadata?.statusCode ?? 200, body: Buffer.concat(chunks).toString('utf8') };
+} else {
+  result = await handler(event, context);
+}
 const answeredAt = performance.now();
+// HTTP functions report their status; an SQS consumer 200 when no record failed (500 otherwise);
+// any other function 200 for having returned without throwing.
+const statusCode =
+  typeof result?.statusCode === 'number' ? result.statusCode : Array.isArray(result?.batchItemFailures) ? (result.batchItemFailures.length === 0 ? 200 : 500) : 200;
 
 writeSync(
   3,
-  `${JSON.stringify({ processStartToImportMs: importStartedAt, importMs: importedAt - importStartedAt, firstRequestMs: answeredAt - importedAt, statusCode: result?.statusCode })}\n`,
+  `${JSON.stringify({ processStartToImportMs: importStartedAt, importMs: importedAt - importStartedAt, firstRequestMs: answeredAt - importedAt, statusCode })}\n`,
 );
 // Keep-alive sockets of the SDK clients would hold the process open.
 process.exit(0);
