@@ -337,7 +337,7 @@ async function settle(
     endpoint: audit.endpoint,
     servedEntity: audit.servedEntity,
     status: statusCode,
-    units: facts.units ?? { kind: 'rows', input: 0 },
+    units: facts.units ?? nothingConsumed(facts.endpoint),
     requestBytes: requestBody.byteLength,
     responseBytes: responseBody.byteLength,
     latencyMs: audit.latencyMs,
@@ -354,6 +354,11 @@ async function settle(
   // Overhead is everything the caller waited for that was not the models, hand-offs included.
   settled.overheadMs = deps.clock.monotonic() - request.startedAt - (facts.backendLatencyMs ?? 0);
   return { settled, mustWithhold };
+}
+
+/** The units of a request that consumed none, in its endpoint's own unit (rows for unknown endpoints). */
+function nothingConsumed(endpoint: ServingEndpoint | undefined): UsageUnits {
+  return endpoint !== undefined && endpoint.task !== 'custom' ? { kind: 'tokens', input: 0, output: 0, estimated: false } : { kind: 'rows', input: 0 };
 }
 
 function modelNamed(json: unknown): string | undefined {

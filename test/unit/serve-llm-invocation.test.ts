@@ -170,6 +170,8 @@ describe('serveInvocation for LLM tasks', () => {
     const { outcome } = await json('chat', { model: 'assistant', messages: MESSAGES });
     expect(outcome.statusCode).toBe(400);
     expect(fallback.requests).toHaveLength(0);
+    // Billed in the endpoint's own unit, with nothing consumed.
+    expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 0, output: 0, estimated: false });
   });
 
   it.each([
