@@ -465,13 +465,34 @@ async function serveStream(
         yield encoder.encode('data: [DONE]\n\n');
       }
     } finally {
-      clearTimeout(streamTimer);
-      abort.abort();
-      opened.rest.return?.().catch(() => undefined);
-      // The caller went away mid-stream: the request is still audited, as cut short.
-      if (!isSettled) await finish(499, new ClientClosedRequestError('The caller closed the connection before the stream ended'));
+      await close();
     }
   }
+
+  /** Stops the backend's stream; a request the caller left before its end is still audited, as cut short. */
+  async function close(): Promise<void> {
+    clearTimeout(streamTimer);
+    abort.abort();
+    opened.rest.return?.().catch(() => undefined);
+    if (!isSettled) await finish(499, new ClientClosedRequestError('The caller closed the connection before the stream ended'));
+  }
+
+  // A generator closed before its first `next()` never runs its `finally`: a caller that leaves
+  // before the first frame is read must still be audited, so closing is checked here too.
+  const generator = frames();
+  let started = false;
+  const body: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        started = true;
+        return generator.next();
+      },
+      return: async (value?: unknown) => {
+        if (!started) await close();
+        return generator.return(value as undefined);
+      },
+    }),
+  };
 
   return {
     statusCode: 200,
@@ -480,7 +501,7 @@ async function serveStream(
       'cache-control': 'no-cache',
       'x-modelgate-served-entity': routed.entity.name,
     },
-    body: frames(),
+    body,
     settled: settledPromise,
   };
 }

@@ -264,6 +264,15 @@ describe('serveInvocation for LLM tasks', () => {
       expect((await outcome.settled).handoffError).toBeInstanceOf(Error);
     });
 
+    it('still audits a stream the caller left before reading its first frame, as 499', async () => {
+      primary.streamChatWith = () => chunks(streamed);
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      await (outcome.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]().return?.();
+      const settled = await outcome.settled;
+      expect(settled.statusCode).toBe(499);
+      expect(audit.records).toEqual([expect.objectContaining({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST' })]);
+    });
+
     it('still audits a stream the caller abandoned, as 499', async () => {
       primary.streamChatWith = () => chunks(streamed);
       const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
