@@ -1,9 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../adapters/aws-clients';
+import { createDynamoDbAbuseStore } from '../adapters/dynamodb-abuse-store';
 import { createDynamoDbKeyStore } from '../adapters/dynamodb-key-store';
 import { createDynamoDbQuotaCounters } from '../adapters/dynamodb-quota-counters';
 import { createDynamoDbTenantBudgets } from '../adapters/dynamodb-tenant-budgets';
+import { createDynamoDbUsageLedger } from '../adapters/dynamodb-usage-ledger';
 import { createRequestLimiter, type RequestLimiter } from '../core/limits/request-limiter';
+import type { UsageConsumerDeps } from '../core/usage/consume-usage-messages';
 import type { KeyAdminStore } from '../ports/key-store';
 import type { Environment } from './environment';
 import { loadEndpointConfig } from './load-endpoint-config';
@@ -33,4 +36,26 @@ export function wireRequestLimiter(env: Environment): RequestLimiter {
     budgets: createDynamoDbTenantBudgets(client, { tableName: env.LIMITS_TABLE, cacheTtlMs: env.KEY_CACHE_TTL_SECONDS * 1000 }),
     pricing: loadEndpointConfig(env.ENDPOINTS_CONFIG).pricing,
   });
+}
+
+/** The usage consumer's adapters: the ledger, the abuse table, the keys it may suspend, the price table and rules. */
+export function wireUsageConsumer(env: Environment, functionTimeoutSeconds: number): UsageConsumerDeps {
+  const client = dynamoDbClient(env);
+  const config = loadEndpointConfig(env.ENDPOINTS_CONFIG);
+  const endpoints = new Set(config.endpoints.map((endpoint) => endpoint.name));
+  const now = () => new Date();
+  return {
+    ledger: createDynamoDbUsageLedger(client, { tableName: env.USAGE_TABLE }),
+    pricing: config.pricing,
+    knownEndpoint: (name) => endpoints.has(name),
+    abuse: {
+      store: createDynamoDbAbuseStore(client, { tableName: env.ABUSE_TABLE }),
+      keys: wireKeyStore(env),
+      policy: config.abuse,
+      now,
+    },
+    // A claim must outlive the consumer holding it; Lambda stops the function at its timeout.
+    leaseMs: (functionTimeoutSeconds + 30) * 1000,
+    now,
+  };
 }
