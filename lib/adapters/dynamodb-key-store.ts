@@ -117,6 +117,14 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
       }
     },
 
+    async setLimits(keyId, limits) {
+      const keyHash = await hashOf(keyId);
+      if (keyHash === undefined) return undefined;
+      return limits === undefined || Object.keys(limits).length === 0
+        ? update(keyHash, { UpdateExpression: 'REMOVE limits', ConditionExpression: 'attribute_exists(keyHash)' })
+        : update(keyHash, { UpdateExpression: 'SET limits = :limits', ConditionExpression: 'attribute_exists(keyHash)', ExpressionAttributeValues: { ':limits': limits } });
+    },
+
     async markRotated(keyId, rotation) {
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, KeyStatus } from '../core/api-key';
+import type { ApiKeyRecord, KeyLimits, KeyStatus } from '../core/api-key';
 
 /** API keys, looked up by the SHA-256 of the secret: the secret itself is never stored. */
 export interface KeyStore {
@@ -27,6 +27,8 @@ export interface KeyAdminStore extends KeyStore {
    * reactivated by a racing lift). Undefined when no such key; `changed: false` when its status did not allow it.
    */
   changeStatus(keyId: string, change: KeyStatusChange): Promise<{ changed: boolean; record: ApiKeyRecord } | undefined>;
+  /** Replaces a key's own rate limits (undefined: none). */
+  setLimits(keyId: string, limits: KeyLimits | undefined): Promise<ApiKeyRecord | undefined>;
   /** Marks a key as replaced: revoked at once, or working until `expiresAt` (a rotation's grace period). */
   markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }): Promise<ApiKeyRecord | undefined>;
 }
