@@ -59,9 +59,12 @@ export function resolveGovernanceDeployment(env: NodeJS.ProcessEnv, cwd: string)
     local = true;
   }
   const region = variables.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // Keys in the given environment win; otherwise the SDK's usual chain (profiles, SSO, roles).
   const credentials = local
     ? { accessKeyId: variables.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: variables.AWS_SECRET_ACCESS_KEY ?? 'local' }
-    : undefined;
+    : env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      : undefined;
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({ region, endpoint: variables.AWS_ENDPOINT_URL_DYNAMODB, credentials, requestHandler: { connectionTimeout: 2_000 } }),
     { marshallOptions: { removeUndefinedValues: true } },

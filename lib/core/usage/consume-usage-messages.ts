@@ -80,19 +80,23 @@ export async function consumeUsageMessages(event: SQSEvent, deps: UsageConsumerD
       response.batchItemFailures.push({ itemIdentifier: entry.messageId });
     }
   });
-  if (claimed.length === 0) return { response, summary };
+  if (claimed.length > 0) summary.findings = await countClaimed(claimed, deps);
+  summary.applied = claimed.length;
+  // Later copies in the same batch: now that the first is settled, the ledger notes them as duplicates.
+  const extras = valid.filter((entry) => firstOf.get(entry.event.requestId) !== entry);
+  if (extras.length > 0) await deps.ledger.claim(extras, deps.leaseMs, deps.now());
+  return { response, summary };
+}
 
+/** Adds claimed events to the bill, runs the abuse rules over them, and commits them. */
+async function countClaimed(claimed: ReadonlyArray<{ event: UsageEvent }>, deps: UsageConsumerDeps): Promise<AbuseFinding[]> {
   const contributions = claimed.map(({ event: usage }) => ({ requestId: usage.requestId, contribution: contributionOf(usage, deps.pricing, deps.knownEndpoint) }));
   await deps.ledger.apply(contributions.filter((item): item is { requestId: string; contribution: NonNullable<typeof item.contribution> } => item.contribution !== undefined));
   // Before the commit: a crash here repeats the abuse counting on the retry (at least once), never the bill.
-  summary.findings = await detectAbuse(
+  const findings = await detectAbuse(
     claimed.map((entry) => entry.event),
     deps.abuse,
   );
   await deps.ledger.commit(contributions);
-  summary.applied = claimed.length;
-  // Later copies in the same batch: now that the first is committed, the ledger notes them as duplicates.
-  const extras = valid.filter((entry) => firstOf.get(entry.event.requestId) !== entry);
-  if (extras.length > 0) await deps.ledger.claim(extras, deps.leaseMs, deps.now());
-  return { response, summary };
+  return findings;
 }
