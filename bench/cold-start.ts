@@ -4,12 +4,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { packageStack } from '../deploy/package-stack';
 import { extractZip } from '../deploy/zip-entries';
-import { createS3KeyStore } from '../lib/adapters/s3-key-store';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbKeyStore } from '../lib/adapters/dynamodb-key-store';
 import { toMessageBody } from '../lib/adapters/sqs-audit-sink';
 import { buildAuditRecord } from '../lib/core/audit-record';
 import { apiKeyRecordFor, newApiKey } from '../lib/core/api-key';
@@ -197,7 +198,7 @@ try {
   const functions = functionsOf(packageDir);
   const esbuildOptions = esbuildOptionsFromServerlessYml(ROOT);
 
-  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), apiPort: 0, emulatorPort: 0, modelServerPort: 0 });
+  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0 });
   const apiKey = await createApiKey(stack);
   const pinnedCpu = await tasksetCpu(machine.nproc);
 
@@ -298,17 +299,16 @@ function functionsOf(packageDir: string): TemplateFunction[] {
 
 /** A key made for this run (not the demo key), stored hashed as the key CLI would. */
 async function createApiKey(localStack: LocalStack): Promise<string> {
-  const s3 = new S3Client({
+  const client = new DynamoDBClient({
     region: localStack.environment.AWS_REGION,
-    endpoint: localStack.emulatorUrl,
-    forcePathStyle: true,
+    endpoint: localStack.dynamoDbUrl,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const apiKey = newApiKey();
-  await createS3KeyStore(s3, { bucket: localStack.keysBucket }).save(
+  await createDynamoDbKeyStore(DynamoDBDocumentClient.from(client), { tableName: localStack.tables.KeysTable }).create(
     apiKeyRecordFor(apiKey, { tenant: 'bench', roles: ['invoke'], endpoints: ['sentiment', 'assistant'], now: new Date() }),
   );
-  s3.destroy();
+  client.destroy();
   return apiKey;
 }
 

@@ -6,6 +6,10 @@ import { EXIT, runCommandGroup, type CliIo, type CommandGroup } from './command'
  */
 const COMMAND_GROUPS: Record<string, () => Promise<CommandGroup>> = {
   audit: async () => (await import('./commands/audit')).auditCommands,
+  keys: async () => (await import('./commands/keys')).keysCommands,
+  budgets: async () => (await import('./commands/budgets')).budgetsCommands,
+  usage: async () => (await import('./commands/usage')).usageCommands,
+  abuse: async () => (await import('./commands/abuse')).abuseCommands,
 };
 
 /** `modelgate <group> <command> [options]`; resolves with the exit code. */
@@ -41,7 +45,7 @@ async function topLevelHelp(): Promise<string> {
     '',
     'Every command takes --help, and --json for machine-readable output.',
     'It finds the deployment through MODELGATE_HOME/stack.json (the local stack, default .modelgate/)',
-    'or environment variables (see "modelgate audit --help").',
+    'or environment variables: the stack outputs (see "modelgate audit --help" and "modelgate keys --help").',
     '',
   ].join('\n');
 }

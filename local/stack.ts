@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createS3KeyStore } from '../lib/adapters/s3-key-store';
-import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
+import { createDynamoDbKeyStore } from '../lib/adapters/dynamodb-key-store';
+import { apiKeyRecordFor, isWellFormedApiKey, newApiKey, type ApiKeyRecord } from '../lib/core/api-key';
+import type { KeyAdminStore } from '../lib/ports/key-store';
+import { startDynamoDb } from './dynamodb';
+import { createGovernanceTables, type GovernanceTable } from './governance-tables';
 import { readOrCreateAuditSigningKey } from './audit-signing-key';
 import { startChild, type StackChild } from './child-process';
 import { PortInUseError } from './listen';
@@ -20,6 +25,8 @@ export interface LocalStackOptions {
   host?: string;
   apiPort?: number;
   emulatorPort?: number;
+  /** The DynamoDB emulator (dynalite). */
+  dynamoDbPort?: number;
   modelServerPort?: number;
   /** The local OpenAI-compatible and Anthropic-compatible providers, and the SSM/Secrets Manager stand-in. */
   openaiServerPort?: number;
@@ -48,8 +55,11 @@ export interface LocalStack {
   /** A key with the auditor role (tenant "security"), for the audit API. */
   demoAuditorKey: string;
   auditBucket: string;
-  keysBucket: string;
+  /** The DynamoDB emulator, and the governance tables in it (keys, limits, usage, abuse). */
+  dynamoDbUrl: string;
+  tables: Record<GovernanceTable, string>;
   usageQueueUrl: string;
+  usageDeadLetterQueueUrl: string;
   /** Audit records are handed off here; the archiver drains it into the audit bucket. */
   auditQueueUrl: string;
   auditDeadLetterQueueUrl: string;
@@ -68,8 +78,8 @@ export interface LocalStack {
 
 const REGION = 'us-east-1';
 const AUDIT_BUCKET = 'modelgate-local-audit';
-const KEYS_BUCKET = 'modelgate-local-keys';
 const USAGE_QUEUE = 'modelgate-local-usage';
+const USAGE_DEAD_LETTER_QUEUE = 'modelgate-local-usage-dlq';
 /** Where the stage-scoped IAM policies of a deployment would let the functions read provider keys. */
 const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
@@ -104,11 +114,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const s3 = new S3Client({ region: REGION, endpoint: emulatorUrl, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     const sqs = new SQSClient({ region: REGION, endpoint: emulatorUrl, credentials: LOCAL_CREDENTIALS });
     await s3.send(new CreateBucketCommand({ Bucket: AUDIT_BUCKET }));
-    await s3.send(new CreateBucketCommand({ Bucket: KEYS_BUCKET }));
-    const { QueueUrl: usageQueueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: USAGE_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
-    );
-    if (!usageQueueUrl) throw new Error('the emulator returned no queue URL');
+    // As serverless.yml declares it: a DLQ after 5 receives, visibility 6x the usage aggregator's timeout.
+    const usageDeadLetter = await createQueue(sqs, USAGE_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
+    const usageQueue = await createQueue(sqs, USAGE_QUEUE, {
+      MessageRetentionPeriod: '1209600',
+      VisibilityTimeout: '400',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: usageDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    const usageQueueUrl = usageQueue.url;
+
+    const dynamoDb = await startDynamoDb({ host, port: options.dynamoDbPort ?? 4567 });
+    stops.push(() => dynamoDb.stop());
+    const dynamoDbClient = new DynamoDBClient({ region: REGION, endpoint: dynamoDb.url, credentials: LOCAL_CREDENTIALS });
+    stops.push(async () => dynamoDbClient.destroy());
+    const tables = await createGovernanceTables(dynamoDbClient, join(root, 'serverless.yml'));
     // As serverless.yml declares them: a DLQ after 5 receives, visibility 6x the archiver's timeout.
     const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
@@ -119,10 +138,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const signingKey = readOrCreateAuditSigningKey(dataDir);
 
     const demoApiKey = readOrCreateDemoKey(dataDir);
-    const keyStore = createS3KeyStore(s3, { bucket: KEYS_BUCKET });
-    await keyStore.save(apiKeyRecordFor(demoApiKey, { tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date() }));
+    const keyStore = createDynamoDbKeyStore(DynamoDBDocumentClient.from(dynamoDbClient), { tableName: tables.KeysTable, cacheTtlMs: 0 });
+    await seedKey(keyStore, apiKeyRecordFor(demoApiKey, { tenant: 'demo', roles: ['invoke'], endpoints: ['*'], now: new Date(), name: 'demo key' }));
     const demoAuditorKey = readOrCreateDemoKey(dataDir, 'demo-auditor-key');
-    await keyStore.save(apiKeyRecordFor(demoAuditorKey, { tenant: 'security', roles: ['auditor'], endpoints: [], now: new Date() }));
+    await seedKey(keyStore, apiKeyRecordFor(demoAuditorKey, { tenant: 'security', roles: ['auditor'], endpoints: [], now: new Date(), name: 'demo auditor key' }));
 
     const childEnvironment = {
       ...process.env,
@@ -185,13 +204,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: emulatorUrl,
       AWS_ENDPOINT_URL_SQS: emulatorUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.url,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelServer.url,
       AWS_ENDPOINT_URL_SSM: secrets.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       S3_FORCE_PATH_STYLE: 'true',
       AUDIT_BUCKET,
       AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
-      KEYS_BUCKET,
+      KEYS_TABLE: tables.KeysTable,
+      LIMITS_TABLE: tables.LimitsTable,
+      USAGE_TABLE: tables.UsageTable,
+      ABUSE_TABLE: tables.AbuseTable,
       USAGE_QUEUE_URL: usageQueueUrl,
       AUDIT_QUEUE_URL: auditQueue.url,
       AUDIT_SIGNING_KEY_FILE: signingKey.privateKeyFile,
@@ -212,7 +235,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(api.stop);
 
-    // The archiver and the digest, driven as Lambda would (SQS event source, schedule).
+    // The queue consumers (audit archiver, usage aggregator) and the digest, driven as Lambda would
+    // (SQS event sources, schedule).
     const workers = await startChild({
       name: 'workers',
       entry: join(root, 'local/processes/workers.ts'),
@@ -221,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: {
         ...childEnvironment,
         ...environment,
-        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue }),
+        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue, UsageQueue: usageQueue }),
         MODELGATE_LOCAL_SCHEDULE_SECONDS: String(options.scheduleIntervalSeconds ?? 60),
         MODELGATE_LOCAL_BATCH_WINDOW_SECONDS: String(options.batchingWindowSeconds ?? 1),
       },
@@ -238,8 +262,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       demoApiKey,
       demoAuditorKey,
       auditBucket: AUDIT_BUCKET,
-      keysBucket: KEYS_BUCKET,
+      dynamoDbUrl: dynamoDb.url,
+      tables,
       usageQueueUrl,
+      usageDeadLetterQueueUrl: usageDeadLetter.url,
       auditQueueUrl: auditQueue.url,
       auditDeadLetterQueueUrl: auditDeadLetter.url,
       auditSigningPublicKeyFile: signingKey.publicKeyFile,
@@ -272,6 +298,15 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
   if (!QueueUrl) throw new Error(`the emulator returned no URL for queue ${name}`);
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl, arn: Attributes?.QueueArn ?? `arn:aws:sqs:${REGION}:000000000000:${name}` };
+}
+
+/** Stores a demo key's record; a data folder reused across restarts holds the same key, which the fresh emulator lacks. */
+async function seedKey(store: KeyAdminStore, record: ApiKeyRecord): Promise<void> {
+  try {
+    await store.create(record);
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */

@@ -20,6 +20,7 @@ try {
     dataDir: process.env.MODELGATE_HOME ?? '.modelgate',
     apiPort: port('MODELGATE_API_PORT', 3000),
     emulatorPort: port('MODELGATE_EMULATOR_PORT', 4566),
+    dynamoDbPort: port('MODELGATE_DYNAMODB_PORT', 4567),
     modelServerPort: port('MODELGATE_MODEL_SERVER_PORT', 8081),
     openaiServerPort: port('MODELGATE_OPENAI_SERVER_PORT', 8082),
     anthropicServerPort: port('MODELGATE_ANTHROPIC_SERVER_PORT', 8083),
@@ -45,6 +46,7 @@ modelgate is running locally.
 
   API               ${stack.apiUrl}
   S3 + SQS emulator ${stack.emulatorUrl}   (audit bucket ${stack.auditBucket}, usage queue ${stack.usageQueueUrl})
+  DynamoDB emulator ${stack.dynamoDbUrl}   (keys, limits, usage and abuse tables)
   model server      ${stack.modelServerUrl}   (SageMaker runtime protocol: sentiment-v1, iris-v1, chat-llm-v1, completions-llm-v1, embed-llm-v1)
   OpenAI-compatible ${stack.openaiServerUrl}   (external provider stand-in; its key lives in the SSM stand-in)
   Anthropic         ${stack.anthropicServerUrl}   (external provider stand-in; its key lives in the Secrets Manager stand-in)
@@ -66,6 +68,7 @@ Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_len
 assistant (chat: SageMaker, falling back to the OpenAI-compatible and Anthropic providers),
 writer (completions), embed (embeddings).
 Then look it up in the audit log: npx modelgate audit search --from 1h   (or audit show <x-request-id>)
+Keys, limits, budgets and bills: npx modelgate keys list, npx modelgate usage report --month ${new Date().toISOString().slice(0, 7)}
 Press Ctrl-C to stop.
 `);
 

@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -54,4 +56,15 @@ export function createSecretsManagerClient(env: Environment): SecretsManagerClie
 
 export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient {
   return new KMSClient({ region: env.AWS_REGION, requestHandler });
+}
+
+/**
+ * DynamoDB through the document client (plain values in and out). Few retries: the limit step is
+ * on the request path and fails closed, so a slow table should fail fast rather than eat the deadline.
+ */
+export function createDynamoDbClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_DYNAMODB'>): DynamoDBDocumentClient {
+  const client = tracer.captureAWSv3Client(
+    new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, maxAttempts: 2, requestHandler }),
+  );
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

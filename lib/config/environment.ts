@@ -12,10 +12,16 @@ export const environmentSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Bucket of the audit log (SSE-KMS). */
   AUDIT_BUCKET: z.string().min(3),
-  /** Customer-managed KMS key for audit and key objects; the bucket default when unset. */
+  /** Customer-managed KMS key for audit objects; the bucket default when unset. */
   AUDIT_KMS_KEY_ID: z.string().min(1).optional(),
-  /** Bucket holding API key records (hashes only). */
-  KEYS_BUCKET: z.string().min(3),
+  /** DynamoDB table of API key records (hashes only), by key hash; indexes by key id and tenant. */
+  KEYS_TABLE: z.string().min(3),
+  /** DynamoDB table of the shared rate-limit and budget counters, and tenants' budgets. */
+  LIMITS_TABLE: z.string().min(3),
+  /** DynamoDB table of the usage ledger (one item per request id) and the hourly billing aggregates. */
+  USAGE_TABLE: z.string().min(3),
+  /** DynamoDB table of abuse-rule counters and findings. */
+  ABUSE_TABLE: z.string().min(3),
   // Not z.url(): emulators hand out URLs such as http://sqs.us-east-1.127.0.0.1:4566/..., which
   // WHATWG parsing accepts but zod's hostname check does not.
   USAGE_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
@@ -27,12 +33,18 @@ export const environmentSchema = z.object({
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
-  /** Seconds a found API key is trusted before it is read again (bounds revocation delay). */
-  KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /**
+   * Seconds a found API key (and a tenant's budget) is trusted before it is read again: the bound
+   * on how long a revocation, suspension or budget change takes to reach every gateway instance.
+   */
+  KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** Seconds an unknown key is remembered as unknown (absorbs key-guessing floods); capped by KEY_CACHE_TTL_SECONDS. */
+  KEY_NEGATIVE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Seconds a provider API key read from SSM or Secrets Manager is used before it is read again (bounds rotation delay). */
   SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   AWS_ENDPOINT_URL_S3: optionalUrl,
   AWS_ENDPOINT_URL_SQS: optionalUrl,
+  AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,
   AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: optionalUrl,
   AWS_ENDPOINT_URL_SSM: optionalUrl,
   AWS_ENDPOINT_URL_SECRETS_MANAGER: optionalUrl,

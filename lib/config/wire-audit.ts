@@ -1,7 +1,6 @@
 import { createKmsClient, createS3Client, createSqsClient } from '../adapters/aws-clients';
 import { createKeyFileDigestSigner } from '../adapters/key-file-digest-signer';
 import { createKmsDigestSigner } from '../adapters/kms-digest-signer';
-import { createS3KeyStore } from '../adapters/s3-key-store';
 import { createS3ObjectStore } from '../adapters/s3-object-store';
 import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
 import { systemClock } from '../adapters/system-clock';
@@ -11,6 +10,7 @@ import type { AuditReadDeps } from '../core/serve-audit-read';
 import type { DigestSigner } from '../ports/digest-signer';
 import type { ObjectStore } from '../ports/object-store';
 import type { Environment } from './environment';
+import { wireKeyStore } from './wire-governance';
 
 /** The audit bucket, every write SSE-KMS with the customer-managed key. */
 export function wireAuditStore(env: Environment): ObjectStore {
@@ -39,7 +39,7 @@ export function wireAuditReads(env: Environment): AuditReadDeps {
   const s3 = createS3Client(env);
   const archive = createS3ObjectStore(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
   return {
-    keys: createS3KeyStore(s3, { bucket: env.KEYS_BUCKET, cacheTtlMs: env.KEY_CACHE_TTL_SECONDS * 1000 }),
+    keys: wireKeyStore(env),
     archive,
     audit: createSqsAuditSink(createSqsClient(env), { queueUrl: env.AUDIT_QUEUE_URL, bodies: archive }),
     clock: systemClock,

@@ -5,7 +5,6 @@ import {
   createSqsClient,
   createSsmClient,
 } from '../adapters/aws-clients';
-import { createS3KeyStore } from '../adapters/s3-key-store';
 import { createS3ObjectStore } from '../adapters/s3-object-store';
 import { createSecretStore } from '../adapters/secret-store';
 import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
@@ -18,6 +17,7 @@ import { CircuitBreakers } from '../core/circuit-breaker';
 import type { InvocationDeps } from '../core/serve-invocation';
 import type { Environment } from './environment';
 import { loadEndpointRegistry } from './load-endpoint-registry';
+import { wireKeyStore, wireRequestLimiter } from './wire-governance';
 
 /** The real adapters behind the invocation path, made once per container. */
 export function wireInvocation(env: Environment): InvocationDeps {
@@ -30,7 +30,8 @@ export function wireInvocation(env: Environment): InvocationDeps {
   });
   return {
     endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG),
-    keys: createS3KeyStore(s3, { bucket: env.KEYS_BUCKET, cacheTtlMs: env.KEY_CACHE_TTL_SECONDS * 1000 }),
+    keys: wireKeyStore(env),
+    limits: wireRequestLimiter(env),
     backends: {
       sagemaker: createSageMakerBackend(createSageMakerRuntimeClient(env)),
       openai: createOpenAiBackend({ secrets }),

@@ -8,6 +8,27 @@ const API_KEY_PATTERN = /^mgk_[A-Za-z0-9_-]{43}$/;
 export const roleSchema = z.enum(['invoke', 'auditor', 'admin']);
 export type Role = z.infer<typeof roleSchema>;
 
+/** Tenant names appear in table keys, reports and metric dimensions. */
+export const tenantNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/**
+ * A key's own rate limits, across every endpoint it calls and every gateway instance (fixed
+ * one-minute windows held in the limits table). Absent: no per-key limit.
+ */
+export const keyLimitsSchema = z
+  .object({
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+    /** Input plus output tokens (LLM endpoints); reserved before the call, settled after. */
+    tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+  })
+  .strict();
+export type KeyLimits = z.infer<typeof keyLimitsSchema>;
+
+export const keyStatusSchema = z.enum(['active', 'suspended', 'revoked']);
+export type KeyStatus = z.infer<typeof keyStatusSchema>;
+
 /** What the key store holds for a key: never the secret, only its hash. */
 export const apiKeyRecordSchema = z
   .object({
@@ -17,8 +38,20 @@ export const apiKeyRecordSchema = z
     roles: z.array(roleSchema).min(1),
     /** Endpoint names this key may query; `"*"` grants all. */
     endpoints: z.array(z.string().min(1)),
-    status: z.enum(['active', 'suspended', 'revoked']),
+    status: keyStatusSchema,
     createdAt: z.iso.datetime(),
+    /** A label for people ("ci pipeline", "alice's notebook"); never used for access. */
+    name: z.string().max(100).optional(),
+    limits: keyLimitsSchema.optional(),
+    /** Why the key is suspended or revoked, and who did it (an admin, or an abuse finding). */
+    statusReason: z.string().max(500).optional(),
+    statusChangedAt: z.iso.datetime().optional(),
+    /** The finding that suspended the key automatically, when one did. */
+    suspendedByFinding: z.string().max(200).optional(),
+    /** After a rotation with a grace period, the old key stops working at this time. */
+    expiresAt: z.iso.datetime().optional(),
+    /** The key that replaced this one in a rotation. */
+    rotatedTo: z.string().min(1).max(64).optional(),
   })
   .strict();
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
@@ -29,6 +62,7 @@ export interface Principal {
   tenant: string;
   roles: readonly Role[];
   endpoints: readonly string[];
+  limits?: KeyLimits | undefined;
 }
 
 /**
@@ -44,6 +78,8 @@ export interface KeyGrant {
   roles: Role[];
   endpoints: string[];
   now: Date;
+  name?: string | undefined;
+  limits?: KeyLimits | undefined;
 }
 
 /** The record to store for a key: its hash and grants, never the key itself. */
@@ -58,6 +94,8 @@ export function apiKeyRecordFor(apiKey: string, grant: KeyGrant): ApiKeyRecord {
     endpoints: grant.endpoints,
     status: 'active',
     createdAt: grant.now.toISOString(),
+    ...(grant.name === undefined ? {} : { name: grant.name }),
+    ...(grant.limits === undefined || Object.keys(grant.limits).length === 0 ? {} : { limits: grant.limits }),
   };
 }
 

@@ -8,9 +8,9 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 /**
  * Turns an `Authorization: Bearer <key>` header into the calling principal.
  * @throws UnauthenticatedError (401) when the header is missing, malformed or names no key;
- *   PermissionDeniedError (403) when the key is suspended or revoked.
+ *   PermissionDeniedError (403) when the key is suspended, revoked or past its rotation grace period.
  */
-export async function authenticate(authorization: string | undefined, keys: KeyStore): Promise<Principal> {
+export async function authenticate(authorization: string | undefined, keys: KeyStore, now: Date = new Date()): Promise<Principal> {
   if (authorization === undefined || authorization.trim() === '') {
     throw new UnauthenticatedError('Missing Authorization header; send "Authorization: Bearer <api key>"');
   }
@@ -27,7 +27,11 @@ export async function authenticate(authorization: string | undefined, keys: KeyS
   if (record.status !== 'active') {
     throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
   }
-  return { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints };
+  // A rotated key keeps working through its grace period, then is refused like a revoked one.
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) {
+    throw new PermissionDeniedError(`API key ${record.keyId} expired at ${record.expiresAt} (it was rotated)`);
+  }
+  return { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints, limits: record.limits };
 }
 
 /** @throws PermissionDeniedError (403) unless the principal may query the endpoint. */

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { abusePolicySchema } from './abuse/abuse-policy';
 import { auditPolicySchema, defaultAuditPolicy } from './audit-policy';
+import { endpointLimitsSchema } from './endpoint-limits';
+import { guardrailsSchema } from './guardrails';
+import { checkPricedNamesExist, pricingSchema } from './price-table';
 
 /** Names that are safe in URLs, S3 keys and metric dimensions. */
 const resourceName = z
@@ -114,6 +118,8 @@ export const servingEndpointSchema = z
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
     audit: auditPolicySchema.default(defaultAuditPolicy),
     routing: routingPolicySchema.default(routingPolicySchema.parse({})),
+    limits: endpointLimitsSchema.prefault({}),
+    guardrails: guardrailsSchema.optional(),
     servedEntities: z.array(servedEntitySchema).min(1).max(20),
   })
   .strict()
@@ -193,8 +199,11 @@ export const endpointConfigSchema = z
       .max(50)
       .default([])
       .refine((managed) => new Set(managed.map((e) => e.name)).size === managed.length, 'SageMaker endpoint names must be unique'),
+    pricing: pricingSchema.prefault({}),
+    abuse: abusePolicySchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine(checkPricedNamesExist);
 
 export type Task = z.infer<typeof taskSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;

@@ -74,6 +74,24 @@ export class UnsupportedMediaTypeError extends AppError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
 }
 
+/**
+ * 429: a limit of the key, the endpoint or the tenant's monthly budget is reached. `limit` names
+ * which one (also sent as `x-modelgate-limit`); `retry-after` says when it frees up.
+ */
+export class RateLimitedError extends AppError {
+  readonly statusCode = 429;
+  readonly code: string;
+  readonly limit: string;
+  readonly retryAfterSeconds: number;
+  constructor(limit: string, retryAfterSeconds: number, message: string, options: AppErrorOptions = {}) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(message, { ...options, headers: { ...options.headers, 'retry-after': String(seconds), 'x-modelgate-limit': limit } });
+    this.code = limit.startsWith('tenant.budget') ? 'BUDGET_EXHAUSTED' : 'RATE_LIMITED';
+    this.limit = limit;
+    this.retryAfterSeconds = seconds;
+  }
+}
+
 /** 499 (nginx's convention): the caller went away before a streamed answer was complete; audit only. */
 export class ClientClosedRequestError extends AppError {
   readonly statusCode = 499;
@@ -100,12 +118,15 @@ export class BadGatewayError extends AppError {
   }
 }
 
-/** 503: the backend is throttling, not ready or down; or an audit/usage hand-off failed. */
+/**
+ * 503: the backend is throttling, not ready or down; an audit/usage hand-off failed; or the shared
+ * limits could not be checked (limits fail closed: an unchecked request could overshoot a budget).
+ */
 export class ServiceUnavailableError extends AppError {
   readonly statusCode = 503;
   readonly code: string;
   constructor(
-    code: 'BACKEND_THROTTLED' | 'BACKEND_UNAVAILABLE' | 'AUDIT_UNAVAILABLE',
+    code: 'BACKEND_THROTTLED' | 'BACKEND_UNAVAILABLE' | 'AUDIT_UNAVAILABLE' | 'LIMITS_UNAVAILABLE',
     message: string,
     options?: AppErrorOptions,
   ) {

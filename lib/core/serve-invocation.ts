@@ -18,6 +18,8 @@ import {
   toAppError,
 } from './errors';
 import { errorResponse } from './error-response';
+import { flagContent } from './guardrails';
+import type { Admission, RequestLimiter } from './limits/request-limiter';
 import { callModel, openModelStream, parseModelInput, wantsStream, type ModelAnswer, type ModelInput, type OpenedStream } from './model-call';
 import type { RouteAttempt, RouteDeps } from './route-request';
 import { routeRequest } from './route-request';
@@ -63,6 +65,8 @@ export interface SettledInvocation {
   error?: AppError;
   /** Set when the audit record or usage event could not be handed off. */
   handoffError?: unknown;
+  /** Set when the request's rate-limit reservation could not be settled (it then stays held: the safe side). */
+  limitsSettleError?: unknown;
 }
 
 /** What goes back to the caller. */
@@ -84,6 +88,8 @@ export interface InvocationDeps {
   clock: Clock;
   /** Circuit breakers of this instance, shared by its requests. */
   breakers: CircuitBreakers;
+  /** Rate limits and budgets shared by every instance; absent: nothing is limited. */
+  limits?: RequestLimiter;
   /** Backoff jitter and waiting, replaceable in tests. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -103,6 +109,8 @@ interface RequestFacts {
   requestJson?: unknown;
   units?: UsageUnits;
   backendLatencyMs?: number;
+  /** What the limit step reserved, settled with the real usage in the hand-off. */
+  admission?: Admission;
 }
 
 /**
@@ -116,12 +124,13 @@ interface RequestFacts {
 export async function serveInvocation(request: InvocationRequest, deps: InvocationDeps): Promise<InvocationOutcome> {
   const facts: RequestFacts = { attempts: [] };
   try {
-    facts.principal = await authenticate(request.authorization, deps.keys);
+    facts.principal = await authenticate(request.authorization, deps.keys, request.receivedAt);
     const { endpoint, json } = resolveEndpointAndBody(request, deps.endpoints, facts.principal);
     facts.endpoint = endpoint;
     facts.requestJson = json;
     const input = parseModelInput(endpoint, request.body, json);
     if (input.task === 'custom') facts.units = { kind: 'rows', input: input.rows };
+    if (deps.limits) facts.admission = await deps.limits.admit({ principal: facts.principal, endpoint, input, now: request.receivedAt });
     if (wantsStream(input)) return await serveStream(request, deps, facts, endpoint, input);
 
     const routedAt = deps.clock.monotonic();
@@ -342,12 +351,20 @@ async function settle(
     responseBytes: responseBody.byteLength,
     latencyMs: audit.latencyMs,
     backendLatencyMs: audit.backendLatencyMs,
+    clientIp: request.clientIp ?? null,
+    contentFlags: flagContent(facts.endpoint?.guardrails, facts.requestJson),
   };
+  // The reservation settles beside the hand-off (same round trip); a failure leaves it held, never lets more through.
+  const limitsSettled = facts.admission && deps.limits
+    ? deps.limits.settle(facts.admission, { status: statusCode, units: facts.units, servedEntity: audit.servedEntity }).then(() => undefined, (error: unknown) => error ?? 'settle failed')
+    : undefined;
   const handoff = await Promise.allSettled([deps.audit.record(audit), deps.usage.publish(usage)]);
   const failed = handoff.find((result) => result.status === 'rejected');
   const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
   if (error) settled.error = error;
   if (failed) settled.handoffError = failed.reason;
+  const limitsSettleError = await limitsSettled;
+  if (limitsSettleError !== undefined) settled.limitsSettleError = limitsSettleError;
   // An answer that cannot be audited is withheld, unless the endpoint explicitly opted out of
   // fail-closed auditing; a lost usage event always withholds (it is what bills the request).
   const mustWithhold = failed !== undefined && (auditPolicy.required || handoff[1].status === 'rejected');

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * What one request consumed: rows scored for classic models; tokens for LLMs (from the backend,
  * or modelgate's estimate marked `estimated` when the backend reports none).
@@ -6,23 +8,36 @@ export type UsageUnits =
   | { kind: 'rows'; input: number }
   | { kind: 'tokens'; input: number; output: number; estimated: boolean };
 
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const usageUnitsSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('rows'), input: count }),
+  z.object({ kind: z.literal('tokens'), input: count, output: count, estimated: z.boolean() }),
+]);
+
 /**
  * One request's usage, for billing and abuse detection. Idempotent on `requestId`: a consumer
  * that sees the same id twice counts it once.
  */
-export interface UsageEvent {
-  version: 1;
-  requestId: string;
-  time: string;
-  tenant: string | null;
-  keyId: string | null;
-  endpoint: string;
-  servedEntity: string | null;
-  status: number;
+export const usageEventSchema = z.object({
+  version: z.literal(1),
+  requestId: z.string().min(1).max(100),
+  time: z.iso.datetime(),
+  tenant: z.string().min(1).max(64).nullable(),
+  keyId: z.string().min(1).max(64).nullable(),
+  endpoint: z.string().max(200),
+  servedEntity: z.string().max(200).nullable(),
+  status: z.number().int().min(100).max(599),
   /** What the request consumed, in the unit the endpoint's task is billed by. */
-  units: UsageUnits;
-  requestBytes: number;
-  responseBytes: number;
-  latencyMs: number;
-  backendLatencyMs: number | null;
-}
+  units: usageUnitsSchema,
+  requestBytes: count,
+  responseBytes: count,
+  latencyMs: z.number().min(0),
+  backendLatencyMs: z.number().min(0).nullable(),
+  /** Who called, when no key says so (401s): what key-guessing rules count by. Absent in older events. */
+  clientIp: z.string().max(100).nullable().optional(),
+  /** Names of the endpoint's guardrail patterns the request matched. Absent in older events. */
+  contentFlags: z.array(z.string().max(63)).max(50).optional(),
+});
+
+export type UsageEvent = z.infer<typeof usageEventSchema>;

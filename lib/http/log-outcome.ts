@@ -17,6 +17,9 @@ export function logOutcome(logger: Logger, outcome: SettledInvocation): void {
   if (outcome.handoffError !== undefined) {
     logger.error('Audit or usage hand-off failed', { ...fields, error: outcome.handoffError });
   }
+  if (outcome.limitsSettleError !== undefined) {
+    logger.warn('Rate-limit reservation not settled (it stays held until its window ends)', { ...fields, error: outcome.limitsSettleError });
+  }
   if (outcome.statusCode >= 500) logger.error('Invocation failed', { ...fields, error: outcome.error?.cause ?? outcome.error });
   else logger.info('Invocation', fields);
 }

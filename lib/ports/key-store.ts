@@ -1,6 +1,34 @@
-import type { ApiKeyRecord } from '../core/api-key';
+import type { ApiKeyRecord, KeyLimits, KeyStatus } from '../core/api-key';
 
 /** API keys, looked up by the SHA-256 of the secret: the secret itself is never stored. */
 export interface KeyStore {
   findByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+}
+
+/** A status change an admin or an abuse rule asks for, allowed only from the statuses given. */
+export interface KeyStatusChange {
+  from: readonly KeyStatus[];
+  to: KeyStatus;
+  reason: string;
+  at: Date;
+  /** The abuse finding that suspended the key automatically. */
+  suspendedByFinding?: string;
+}
+
+/** What the key CLI and the abuse rules do with keys. */
+export interface KeyAdminStore extends KeyStore {
+  /** @throws when a key with the same hash already exists (never overwrites one). */
+  create(record: ApiKeyRecord): Promise<void>;
+  get(keyId: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, or a tenant's; oldest first. */
+  list(filter?: { tenant?: string }): Promise<ApiKeyRecord[]>;
+  /**
+   * Moves a key to `to` if its status is one of `from`, atomically (a revoked key is never
+   * reactivated by a racing lift). Undefined when no such key; `changed: false` when its status did not allow it.
+   */
+  changeStatus(keyId: string, change: KeyStatusChange): Promise<{ changed: boolean; record: ApiKeyRecord } | undefined>;
+  /** Replaces a key's own rate limits (undefined: none). */
+  setLimits(keyId: string, limits: KeyLimits | undefined): Promise<ApiKeyRecord | undefined>;
+  /** Marks a key as replaced: revoked at once, or working until `expiresAt` (a rotation's grace period). */
+  markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }): Promise<ApiKeyRecord | undefined>;
 }

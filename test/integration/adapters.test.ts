@@ -2,10 +2,8 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createS3KeyStore } from '../../lib/adapters/s3-key-store';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { createSqsAuditSink } from '../../lib/adapters/sqs-audit-sink';
-import { apiKeyRecordFor } from '../../lib/core/api-key';
 import { buildAuditRecord } from '../../lib/core/audit-record';
 import { sha256Hex } from '../../lib/core/audit-log/sha256';
 
@@ -125,48 +123,5 @@ describe('SQS audit sink', () => {
     await sink.record(record);
     const [message] = await receive(queueUrl);
     expect(JSON.parse(message!.Body!)).toEqual(record);
-  });
-});
-
-describe('S3 key store', () => {
-  it('finds a key by hash, trusts it for the cache TTL, then reads it again (bounding revocation delay)', async () => {
-    // Prepare
-    const { s3, sent } = recordingS3Client();
-    let now = 1_000_000;
-    const store = createS3KeyStore(s3, { bucket: stack.keysBucket, cacheTtlMs: 60_000, now: () => now });
-    const record = apiKeyRecordFor(`mgk_${'k'.repeat(43)}`, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date() });
-    await store.save(record);
-    const gets = () => sent.filter((request) => request.method === 'GET').length;
-    // Act
-    const first = await store.findByHash(record.keyHash);
-    const cached = await store.findByHash(record.keyHash);
-    await createS3KeyStore(s3, { bucket: stack.keysBucket }).save({ ...record, status: 'revoked' });
-    now += 60_001;
-    const afterTtl = await store.findByHash(record.keyHash);
-    // Assess
-    expect(first?.status).toBe('active');
-    expect(cached?.status).toBe('active');
-    expect(afterTtl?.status).toBe('revoked');
-    expect(gets()).toBe(2);
-  });
-
-  it('stores only the hash and grants, never the key', async () => {
-    // Prepare
-    const { s3 } = recordingS3Client();
-    const apiKey = `mgk_${'s'.repeat(43)}`;
-    const record = apiKeyRecordFor(apiKey, { tenant: 'acme', roles: ['invoke'], endpoints: ['iris'], now: new Date() });
-    // Act
-    await createS3KeyStore(s3, { bucket: stack.keysBucket }).save(record);
-    // Assess
-    const stored = await s3.send(new GetObjectCommand({ Bucket: stack.keysBucket, Key: `keys/v1/${record.keyHash}.json` }));
-    const text = await stored.Body!.transformToString();
-    expect(text).not.toContain(apiKey);
-    expect(JSON.parse(text)).toMatchObject({ keyHash: record.keyHash, tenant: 'acme', endpoints: ['iris'] });
-  });
-
-  it('answers undefined for a hash it does not hold', async () => {
-    const { s3 } = recordingS3Client();
-    const store = createS3KeyStore(s3, { bucket: stack.keysBucket });
-    expect(await store.findByHash('0'.repeat(64))).toBeUndefined();
   });
 });

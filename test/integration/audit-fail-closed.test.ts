@@ -23,6 +23,7 @@ describe('fail closed: with the S3 and SQS emulator stopped', () => {
       dataDir,
       apiPort: 0,
       emulatorPort: 0,
+      dynamoDbPort: 0,
       modelServerPort: 0,
       endpointsConfig: 'test/fixtures/endpoints.json',
       batchingWindowSeconds: 0.1,

@@ -24,6 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     dataDir,
     apiPort: 0,
     emulatorPort: 0,
+    dynamoDbPort: 0,
     modelServerPort: 0,
     endpointsConfig: 'test/fixtures/endpoints.json',
     openaiServerPort: 0,

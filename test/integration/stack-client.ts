@@ -1,10 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
-import { createS3KeyStore } from '../../lib/adapters/s3-key-store';
+import { createDynamoDbAbuseStore } from '../../lib/adapters/dynamodb-abuse-store';
+import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
+import { createDynamoDbQuotaCounters } from '../../lib/adapters/dynamodb-quota-counters';
+import { createDynamoDbTenantBudgets } from '../../lib/adapters/dynamodb-tenant-budgets';
+import { createDynamoDbUsageLedger } from '../../lib/adapters/dynamodb-usage-ledger';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { findAuditRecord } from '../../lib/core/audit-log/search';
-import { generateApiKey, type ApiKeyRecord, type Role } from '../../lib/core/api-key';
+import { generateApiKey, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
 import type { AuditRecord } from '../../lib/core/audit-record';
 import type { UsageEvent } from '../../lib/core/usage-event';
 
@@ -14,9 +20,12 @@ export function stackClient() {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials });
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
-  const keyStore = createS3KeyStore(s3, { bucket: stack.keysBucket, cacheTtlMs: 0 });
+  const dynamoDb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const keyStore = createDynamoDbKeyStore(dynamoDb, { tableName: stack.tables.KeysTable, cacheTtlMs: 0 });
   const archive = createS3ObjectStore(s3, { bucket: stack.auditBucket });
-  const usageById = new Map<string, UsageEvent[]>();
+  const ledger = createDynamoDbUsageLedger(dynamoDb, { tableName: stack.tables.UsageTable });
 
   return {
     stack,
@@ -38,11 +47,19 @@ export function stackClient() {
     },
 
     /** Issues a key as an admin would (only its hash lands in the store). */
-    async createKey(grant: { tenant: string; roles?: Role[]; endpoints: string[]; status?: ApiKeyRecord['status'] }) {
-      const { apiKey, record } = generateApiKey({ tenant: grant.tenant, roles: grant.roles ?? ['invoke'], endpoints: grant.endpoints, now: new Date() });
-      await keyStore.save({ ...record, status: grant.status ?? 'active' });
+    async createKey(grant: { tenant: string; roles?: Role[]; endpoints: string[]; status?: ApiKeyRecord['status']; limits?: KeyLimits }) {
+      const { apiKey, record } = generateApiKey({ tenant: grant.tenant, roles: grant.roles ?? ['invoke'], endpoints: grant.endpoints, now: new Date(), limits: grant.limits });
+      await keyStore.create({ ...record, status: grant.status ?? 'active' });
       return { apiKey, record };
     },
+
+    /** The governance tables, as the CLI and the usage aggregator reach them. */
+    keys: keyStore,
+    ledger,
+    abuse: createDynamoDbAbuseStore(dynamoDb, { tableName: stack.tables.AbuseTable }),
+    budgets: createDynamoDbTenantBudgets(dynamoDb, { tableName: stack.tables.LimitsTable, cacheTtlMs: 0 }),
+    counters: createDynamoDbQuotaCounters(dynamoDb, { tableName: stack.tables.LimitsTable }),
+    sqs,
 
     /** The audit bucket, as the archiver writes it. */
     archive,
@@ -61,20 +78,19 @@ export function stackClient() {
       }
     },
 
-    /** Usage events for a request id; drains the queue into memory as it looks. */
+    /**
+     * The usage events published for a request id, once the usage aggregator has counted them
+     * (waits up to `waitMs`): the event as the ledger holds it, once per distinct message that
+     * carried it (a request published twice shows up twice).
+     */
     async usageEvents(requestId: string, options: { waitMs?: number } = {}): Promise<UsageEvent[]> {
-      const deadline = Date.now() + (options.waitMs ?? 2_000);
-      while (!usageById.has(requestId) && Date.now() < deadline) {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: stack.usageQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
-        );
-        for (const message of Messages) {
-          const event = JSON.parse(message.Body ?? '{}') as UsageEvent;
-          usageById.set(event.requestId, [...(usageById.get(event.requestId) ?? []), event]);
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: stack.usageQueueUrl, ReceiptHandle: message.ReceiptHandle }));
-        }
+      const deadline = Date.now() + (options.waitMs ?? 5_000);
+      for (;;) {
+        const entry = await ledger.find(requestId);
+        if (entry?.state === 'applied') return Array.from({ length: 1 + entry.duplicatePublishes }, () => entry.event);
+        if (Date.now() > deadline) return entry ? [entry.event] : [];
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return usageById.get(requestId) ?? [];
     },
 
     /** Makes the model server's `faulty-v1` endpoint fail or stall, through its control API. */

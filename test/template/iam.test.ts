@@ -30,7 +30,7 @@ describe('IAM in the packaged template', () => {
   it('catches a scopable action granted on Resource "*"', () => {
     const weakened = copyOf(template);
     inlineStatements(weakened, 'InvokeFunctionRole').find((s) => s.Action === 'sqs:SendMessage')!.Resource = '*';
-    expect(findWildcardResources(weakened)).toEqual(['InvokeFunctionRole.invoke[5]: Resource "*" for sqs:SendMessage']);
+    expect(findWildcardResources(weakened)).toEqual(['InvokeFunctionRole.invoke[7]: Resource "*" for sqs:SendMessage']);
   });
 
   it('lets no function delete audit objects or loosen the audit bucket', () => {
@@ -56,7 +56,7 @@ describe('IAM in the packaged template', () => {
     // Assess
     expect(findings).toEqual(
       expect.arrayContaining([
-        'InvokeFunctionRole.invoke[9]: s3:DeleteObject, s3:DeleteObjectVersion, s3:DeleteObjectTagging on AuditBucket',
+        'InvokeFunctionRole.invoke[11]: s3:DeleteObject, s3:DeleteObjectVersion, s3:DeleteObjectTagging on AuditBucket',
         'ArchiverLifecyclePolicy[0]: s3:PutLifecycleConfiguration on AuditBucket',
         'NotFoundFunctionRole: managed policies the template cannot show (["arn:aws:iam::aws:policy/AmazonS3FullAccess"])',
         expect.stringMatching(/^NotFoundFunctionRole\.not-found\[2\]: s3:DeleteObject, .*s3:PutObjectRetention.*s3:PutLifecycleConfiguration/),

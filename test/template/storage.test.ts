@@ -16,7 +16,7 @@ function bucketEncryption(t: CfnTemplate, bucketId: string): Record<string, unkn
 
 describe('S3 buckets in the packaged template', () => {
   it('covers every bucket, the deployment bucket included', () => {
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::S3::Bucket').length).toBeGreaterThanOrEqual(3);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::S3::Bucket').length).toBeGreaterThanOrEqual(2);
     expect(template.Resources.ServerlessDeploymentBucket?.Type).toBe('AWS::S3::Bucket');
   });
 
@@ -27,13 +27,13 @@ describe('S3 buckets in the packaged template', () => {
   it('catches a bucket on SSE-S3, one without a bucket key, and a new bucket without encryption', () => {
     // Prepare
     const weakened = copyOf(template);
-    (bucketEncryption(weakened, 'KeysBucket').ServerSideEncryptionByDefault as Record<string, unknown>).SSEAlgorithm = 'AES256';
+    (bucketEncryption(weakened, 'ServerlessDeploymentBucket').ServerSideEncryptionByDefault as Record<string, unknown>).SSEAlgorithm = 'AES256';
     delete bucketEncryption(weakened, 'AuditBucket').BucketKeyEnabled;
     weakened.Resources.ReportsBucket = { Type: 'AWS::S3::Bucket', Properties: {} };
     // Act / Assess
     expect(findUnencryptedBuckets(weakened)).toEqual([
+      'ServerlessDeploymentBucket: encryption AES256, not SSE-KMS',
       'AuditBucket: no S3 Bucket Key',
-      'KeysBucket: encryption AES256, not SSE-KMS',
       'ReportsBucket: no default encryption',
     ]);
   });
@@ -57,12 +57,12 @@ describe('S3 buckets in the packaged template', () => {
     const weakened = copyOf(template);
     const audit = weakened.Resources.AuditBucketPolicy!.Properties!.PolicyDocument as { Statement: unknown[] };
     audit.Statement = statementsOf(audit).filter((statement) => statement.Sid !== 'DenyTlsBelow12');
-    const keys = statementsOf(weakened.Resources.KeysBucketPolicy!.Properties!.PolicyDocument);
+    const keys = statementsOf(weakened.Resources.ServerlessDeploymentBucketPolicy!.Properties!.PolicyDocument);
     keys.find((statement) => statement.Sid === 'DenyInsecureTransport')!.Condition = { Bool: { 'aws:SecureTransport': 'true' } };
     // Act / Assess
     expect(findBucketsWithoutTlsPolicy(weakened)).toEqual([
+      'ServerlessDeploymentBucket: no policy statement denying aws:SecureTransport=false',
       'AuditBucket: no policy statement denying s3:TlsVersion < 1.2',
-      'KeysBucket: no policy statement denying aws:SecureTransport=false',
     ]);
   });
 
@@ -111,7 +111,7 @@ describe('SQS queues in the packaged template', () => {
   });
 
   it('catches a consumer whose timeout outgrows its queue, and accepts one that fits', () => {
-    // Prepare: a usage consumer on the usage queue (VisibilityTimeout 180 s).
+    // Prepare: another consumer on the usage queue (VisibilityTimeout 400 s).
     const withConsumer = (timeout: number) => {
       const t = copyOf(template);
       t.Resources.UsageConsumerLambdaFunction = { Type: 'AWS::Lambda::Function', Properties: { Timeout: timeout } };
@@ -126,9 +126,9 @@ describe('SQS queues in the packaged template', () => {
       return t;
     };
     // Act / Assess
-    expect(findVisibilityTimeoutsTooShort(withConsumer(29))).toEqual([]);
-    expect(findVisibilityTimeoutsTooShort(withConsumer(30))).toEqual([
-      'UsageQueue: VisibilityTimeout 180 s < 6 × UsageConsumerLambdaFunction timeout 30 s + batching window 5 s (UsageConsumerEventSourceMappingSQSUsageQueue)',
+    expect(findVisibilityTimeoutsTooShort(withConsumer(65))).toEqual([]);
+    expect(findVisibilityTimeoutsTooShort(withConsumer(66))).toEqual([
+      'UsageQueue: VisibilityTimeout 400 s < 6 × UsageConsumerLambdaFunction timeout 66 s + batching window 5 s (UsageConsumerEventSourceMappingSQSUsageQueue)',
     ]);
   });
 });

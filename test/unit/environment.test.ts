@@ -3,7 +3,10 @@ import { readEnvironment } from '../../lib/config/environment';
 
 const complete = {
   AUDIT_BUCKET: 'audit-bucket',
-  KEYS_BUCKET: 'keys-bucket',
+  KEYS_TABLE: 'modelgate-dev-keys',
+  LIMITS_TABLE: 'modelgate-dev-limits',
+  USAGE_TABLE: 'modelgate-dev-usage',
+  ABUSE_TABLE: 'modelgate-dev-abuse',
   USAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/modelgate-dev-usage',
   AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/modelgate-dev-audit',
 };
@@ -11,7 +14,7 @@ const complete = {
 describe('readEnvironment', () => {
   it('fills defaults for what AWS does not require us to set', () => {
     const env = readEnvironment(complete);
-    expect(env).toMatchObject({ AWS_REGION: 'us-east-1', ENDPOINTS_CONFIG: 'config/endpoints.json', S3_FORCE_PATH_STYLE: false, KEY_CACHE_TTL_SECONDS: 60 });
+    expect(env).toMatchObject({ AWS_REGION: 'us-east-1', ENDPOINTS_CONFIG: 'config/endpoints.json', S3_FORCE_PATH_STYLE: false, KEY_CACHE_TTL_SECONDS: 30, KEY_NEGATIVE_CACHE_TTL_SECONDS: 5 });
   });
 
   it('accepts the queue URLs emulators hand out', () => {
@@ -20,7 +23,7 @@ describe('readEnvironment', () => {
   });
 
   it('names every missing variable', () => {
-    expect(() => readEnvironment({ USAGE_QUEUE_URL: complete.USAGE_QUEUE_URL })).toThrow(/AUDIT_BUCKET: .*KEYS_BUCKET: /);
+    expect(() => readEnvironment({ USAGE_QUEUE_URL: complete.USAGE_QUEUE_URL })).toThrow(/AUDIT_BUCKET: .*KEYS_TABLE: .*LIMITS_TABLE: .*USAGE_TABLE: .*ABUSE_TABLE: /);
   });
 
   it('names a malformed variable', () => {

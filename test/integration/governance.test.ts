@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
+import type { CliIo } from '../../cli/command';
+import { newApiKey } from '../../lib/core/api-key';
+import { parseEndpointConfig } from '../../lib/core/endpoint-registry';
+import { parseMoney } from '../../lib/core/money';
+import { costOf, priceFor } from '../../lib/core/price-table';
+import type { UsageEvent } from '../../lib/core/usage-event';
+import { stackClient } from './stack-client';
+import { startTestGateway, type TestGateway } from './test-gateway';
+
+const client = stackClient();
+const { stack } = client;
+const fixtureConfig = JSON.parse(readFileSync('test/fixtures/endpoints.json', 'utf8')) as Record<string, unknown>;
+const pricing = parseEndpointConfig(fixtureConfig).pricing;
+const IRIS = { instances: [[5.1, 3.5, 1.4, 0.2]] };
+
+/** The CLI, in process, pointed at the local stack's tables the way an admin points it at a deployment. */
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    env: {
+      ...stack.environment,
+      MODELGATE_ENDPOINTS_CONFIG: 'test/fixtures/endpoints.json',
+    },
+    cwd: process.cwd(),
+    now: () => new Date(),
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+async function post(baseUrl: string, endpoint: string, key: string, body: unknown) {
+  const response = await fetch(`${baseUrl}/serving-endpoints/${endpoint}/invocations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown> };
+}
+
+/** Limits count in fixed minute windows: a test that must fit in one starts with at least `seconds` of it left. */
+async function awayFromMinuteEdge(seconds = 20): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 200));
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('governance across gateway instances', () => {
+  let second: TestGateway;
+
+  beforeAll(async () => {
+    // Another gateway process (another "Lambda container") on the same tables.
+    second = await startTestGateway(fixtureConfig, { KEY_CACHE_TTL_SECONDS: '2' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await second?.stop();
+  });
+
+  it('holds a key\'s 50 requests a minute across two gateway processes: of 100 fired at once, exactly 50 are served', async () => {
+    // Prepare: a key made with the CLI, as an admin would.
+    const created = await cli('keys', 'create', '--tenant', 'ratelimited', '--endpoints', 'iris', '--rpm', '50', '--json');
+    expect(created.code).toBe(0);
+    const { apiKey } = JSON.parse(created.stdout) as { apiKey: string };
+    await awayFromMinuteEdge();
+    // Act: 50 requests at each process, all at once.
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, index) => post(index % 2 === 0 ? stack.apiUrl : second.url, 'iris', apiKey, IRIS)));
+    // Assess
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(50);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(50);
+    for (const refused of responses.filter((response) => response.status === 429)) {
+      expect(refused.headers.get('x-modelgate-limit')).toBe('key.requests_per_minute');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect((refused.json.error as { code: string }).code).toBe('RATE_LIMITED');
+    }
+  }, 60_000);
+
+  it('keeps a tenant within its budget under concurrent calls: the committed spend never passes it by more than one reservation', async () => {
+    // Prepare: every call reserves 100 prompt tokens + 100 max_tokens at the costliest entity
+    // (claude: 3 and 15 per million) = 0.0018; it costs less on the SageMaker model that serves it.
+    const tenant = `thrifty-${randomUUID().slice(0, 8)}`;
+    const { apiKey } = await client.createKey({ tenant, endpoints: ['assistant'] });
+    const budget = parseMoney('0.01');
+    await client.budgets.setBudget({ tenant, monthlyBudgetNanos: budget, currency: 'USD', updatedAt: new Date().toISOString() });
+    const reservation = 100 * 3_000 + 100 * 15_000;
+    const body = { model: 'assistant', max_tokens: 100, messages: [{ role: 'user', content: 'x'.repeat(400) }] };
+    // Act: four waves of ten concurrent calls, through both processes.
+    const answers: Array<{ status: number; code?: string; cost: number }> = [];
+    for (let wave = 0; wave < 4; wave += 1) {
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, index) => {
+            const response = await fetch(`${index % 2 === 0 ? stack.apiUrl : second.url}/v1/chat/completions`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+            });
+            const json = (await response.json()) as { usage?: { prompt_tokens: number; completion_tokens: number }; error?: { code: string } };
+            const entity = response.headers.get('x-modelgate-served-entity');
+            const cost =
+              response.status === 200 && json.usage
+                ? costOf(priceFor(pricing, 'assistant', entity), { kind: 'tokens', input: json.usage.prompt_tokens, output: json.usage.completion_tokens, estimated: false })
+                : 0;
+            return { status: response.status, ...(json.error ? { code: json.error.code } : {}), cost };
+          }),
+        )),
+      );
+    }
+    // Assess
+    const month = new Date().toISOString().slice(0, 7);
+    const committed = (await client.counters.read([`tenant#${tenant}#cost#${month}`])).get(`tenant#${tenant}#cost#${month}`) ?? 0;
+    const spent = answers.reduce((sum, answer) => sum + answer.cost, 0);
+    expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThan(5);
+    expect(answers.some((answer) => answer.status === 429 && answer.code === 'BUDGET_EXHAUSTED')).toBe(true);
+    expect(committed).toBe(spent);
+    expect(spent).toBeLessThanOrEqual(budget + reservation);
+  }, 60_000);
+
+  it('suspends a key caught guessing and probing, refuses it with 403 within the key cache TTL, and serves it again once lifted', async () => {
+    // Prepare: a key granted iris only, working through the second process (key cache TTL 2 s there).
+    const { apiKey, record } = await client.createKey({ tenant: 'mallory', endpoints: ['iris'] });
+    expect((await post(second.url, 'iris', apiKey, IRIS)).status).toBe(200);
+    await awayFromMinuteEdge();
+    // Act: a burst of made-up keys (401) and of calls to an endpoint the key is not granted (403).
+    const guesses = await Promise.all(Array.from({ length: 25 }, () => post(second.url, 'iris', newApiKey(), IRIS)));
+    const probes = await Promise.all(Array.from({ length: 25 }, () => post(second.url, 'sentiment', apiKey, IRIS)));
+    expect(guesses.every((response) => response.status === 401)).toBe(true);
+    expect(probes.every((response) => response.status === 403)).toBe(true);
+    // Assess: findings for the client IP and the key; the key suspended by the usage aggregator.
+    const suspended = await eventually('the key to be suspended', async () => {
+      const current = await client.keys.get(record.keyId);
+      return current?.status === 'suspended' ? current : undefined;
+    });
+    const suspendedAt = Date.now();
+    expect(suspended.suspendedByFinding).toMatch(new RegExp(`^authFailures:key:${record.keyId}:`));
+    const listed = await cli('abuse', 'findings', '--from', '10m', '--json');
+    const findings = (JSON.parse(listed.stdout) as { findings: Array<{ rule: string; subject: { kind: string; id: string }; actionTaken?: string }> }).findings;
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ rule: 'authFailures', subject: { kind: 'key', id: record.keyId }, actionTaken: 'suspended' }),
+        expect.objectContaining({ rule: 'authFailures', subject: { kind: 'client-ip', id: '127.0.0.1' } }),
+      ]),
+    );
+    // The gateway refuses it within its key cache TTL (2 s here; KEY_CACHE_TTL_SECONDS, 30 s by default).
+    const refused = await eventually('403 for the suspended key', async () => {
+      const response = await post(second.url, 'iris', apiKey, IRIS);
+      return response.status === 403 ? response : undefined;
+    });
+    expect(Date.now() - suspendedAt).toBeLessThan(2_000 + 1_500);
+    expect((refused.json.error as { message: string }).message).toContain('suspended');
+    // Lifting it restores service within the same bound.
+    const lifted = await cli('keys', 'lift', record.keyId, '--reason', 'false alarm: a test');
+    expect(lifted.code).toBe(0);
+    const liftedAt = Date.now();
+    await eventually('200 for the lifted key', async () => ((await post(second.url, 'iris', apiKey, IRIS)).status === 200 ? true : undefined));
+    expect(Date.now() - liftedAt).toBeLessThan(2_000 + 1_500);
+  }, 60_000);
+});
+
+describe('usage events into the bill', () => {
+  function usageEvent(tenant: string, index: number): UsageEvent {
+    const chat = index % 3 !== 0;
+    return {
+      version: 1,
+      // Request ids of January 2026, apart from this run's traffic.
+      requestId: `019bb000-${String(index).padStart(4, '0')}-7000-8000-${randomUUID().slice(-12)}`,
+      time: new Date(Date.UTC(2026, 0, 1 + (index % 28), index % 24, 5)).toISOString(),
+      tenant,
+      keyId: 'key_replay',
+      endpoint: chat ? 'assistant' : 'iris',
+      servedEntity: chat ? (index % 2 === 0 ? 'llm-sagemaker' : 'claude-external') : 'iris-v1',
+      status: index % 7 === 0 ? 500 : 200,
+      units: chat ? { kind: 'tokens', input: 100 + index, output: 20 + (index % 11), estimated: index % 5 === 0 } : { kind: 'rows', input: 1 + (index % 4) },
+      requestBytes: 100,
+      responseBytes: 100,
+      latencyMs: 10 + index,
+      backendLatencyMs: 5 + index,
+      clientIp: '192.0.2.1',
+    };
+  }
+
+  async function send(events: readonly UsageEvent[]): Promise<void> {
+    for (const event of events) await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
+  }
+
+  it('bills each request once however often its event is delivered, and the month\'s report adds up to the events sent', async () => {
+    // Prepare
+    const tenant = `replay-${randomUUID().slice(0, 8)}`;
+    const events = Array.from({ length: 60 }, (_, index) => usageEvent(tenant, index));
+    // Act: every event once, a third of them twice more (duplicates and replays), then all of them again.
+    await send(events);
+    await send(events.filter((_, index) => index % 3 === 0));
+    await send(events.filter((_, index) => index % 3 === 0));
+    await eventually('every event counted', async () => ((await Promise.all(events.map((event) => client.ledger.find(event.requestId)))).every((entry) => entry?.state === 'applied') ? true : undefined));
+    const first = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json');
+    await send(events);
+    await eventually('the replay to be recognised', async () => {
+      const entries = await Promise.all(events.map((event) => client.ledger.find(event.requestId)));
+      return entries.every((entry, index) => (entry?.duplicatePublishes ?? 0) >= (index % 3 === 0 ? 3 : 1)) ? true : undefined;
+    });
+    const second = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json');
+    // Assess
+    type Report = { lines: Array<{ requests: number; errors: number; inputUnits: number; outputUnits: number; costNanos: number }>; totals: Array<{ requests: number; costNanos: number }> };
+    const report = JSON.parse(first.stdout) as Report;
+    expect(JSON.parse(second.stdout)).toEqual(report);
+    const billable = events.filter((event) => event.status < 400);
+    const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+    expect(report.totals).toEqual([expect.objectContaining({ requests: 60 })]);
+    expect(sum(report.lines.map((line) => line.errors))).toBe(events.length - billable.length);
+    expect(sum(report.lines.map((line) => line.inputUnits))).toBe(sum(billable.map((event) => event.units.input)));
+    expect(sum(report.lines.map((line) => line.outputUnits))).toBe(sum(billable.map((event) => (event.units.kind === 'tokens' ? event.units.output : 0))));
+    expect(report.totals[0]!.costNanos).toBe(sum(billable.map((event) => costOf(priceFor(pricing, event.endpoint, event.servedEntity), event.units))));
+    const csv = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'csv');
+    expect(csv.stdout.split('\n')[0]).toBe('month,tenant,endpoint,served_entity,unit,requests,errors,billable_requests,input_units,output_units,estimated_requests,latency_p50_ms,latency_p95_ms,latency_p99_ms,cost,currency');
+    expect(csv.stdout.trim().split('\n')).toHaveLength(1 + report.lines.length);
+  }, 60_000);
+
+  it('counts a request once when the consumer died between adding it and committing it', async () => {
+    // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
+    const tenant = `crash-${randomUUID().slice(0, 8)}`;
+    const event = usageEvent(tenant, 1);
+    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
+    const contribution = contributionOf(event, pricing, () => true)!;
+    expect(await client.ledger.claim([{ event, messageId: 'm-1' }], 1, new Date())).toEqual(['claimed']);
+    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Act: the message comes back; the usage aggregator takes it over.
+    await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
+    await eventually('the event committed', async () => ((await client.ledger.find(event.requestId))?.state === 'applied' ? true : undefined));
+    // Assess
+    const rows = await client.ledger.monthRows(tenant, '2026-01');
+    expect(rows.reduce((sum, row) => sum + row.requests, 0)).toBe(1);
+  });
+});
