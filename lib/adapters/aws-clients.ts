@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -54,4 +55,9 @@ export function createSecretsManagerClient(env: Environment): SecretsManagerClie
 
 export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient {
   return new KMSClient({ region: env.AWS_REGION, requestHandler });
+}
+
+/** DynamoDB (the async job store); locally dynalite. */
+export function createDynamoDbClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_DYNAMODB'>): DynamoDBClient {
+  return tracer.captureAWSv3Client(new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, requestHandler }));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditPolicySchema, defaultAuditPolicy } from './audit-policy';
+import { queueProducerSchema } from './async/queue-producers';
 
 /** Names that are safe in URLs, S3 keys and metric dimensions. */
 const resourceName = z
@@ -193,6 +194,8 @@ export const endpointConfigSchema = z
       .max(50)
       .default([])
       .refine((managed) => new Set(managed.map((e) => e.name)).size === managed.length, 'SageMaker endpoint names must be unique'),
+    /** Tenants that may send requests straight onto the async request queue (IAM producers). */
+    queueProducers: z.array(queueProducerSchema).max(1_000).default([]),
   })
   .strict();
 
