@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createS3KeyStore } from '../lib/adapters/s3-key-store';
 import { apiKeyRecordFor, isWellFormedApiKey, newApiKey } from '../lib/core/api-key';
@@ -11,6 +12,7 @@ import { PortInUseError } from './listen';
 import { localizeEndpointsConfig } from './localize-endpoints-config';
 import { startSecretsServer } from './secrets-server/server';
 import { startEmulator, type LocalEmulator } from './emulator';
+import { startDynamoDb } from './dynamodb';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
@@ -20,6 +22,8 @@ export interface LocalStackOptions {
   host?: string;
   apiPort?: number;
   emulatorPort?: number;
+  /** The DynamoDB emulator (dynalite): the async job store. */
+  dynamoDbPort?: number;
   modelServerPort?: number;
   /** The local OpenAI-compatible and Anthropic-compatible providers, and the SSM/Secrets Manager stand-in. */
   openaiServerPort?: number;
@@ -35,11 +39,14 @@ export interface LocalStackOptions {
   scheduleIntervalSeconds?: number;
   /** Caps the batching windows of queue consumers locally (default 1 s), so records show up fast. */
   batchingWindowSeconds?: number;
+  /** Async worker invocations in flight at once locally (Lambda's MaximumConcurrency); default 2. */
+  asyncWorkerConcurrency?: number;
 }
 
 export interface LocalStack {
   apiUrl: string;
   emulatorUrl: string;
+  dynamoDbUrl: string;
   modelServerUrl: string;
   openaiServerUrl: string;
   anthropicServerUrl: string;
@@ -53,6 +60,11 @@ export interface LocalStack {
   /** Audit records are handed off here; the archiver drains it into the audit bucket. */
   auditQueueUrl: string;
   auditDeadLetterQueueUrl: string;
+  /** Async submissions: the request queue (and its DLQ), the job table, the bucket of large bodies and results. */
+  asyncQueueUrl: string;
+  asyncDeadLetterQueueUrl: string;
+  asyncRequestsTable: string;
+  asyncBucket: string;
   /** The public half of the local digest signing key (PEM), for `modelgate audit verify`. */
   auditSigningPublicKeyFile: string;
   auditSigningKeyId: string;
@@ -75,6 +87,12 @@ const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 const AUDIT_QUEUE = 'modelgate-local-audit';
 const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
+const ASYNC_QUEUE = 'modelgate-local-async-requests';
+const ASYNC_DEAD_LETTER_QUEUE = 'modelgate-local-async-requests-dlq';
+const ASYNC_REQUESTS_TABLE = 'modelgate-local-async-requests';
+const ASYNC_BUCKET = 'modelgate-local-async';
+/** As serverless.yml's RedrivePolicy of the async request queue. */
+const ASYNC_MAX_RECEIVE_COUNT = 5;
 // The emulator accepts any credentials; these only satisfy the SDK's signer.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -99,12 +117,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const emulator = await startEmulator({ host, port: emulatorPort });
     stops.push(() => emulator.stop());
     const emulatorUrl = emulator.url;
+    const dynamo = await startDynamoDb({ host, port: options.dynamoDbPort ?? 8000 });
+    stops.push(() => dynamo.stop());
 
     // Resources are created through the AWS APIs, as a deployment would, not through emulator internals.
     const s3 = new S3Client({ region: REGION, endpoint: emulatorUrl, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     const sqs = new SQSClient({ region: REGION, endpoint: emulatorUrl, credentials: LOCAL_CREDENTIALS });
     await s3.send(new CreateBucketCommand({ Bucket: AUDIT_BUCKET }));
     await s3.send(new CreateBucketCommand({ Bucket: KEYS_BUCKET }));
+    await s3.send(new CreateBucketCommand({ Bucket: ASYNC_BUCKET }));
+    await createRequestsTable(new DynamoDBClient({ region: REGION, endpoint: dynamo.url, credentials: LOCAL_CREDENTIALS }), ASYNC_REQUESTS_TABLE);
     const { QueueUrl: usageQueueUrl } = await sqs.send(
       new CreateQueueCommand({ QueueName: USAGE_QUEUE, Attributes: { MessageRetentionPeriod: '1209600' } }),
     );
@@ -115,6 +137,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MessageRetentionPeriod: '1209600',
       VisibilityTimeout: '420',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    // As serverless.yml declares them: a DLQ after 5 receives kept longer, visibility 6x the worker's timeout.
+    const asyncDeadLetter = await createQueue(sqs, ASYNC_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
+    const asyncQueue = await createQueue(sqs, ASYNC_QUEUE, {
+      MessageRetentionPeriod: '345600',
+      VisibilityTimeout: '370',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: asyncDeadLetter.arn, maxReceiveCount: ASYNC_MAX_RECEIVE_COUNT }),
     });
     const signingKey = readOrCreateAuditSigningKey(dataDir);
 
@@ -188,12 +217,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: modelServer.url,
       AWS_ENDPOINT_URL_SSM: secrets.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
       S3_FORCE_PATH_STYLE: 'true',
       AUDIT_BUCKET,
       AUDIT_KMS_KEY_ID: 'alias/modelgate-local',
       KEYS_BUCKET,
       USAGE_QUEUE_URL: usageQueueUrl,
       AUDIT_QUEUE_URL: auditQueue.url,
+      ASYNC_QUEUE_URL: asyncQueue.url,
+      ASYNC_REQUESTS_TABLE,
+      ASYNC_BUCKET,
+      ASYNC_MAX_RECEIVE_COUNT: String(ASYNC_MAX_RECEIVE_COUNT),
       AUDIT_SIGNING_KEY_FILE: signingKey.privateKeyFile,
       ENDPOINTS_CONFIG: endpointsConfig,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
@@ -221,7 +255,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: {
         ...childEnvironment,
         ...environment,
-        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue }),
+        MODELGATE_LOCAL_QUEUES: JSON.stringify({
+          AuditQueue: auditQueue,
+          // The worker's conditional writes keep concurrent deliveries apart, so it may run side by side.
+          AsyncRequestQueue: { ...asyncQueue, concurrency: options.asyncWorkerConcurrency ?? 2 },
+        }),
         MODELGATE_LOCAL_SCHEDULE_SECONDS: String(options.scheduleIntervalSeconds ?? 60),
         MODELGATE_LOCAL_BATCH_WINDOW_SECONDS: String(options.batchingWindowSeconds ?? 1),
       },
@@ -231,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stack: LocalStack = {
       apiUrl: api.url,
       emulatorUrl,
+      dynamoDbUrl: dynamo.url,
       modelServerUrl: modelServer.url,
       openaiServerUrl: openaiServer.url,
       anthropicServerUrl: anthropicServer.url,
@@ -242,6 +281,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       usageQueueUrl,
       auditQueueUrl: auditQueue.url,
       auditDeadLetterQueueUrl: auditDeadLetter.url,
+      asyncQueueUrl: asyncQueue.url,
+      asyncDeadLetterQueueUrl: asyncDeadLetter.url,
+      asyncRequestsTable: ASYNC_REQUESTS_TABLE,
+      asyncBucket: ASYNC_BUCKET,
       auditSigningPublicKeyFile: signingKey.publicKeyFile,
       auditSigningKeyId: signingKey.keyId,
       dataDir,
@@ -272,6 +315,21 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
   if (!QueueUrl) throw new Error(`the emulator returned no URL for queue ${name}`);
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl, arn: Attributes?.QueueArn ?? `arn:aws:sqs:${REGION}:000000000000:${name}` };
+}
+
+/**
+ * The async job table, as serverless.yml declares it (partition key `pk`). Its TTL on `expiresAt`
+ * is not set here: dynalite has no TTL, and the local stack's state lasts only while it runs.
+ */
+export async function createRequestsTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
 }
 
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */
