@@ -6,6 +6,7 @@ import { EXIT, runCommandGroup, type CliIo, type CommandGroup } from './command'
  */
 const COMMAND_GROUPS: Record<string, () => Promise<CommandGroup>> = {
   audit: async () => (await import('./commands/audit')).auditCommands,
+  submit: async () => (await import('./commands/submit')).submitCommands,
 };
 
 /** `modelgate <group> <command> [options]`; resolves with the exit code. */
