@@ -97,6 +97,8 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
   let parsed: AsyncRequestMessage | undefined;
   let lease: AsyncRequestLease | undefined;
   let claimed: AsyncRequest | undefined;
+  // Set once this delivery committed an outcome: a later failure then only concerns the hand-off.
+  const progress = { committed: false };
   try {
     parsed = parseAsyncRequestMessage(message.body, now);
     lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
@@ -118,19 +120,20 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
     const body = await loadBody(parsed, claimed, deps.objects);
     if (claimed.outcome !== null) {
       // Ended by an earlier delivery that stopped before handing everything off.
+      progress.committed = true;
       await settle(claimed, lease, body, undefined, deps);
       return finished(claimed);
     }
-    return await execute(parsed, message, claimed, lease, body, lastDelivery, deps);
+    return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
   } catch (thrown) {
     const requestId = parsed?.requestId;
     // (A request that already ended keeps its outcome: the store refuses a second one.)
-    if (lastDelivery && claimed !== undefined && lease !== undefined && claimed.outcome === null) {
+    if (lastDelivery && claimed !== undefined && lease !== undefined && claimed.outcome === null && !progress.committed) {
       // Unexpected failures on every delivery: this request is poison. Record why, then dead-letter.
       try {
         const body = await loadBody(parsed!, claimed, deps.objects);
         const reason = failureReason(toAppError(thrown), message.receiveCount);
-        await finishAndSettle(claimed, lease, body, { ok: false, error: reason.error, statusCode: reason.statusCode, attempts: claimed.attempts }, deps);
+        await finishAndSettle(claimed, lease, body, { ok: false, error: reason.error, statusCode: reason.statusCode, attempts: claimed.attempts }, { ...deps, progress });
         return await deadLetter(message, deps, requestId, thrown, true);
       } catch {
         // Could not even record the failure: the message still goes to the DLQ, the request waits there for a redrive.
@@ -206,7 +209,7 @@ async function execute(
   lease: AsyncRequestLease,
   body: LoadedBody,
   lastDelivery: boolean,
-  deps: AsyncWorkerDeps,
+  deps: AsyncWorkerDeps & { progress: { committed: boolean } },
 ): Promise<MessageDisposition> {
   let checked: { endpoint: ServingEndpoint; input: ModelInput };
   try {
@@ -301,7 +304,13 @@ function failureReason(error: AppError, deliveries: number): { error: { code: st
 }
 
 /** Stores the result, commits the terminal state under the lease, then hands off audit record and usage event. */
-async function finishAndSettle(request: AsyncRequest, lease: AsyncRequestLease, body: LoadedBody, attempted: Attempted, deps: AsyncWorkerDeps): Promise<void> {
+async function finishAndSettle(
+  request: AsyncRequest,
+  lease: AsyncRequestLease,
+  body: LoadedBody,
+  attempted: Attempted,
+  deps: AsyncWorkerDeps & { progress: { committed: boolean } },
+): Promise<void> {
   const now = deps.clock.now();
   const resultBody = attempted.ok
     ? attempted.body
@@ -321,6 +330,7 @@ async function finishAndSettle(request: AsyncRequest, lease: AsyncRequestLease, 
   const startedAt = request.startedAt ?? now.toISOString();
   const committed = await deps.jobs.finish(request.requestId, lease, { status, outcome, attempts: attempted.attempts, startedAt, now });
   if (!committed) throw new Error(`request ${request.requestId}: the lease was lost before its outcome was committed`);
+  deps.progress.committed = true;
   const ended: AsyncRequest = { ...request, status, outcome, attempts: attempted.attempts, startedAt, finishedAt: now.toISOString(), lastError: null };
   await settle(ended, lease, body, { bytes: resultBody, json: attempted.ok ? attempted.json : JSON.parse(decoder.decode(resultBody)) }, deps);
 }

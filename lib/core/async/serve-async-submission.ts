@@ -158,6 +158,27 @@ async function accept(
     }
   }
 
+  try {
+    await store(request, deps, principal, endpoint, bodyText, bodySha256, idempotencyKey, now);
+  } catch (error) {
+    // Not accepted: the key is free again for the caller's retry.
+    if (idempotencyKey !== undefined) await deps.jobs.releaseKey(principal.tenant, idempotencyKey, request.requestId).catch(() => undefined);
+    throw error;
+  }
+  return accepted(request, request.requestId, 'queued', false);
+}
+
+/** Stores the request (and its body, when too large for a message), then queues its message. */
+async function store(
+  request: AsyncSubmissionRequest,
+  deps: AsyncSubmissionDeps,
+  principal: Principal,
+  endpoint: ServingEndpoint,
+  bodyText: string,
+  bodySha256: string,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<void> {
   const head = { requestId: request.requestId, tenant: principal.tenant, endpoint: endpoint.name };
   let message = inlineMessageText(head, bodyText, deps.settings.maxInlineMessageBytes);
   const bodyBytes = Buffer.byteLength(bodyText);
@@ -197,10 +218,8 @@ async function accept(
   } catch (cause) {
     // Not queued: the caller is told so (503) and may retry, with the same key if it sent one.
     await deps.jobs.failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now()).catch(() => undefined);
-    if (idempotencyKey !== undefined) await deps.jobs.releaseKey(principal.tenant, idempotencyKey, request.requestId).catch(() => undefined);
     throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
   }
-  return accepted(request, request.requestId, 'queued', false);
 }
 
 function accepted(request: AsyncSubmissionRequest, requestId: string, status: string, replayed: boolean): AsyncSubmissionOutcome {

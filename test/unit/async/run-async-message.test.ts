@@ -222,6 +222,18 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('succeeded');
   });
 
+  it('on the last delivery, a request whose outcome is committed keeps it when only the hand-off fails', async () => {
+    // Prepare
+    const { requestId, message } = await submitted();
+    world.audit.failWith = new Error('audit queue unreachable');
+    // Act
+    const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    // Assess: dead-lettered for a redrive, the answer kept, nothing marked failed over it.
+    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: false });
+    expect(world.jobs.requests.get(requestId)).toMatchObject({ status: 'succeeded', handoff: { audit: false, usage: true } });
+    expect(JSON.parse(new TextDecoder().decode(world.objects.objects.get(`results/v1/${requestId}.json`)!.body))).toEqual({ predictions: ['setosa'] });
+  });
+
   it('settles without the audit record where the endpoint does not require auditing, and redacts by its policy', async () => {
     // Prepare
     const { requestId, message } = await submitted({ instances: [[1, 2, 3, 4]] }, { endpointName: 'private' });

@@ -105,6 +105,21 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(later.statusCode).toBe(202);
   });
 
+  it('frees the idempotency key when the submission fails before it was queued (here: the bucket)', async () => {
+    // Prepare
+    world.submission.settings.maxInlineMessageBytes = 100;
+    world.objects.failWith = new Error('S3 unreachable');
+    // Act
+    const failed = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k4' }), world.submission);
+    world.objects.failWith = undefined;
+    const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k4' }), world.submission);
+    // Assess
+    expect(failed.statusCode).toBe(500);
+    expect(json(failed.body)).toMatchObject({ error: { code: 'INTERNAL_ERROR', message: 'Internal error' } });
+    expect(retried.statusCode).toBe(202);
+    expect(retried.replayed).toBeUndefined();
+  });
+
   it('answers 503 when the message cannot be queued: the request is failed, the key freed for a retry', async () => {
     // Prepare
     world.queue.failWith = new Error('SQS unreachable');
