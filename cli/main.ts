@@ -10,6 +10,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<CommandGroup>> = {
   budgets: async () => (await import('./commands/budgets')).budgetsCommands,
   usage: async () => (await import('./commands/usage')).usageCommands,
   abuse: async () => (await import('./commands/abuse')).abuseCommands,
+  submit: async () => (await import('./commands/submit')).submitCommands,
 };
 
 /** `modelgate <group> <command> [options]`; resolves with the exit code. */

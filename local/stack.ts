@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbKeyStore } from '../lib/adapters/dynamodb-key-store';
 import { apiKeyRecordFor, isWellFormedApiKey, newApiKey, type ApiKeyRecord } from '../lib/core/api-key';
 import type { KeyAdminStore } from '../lib/ports/key-store';
-import { startDynamoDb } from './dynamodb';
 import { createGovernanceTables, type GovernanceTable } from './governance-tables';
 import { readOrCreateAuditSigningKey } from './audit-signing-key';
 import { startChild, type StackChild } from './child-process';
@@ -16,6 +15,7 @@ import { PortInUseError } from './listen';
 import { localizeEndpointsConfig } from './localize-endpoints-config';
 import { startSecretsServer } from './secrets-server/server';
 import { startEmulator, type LocalEmulator } from './emulator';
+import { startDynamoDb } from './dynamodb';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
@@ -25,7 +25,7 @@ export interface LocalStackOptions {
   host?: string;
   apiPort?: number;
   emulatorPort?: number;
-  /** The DynamoDB emulator (dynalite). */
+  /** The DynamoDB emulator (dynalite): keys, limits, usage, abuse findings and async jobs. */
   dynamoDbPort?: number;
   modelServerPort?: number;
   /** The local OpenAI-compatible and Anthropic-compatible providers, and the SSM/Secrets Manager stand-in. */
@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   scheduleIntervalSeconds?: number;
   /** Caps the batching windows of queue consumers locally (default 1 s), so records show up fast. */
   batchingWindowSeconds?: number;
+  /** Async worker invocations in flight at once locally (Lambda's MaximumConcurrency); default 2. */
+  asyncWorkerConcurrency?: number;
 }
 
 export interface LocalStack {
@@ -55,7 +57,7 @@ export interface LocalStack {
   /** A key with the auditor role (tenant "security"), for the audit API. */
   demoAuditorKey: string;
   auditBucket: string;
-  /** The DynamoDB emulator, and the governance tables in it (keys, limits, usage, abuse). */
+  /** The DynamoDB emulator, and the governance tables in it (keys, limits, usage, abuse); the async job table is asyncRequestsTable. */
   dynamoDbUrl: string;
   tables: Record<GovernanceTable, string>;
   usageQueueUrl: string;
@@ -63,6 +65,11 @@ export interface LocalStack {
   /** Audit records are handed off here; the archiver drains it into the audit bucket. */
   auditQueueUrl: string;
   auditDeadLetterQueueUrl: string;
+  /** Async submissions: the request queue (and its DLQ), the job table, the bucket of large bodies and results. */
+  asyncQueueUrl: string;
+  asyncDeadLetterQueueUrl: string;
+  asyncRequestsTable: string;
+  asyncBucket: string;
   /** The public half of the local digest signing key (PEM), for `modelgate audit verify`. */
   auditSigningPublicKeyFile: string;
   auditSigningKeyId: string;
@@ -85,6 +92,12 @@ const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 const AUDIT_QUEUE = 'modelgate-local-audit';
 const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
+const ASYNC_QUEUE = 'modelgate-local-async-requests';
+const ASYNC_DEAD_LETTER_QUEUE = 'modelgate-local-async-requests-dlq';
+const ASYNC_REQUESTS_TABLE = 'modelgate-local-async-requests';
+const ASYNC_BUCKET = 'modelgate-local-async';
+/** As serverless.yml's RedrivePolicy of the async request queue. */
+const ASYNC_MAX_RECEIVE_COUNT = 5;
 // The emulator accepts any credentials; these only satisfy the SDK's signer.
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -128,12 +141,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamoDbClient = new DynamoDBClient({ region: REGION, endpoint: dynamoDb.url, credentials: LOCAL_CREDENTIALS });
     stops.push(async () => dynamoDbClient.destroy());
     const tables = await createGovernanceTables(dynamoDbClient, join(root, 'serverless.yml'));
+    await s3.send(new CreateBucketCommand({ Bucket: ASYNC_BUCKET }));
+    await createRequestsTable(dynamoDbClient, ASYNC_REQUESTS_TABLE);
     // As serverless.yml declares them: a DLQ after 5 receives, visibility 6x the archiver's timeout.
     const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
       MessageRetentionPeriod: '1209600',
       VisibilityTimeout: '420',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    // As serverless.yml declares them: a DLQ after 5 receives kept longer, visibility 6x the worker's timeout.
+    const asyncDeadLetter = await createQueue(sqs, ASYNC_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
+    const asyncQueue = await createQueue(sqs, ASYNC_QUEUE, {
+      MessageRetentionPeriod: '345600',
+      VisibilityTimeout: '370',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: asyncDeadLetter.arn, maxReceiveCount: ASYNC_MAX_RECEIVE_COUNT }),
     });
     const signingKey = readOrCreateAuditSigningKey(dataDir);
 
@@ -217,6 +239,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ABUSE_TABLE: tables.AbuseTable,
       USAGE_QUEUE_URL: usageQueueUrl,
       AUDIT_QUEUE_URL: auditQueue.url,
+      ASYNC_QUEUE_URL: asyncQueue.url,
+      ASYNC_REQUESTS_TABLE,
+      ASYNC_BUCKET,
+      ASYNC_MAX_RECEIVE_COUNT: String(ASYNC_MAX_RECEIVE_COUNT),
       AUDIT_SIGNING_KEY_FILE: signingKey.privateKeyFile,
       ENDPOINTS_CONFIG: endpointsConfig,
       POWERTOOLS_SERVICE_NAME: 'modelgate',
@@ -245,7 +271,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: {
         ...childEnvironment,
         ...environment,
-        MODELGATE_LOCAL_QUEUES: JSON.stringify({ AuditQueue: auditQueue, UsageQueue: usageQueue }),
+        MODELGATE_LOCAL_QUEUES: JSON.stringify({
+          AuditQueue: auditQueue,
+          UsageQueue: usageQueue,
+          // The worker's conditional writes keep concurrent deliveries apart, so it may run side by side.
+          AsyncRequestQueue: { ...asyncQueue, concurrency: options.asyncWorkerConcurrency ?? 2 },
+        }),
         MODELGATE_LOCAL_SCHEDULE_SECONDS: String(options.scheduleIntervalSeconds ?? 60),
         MODELGATE_LOCAL_BATCH_WINDOW_SECONDS: String(options.batchingWindowSeconds ?? 1),
       },
@@ -268,6 +299,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       usageDeadLetterQueueUrl: usageDeadLetter.url,
       auditQueueUrl: auditQueue.url,
       auditDeadLetterQueueUrl: auditDeadLetter.url,
+      asyncQueueUrl: asyncQueue.url,
+      asyncDeadLetterQueueUrl: asyncDeadLetter.url,
+      asyncRequestsTable: ASYNC_REQUESTS_TABLE,
+      asyncBucket: ASYNC_BUCKET,
       auditSigningPublicKeyFile: signingKey.publicKeyFile,
       auditSigningKeyId: signingKey.keyId,
       dataDir,
@@ -307,6 +342,21 @@ async function seedKey(store: KeyAdminStore, record: ApiKeyRecord): Promise<void
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/**
+ * The async job table, as serverless.yml declares it (partition key `pk`). Its TTL on `expiresAt`
+ * is not set here: dynalite has no TTL, and the local stack's state lasts only while it runs.
+ */
+export async function createRequestsTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
 }
 
 /** The demo key survives restarts so a saved curl keeps working; only its hash goes to the store. */

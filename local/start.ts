@@ -41,6 +41,13 @@ try {
     `  -d '{"dataframe_split": {"columns": ["text"], "data": [["I love this, it works wonderfully"], ["Terrible. It broke after a day."]]}}'`,
   ].join('\n');
 
+  const asyncCurl = [
+    `curl -s -X POST ${stack.apiUrl}/serving-endpoints/sentiment/async-invocations \\`,
+    `  -H "Authorization: Bearer ${stack.demoApiKey}" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{"instances": ["queued now, answered soon"]}'`,
+  ].join('\n');
+
   console.log(`
 modelgate is running locally.
 
@@ -55,6 +62,7 @@ modelgate is running locally.
   demo API key      ${stack.demoApiKey}   (tenant "demo"; stored hashed)
   auditor API key   ${stack.demoAuditorKey}   (role auditor: GET /audit/records)
   audit log         ${stack.auditBucket}, via the audit queue; digests signed every minute
+  async requests    queue ${stack.asyncQueueUrl}, table ${stack.asyncRequestsTable} (DynamoDB emulator ${stack.dynamoDbUrl}), bucket ${stack.asyncBucket}
 
 Try it:
 
@@ -67,6 +75,11 @@ ${chat}
 Endpoints: sentiment (text), iris (tabular: sepal_length, sepal_width, petal_length, petal_width),
 assistant (chat: SageMaker, falling back to the OpenAI-compatible and Anthropic providers),
 writer (completions), embed (embeddings).
+Asynchronously: submit, then GET the status_url it answers with:
+
+${asyncCurl}
+
+or 1,000 jobs at once, watched to the end: npx modelgate submit jobs sentiment --count 1000
 Then look it up in the audit log: npx modelgate audit search --from 1h   (or audit show <x-request-id>)
 Keys, limits, budgets and bills: npx modelgate keys list, npx modelgate usage report --month ${new Date().toISOString().slice(0, 7)}
 Press Ctrl-C to stop.

@@ -42,6 +42,23 @@ export const environmentSchema = z.object({
   KEY_NEGATIVE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Seconds a provider API key read from SSM or Secrets Manager is used before it is read again (bounds rotation delay). */
   SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  /** The async request queue (SSE-KMS, with a DLQ): submissions are sent here, the worker drains it. */
+  ASYNC_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL').optional(),
+  /** The DynamoDB table of queued requests and idempotency keys. */
+  ASYNC_REQUESTS_TABLE: z.string().min(3).max(255).optional(),
+  /** Bucket of async bodies sent by reference and of results (SSE-KMS). */
+  ASYNC_BUCKET: z.string().min(3).optional(),
+  /** The request queue's maxReceiveCount: on that delivery a failing request is marked failed and dead-lettered. */
+  ASYNC_MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Backoff before the first retry of a transient failure (seconds), doubled per retry up to ASYNC_RETRY_MAX_SECONDS. */
+  ASYNC_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  ASYNC_RETRY_MAX_SECONDS: z.coerce.number().int().min(0).max(43_200).default(300),
+  /** How long a delivery's lease on a request lasts: above the worker's timeout, below the queue's visibility timeout. */
+  ASYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(43_200).default(120),
+  /** How long requests and results are kept (days): the table's TTL and the bucket's lifecycle. */
+  ASYNC_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  /** How long an Idempotency-Key stands for its first request (seconds). */
+  ASYNC_IDEMPOTENCY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
   AWS_ENDPOINT_URL_S3: optionalUrl,
   AWS_ENDPOINT_URL_SQS: optionalUrl,
   AWS_ENDPOINT_URL_DYNAMODB: optionalUrl,

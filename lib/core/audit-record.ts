@@ -33,6 +33,29 @@ export interface RedactionSummary {
   detected: Partial<Record<'secret' | 'email' | 'phone' | 'card', number>>;
 }
 
+/** What kind of request a record is of; `invocation` unless said otherwise. */
+export type AuditRecordKind =
+  /** A synchronous invocation, served or refused. */
+  | 'invocation'
+  /** A read of the audit log itself (every read is audited too). */
+  | 'audit-read'
+  /** A queued submission refused at the door (bad key, body, endpoint): nothing was queued. */
+  | 'async-submission'
+  /** A queued request's execution, once it ended: succeeded, or failed with the reason. */
+  | 'async-invocation';
+
+/** The queued life of an asynchronous request, on its `async-invocation` record. */
+export interface AsyncAuditFacts {
+  /** `http`: POST .../async-invocations; `sqs`: a producer's message straight onto the request queue. */
+  origin: 'http' | 'sqs';
+  submittedAt: string;
+  startedAt: string | null;
+  finishedAt: string;
+  /** How many times the request was taken from the queue (retries after transient failures). */
+  deliveries: number;
+  idempotencyKey: string | null;
+}
+
 /**
  * One request as the security team sees it: who sent what to which model, what came back, and
  * why a refused request was refused.
@@ -41,8 +64,7 @@ export interface AuditRecord {
   version: 1;
   requestId: string;
   time: string;
-  /** `audit-read`: a read of the audit log itself (every read is audited too). */
-  kind: 'invocation' | 'audit-read';
+  kind: AuditRecordKind;
   tenant: string | null;
   keyId: string | null;
   endpoint: string;
@@ -64,6 +86,8 @@ export interface AuditRecord {
   response: AuditedBody;
   /** Present when the endpoint's redaction policy changed anything. */
   redaction?: RedactionSummary;
+  /** Present on `async-invocation` records. */
+  async?: AsyncAuditFacts;
 }
 
 /** Bodies above this size are recorded by size only; the batched audit log stores them by reference. */
@@ -109,6 +133,7 @@ export interface AuditFacts {
   responseBody: Uint8Array;
   /** The response body as JSON: the model's validated answer or our error. */
   responseJson?: unknown;
+  async?: AsyncAuditFacts;
 }
 
 export function buildAuditRecord(facts: AuditFacts): AuditRecord {
@@ -132,6 +157,7 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
     client: { ip: facts.clientIp ?? null, userAgent: facts.userAgent ?? null },
     request: auditBody(facts.requestBody, facts.requestJson),
     response: auditBody(facts.responseBody, facts.responseJson),
+    ...(facts.async ? { async: facts.async } : {}),
   };
 }
 

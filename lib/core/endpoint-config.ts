@@ -4,6 +4,7 @@ import { auditPolicySchema, defaultAuditPolicy } from './audit-policy';
 import { endpointLimitsSchema } from './endpoint-limits';
 import { guardrailsSchema } from './guardrails';
 import { checkPricedNamesExist, pricingSchema } from './price-table';
+import { queueProducerSchema } from './async/queue-producers';
 
 /** Names that are safe in URLs, S3 keys and metric dimensions. */
 const resourceName = z
@@ -201,6 +202,8 @@ export const endpointConfigSchema = z
       .refine((managed) => new Set(managed.map((e) => e.name)).size === managed.length, 'SageMaker endpoint names must be unique'),
     pricing: pricingSchema.prefault({}),
     abuse: abusePolicySchema.prefault({}),
+    /** Tenants that may send requests straight onto the async request queue (IAM producers). */
+    queueProducers: z.array(queueProducerSchema).max(1_000).default([]),
   })
   .strict()
   .superRefine(checkPricedNamesExist);

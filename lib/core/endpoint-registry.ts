@@ -1,11 +1,14 @@
 import { ConfigError } from './errors';
 import { endpointConfigSchema, type EndpointConfig, type ServingEndpoint } from './endpoint-config';
 import { describeIssues } from './describe-issues';
+import type { QueueProducer } from './async/queue-producers';
 
 /** The serving endpoints by name, validated once at cold start. */
 export interface EndpointRegistry {
   get(name: string): ServingEndpoint | undefined;
   names(): string[];
+  /** Tenants that may send requests straight onto the async request queue. */
+  queueProducers(): readonly QueueProducer[];
 }
 
 /**
@@ -25,9 +28,11 @@ export function parseEndpointConfig(document: unknown, source = 'endpoint config
  * @throws ConfigError naming the first offending field, e.g. `endpoints[1].timeoutMs`.
  */
 export function createEndpointRegistry(document: unknown, source = 'endpoint config'): EndpointRegistry {
-  const byName = new Map(parseEndpointConfig(document, source).endpoints.map((endpoint) => [endpoint.name, endpoint]));
+  const config = parseEndpointConfig(document, source);
+  const byName = new Map(config.endpoints.map((endpoint) => [endpoint.name, endpoint]));
   return {
     get: (name) => byName.get(name),
     names: () => [...byName.keys()],
+    queueProducers: () => config.queueProducers,
   };
 }

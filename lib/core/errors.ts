@@ -62,6 +62,16 @@ export class MethodNotAllowedError extends AppError {
   readonly code = 'METHOD_NOT_ALLOWED';
 }
 
+/** 409: an idempotency key reused with a different request, or while its first request is still being submitted. */
+export class ConflictError extends AppError {
+  readonly statusCode = 409;
+  readonly code: string;
+  constructor(code: 'IDEMPOTENCY_KEY_REUSED' | 'IDEMPOTENCY_KEY_IN_USE', message: string, options?: AppErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** 413: the body is larger than the endpoint accepts. */
 export class PayloadTooLargeError extends AppError {
   readonly statusCode = 413;
@@ -119,14 +129,15 @@ export class BadGatewayError extends AppError {
 }
 
 /**
- * 503: the backend is throttling, not ready or down; an audit/usage hand-off failed; or the shared
- * limits could not be checked (limits fail closed: an unchecked request could overshoot a budget).
+ * 503: the backend is throttling, not ready or down; an audit/usage hand-off failed; a submission
+ * could not be queued; or the shared limits could not be checked (limits fail closed: an unchecked
+ * request could overshoot a budget).
  */
 export class ServiceUnavailableError extends AppError {
   readonly statusCode = 503;
   readonly code: string;
   constructor(
-    code: 'BACKEND_THROTTLED' | 'BACKEND_UNAVAILABLE' | 'AUDIT_UNAVAILABLE' | 'LIMITS_UNAVAILABLE',
+    code: 'BACKEND_THROTTLED' | 'BACKEND_UNAVAILABLE' | 'AUDIT_UNAVAILABLE' | 'LIMITS_UNAVAILABLE' | 'QUEUE_UNAVAILABLE',
     message: string,
     options?: AppErrorOptions,
   ) {

@@ -78,6 +78,8 @@ export function redactAuditRecord(record: AuditRecord, policy: AuditPolicy = def
     client: { ip: record.client.ip, userAgent: text(record.client.userAgent) },
     request: bodies.request,
     response: bodies.response,
+    // The caller's own idempotency key is free text, like a user agent.
+    ...(record.async ? { async: { ...record.async, idempotencyKey: text(record.async.idempotencyKey) } } : {}),
   };
   const summary: RedactionSummary = { dropped, masked, detected };
   if (dropped > 0 || masked > 0 || Object.keys(detected).length > 0) redacted.redaction = summary;

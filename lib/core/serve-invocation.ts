@@ -1,43 +1,26 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Principal } from './api-key';
-import { authenticate, authorizeInvocation } from './authenticate';
+import { authenticate } from './authenticate';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
 import { defaultAuditPolicy } from './audit-policy';
-import type { CircuitBreakers } from './circuit-breaker';
 import type { EndpointRegistry } from './endpoint-registry';
-import type { ServedEntity, ServingEndpoint, Task } from './endpoint-config';
-import {
-  AppError,
-  ClientClosedRequestError,
-  GatewayTimeoutError,
-  InvalidRequestError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-  UnsupportedMediaTypeError,
-  toAppError,
-} from './errors';
+import type { ServedEntity, ServingEndpoint } from './endpoint-config';
+import { AppError, ClientClosedRequestError, GatewayTimeoutError, ServiceUnavailableError, toAppError } from './errors';
 import { errorResponse } from './error-response';
 import { flagContent } from './guardrails';
+import { resolveInvocation, type InvocationSurface } from './invocation-input';
+import { invokeEndpoint, routeDeps, type EndpointCallDeps } from './invoke-endpoint';
 import type { Admission, RequestLimiter } from './limits/request-limiter';
-import { callModel, openModelStream, parseModelInput, wantsStream, type ModelAnswer, type ModelInput, type OpenedStream } from './model-call';
-import type { RouteAttempt, RouteDeps } from './route-request';
+import { openModelStream, parseModelInput, wantsStream, type ModelInput, type OpenedStream } from './model-call';
+import type { RouteAttempt } from './route-request';
 import { routeRequest } from './route-request';
 import { redactAuditRecord } from './redact-audit-record';
 import { StreamAssembler } from './stream-assembler';
-import { chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
-import type { UsageEvent, UsageUnits } from './usage-event';
+import { usageEventFor, type UsageEvent, type UsageUnits } from './usage-event';
 import type { AuditSink } from '../ports/audit-sink';
-import type { Clock } from '../ports/clock';
 import type { KeyStore } from '../ports/key-store';
-import type { BackendRegistry } from '../ports/model-backend';
 import type { UsageSink } from '../ports/usage-sink';
 
-/**
- * Which route the request came in on: the Databricks-style invocations path (endpoint in the path,
- * any task) or one of the OpenAI-compatible paths (endpoint in the body's `model`, task fixed).
- */
-export type InvocationSurface = 'invocations' | 'chat' | 'completions' | 'embeddings';
+export type { InvocationSurface } from './invocation-input';
 
 /** A synchronous invocation as the HTTP edge hands it over: typed, but not yet trusted. */
 export interface InvocationRequest {
@@ -79,25 +62,15 @@ export interface InvocationOutcome {
   settled: Promise<SettledInvocation>;
 }
 
-export interface InvocationDeps {
+export interface InvocationDeps extends EndpointCallDeps {
   endpoints: EndpointRegistry;
   keys: KeyStore;
-  backends: BackendRegistry;
   audit: AuditSink;
   usage: UsageSink;
-  clock: Clock;
-  /** Circuit breakers of this instance, shared by its requests. */
-  breakers: CircuitBreakers;
   /** Rate limits and budgets shared by every instance; absent: nothing is limited. */
   limits?: RequestLimiter;
-  /** Backoff jitter and waiting, replaceable in tests. */
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
-const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;.*)?$/i;
-/** Lambda's synchronous payload limit: no endpoint accepts more, so nothing larger is parsed. */
-const LARGEST_BODY_BYTES = 6_000_000;
 const encoder = new TextEncoder();
 
 /** What is known about a request as it goes through; everything its audit record needs. */
@@ -125,7 +98,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   const facts: RequestFacts = { attempts: [] };
   try {
     facts.principal = await authenticate(request.authorization, deps.keys, request.receivedAt);
-    const { endpoint, json } = resolveEndpointAndBody(request, deps.endpoints, facts.principal);
+    const { endpoint, json } = resolveInvocation(request, deps.endpoints, facts.principal);
     facts.endpoint = endpoint;
     facts.requestJson = json;
     const input = parseModelInput(endpoint, request.body, json);
@@ -133,23 +106,15 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     if (deps.limits) facts.admission = await deps.limits.admit({ principal: facts.principal, endpoint, input, now: request.receivedAt });
     if (wantsStream(input)) return await serveStream(request, deps, facts, endpoint, input);
 
-    const routedAt = deps.clock.monotonic();
-    const routed = await routeRequest(
-      endpoint,
-      request.requestId,
-      request.startedAt + endpoint.timeoutMs,
-      (entity, signal) => callModel(deps.backends, entity, input, request.requestId, signal),
-      routeDeps(deps),
-    );
-    facts.backendLatencyMs = deps.clock.monotonic() - routedAt;
-    facts.attempts = routed.attempts;
-    if (routed.entity) facts.entity = routed.entity;
-    if (!routed.ok) throw routed.error;
-    const answer = presentAnswer(endpoint, input, routed.value);
-    facts.units = answer.units;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-modelgate-served-entity': routed.entity.name };
-    if (answer.units.kind === 'tokens' && answer.units.estimated) headers['x-modelgate-usage-estimated'] = 'true';
-    return answerAfterHandoff(request, deps, facts, { statusCode: 200, headers, body: answer.body, responseJson: answer.json });
+    const called = await invokeEndpoint(endpoint, input, request.requestId, request.startedAt + endpoint.timeoutMs, deps);
+    facts.backendLatencyMs = called.backendLatencyMs;
+    facts.attempts = called.attempts;
+    if (called.entity) facts.entity = called.entity;
+    if (!called.ok) throw called.error;
+    facts.units = called.units;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-modelgate-served-entity': called.entity.name };
+    if (called.units.kind === 'tokens' && called.units.estimated) headers['x-modelgate-usage-estimated'] = 'true';
+    return answerAfterHandoff(request, deps, facts, { statusCode: 200, headers, body: called.body, responseJson: called.json });
   } catch (thrown) {
     const error = toAppError(thrown);
     const response = errorResponse(error, request.requestId);
@@ -157,117 +122,6 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     if (facts.entity) headers['x-modelgate-served-entity'] = facts.entity.name;
     return answerAfterHandoff(request, deps, facts, { ...response, headers, responseJson: response.payload, error });
   }
-}
-
-/** The endpoint the request names (path or `model`), authorized, and its body parsed. */
-function resolveEndpointAndBody(
-  request: InvocationRequest,
-  endpoints: EndpointRegistry,
-  principal: Principal,
-): { endpoint: ServingEndpoint; json: unknown } {
-  if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
-    throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
-  }
-  if (request.surface === 'invocations') {
-    const endpoint = findEndpoint(endpoints, request.endpointName ?? '');
-    authorizeInvocation(principal, endpoint);
-    checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
-    return { endpoint, json: parseJsonBody(request.body) };
-  }
-  checkSize(request.body, LARGEST_BODY_BYTES, undefined);
-  const json = parseJsonBody(request.body);
-  const model = (json as { model?: unknown } | null)?.model;
-  if (typeof model !== 'string' || model === '') {
-    throw new InvalidRequestError('model: required; name the serving endpoint to query');
-  }
-  const endpoint = findEndpoint(endpoints, model);
-  authorizeInvocation(principal, endpoint);
-  checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
-  if (endpoint.task !== request.surface) throw wrongSurface(endpoint, request.surface);
-  return { endpoint, json };
-}
-
-function findEndpoint(endpoints: EndpointRegistry, name: string): ServingEndpoint {
-  const endpoint = endpoints.get(name);
-  if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${name}`);
-  return endpoint;
-}
-
-function checkSize(body: Uint8Array, limit: number, endpointName: string | undefined): void {
-  if (body.byteLength <= limit) return;
-  const who = endpointName === undefined ? 'modelgate accepts' : `endpoint ${endpointName} accepts`;
-  throw new PayloadTooLargeError(`Request body is ${body.byteLength} bytes; ${who} at most ${limit}`);
-}
-
-const SURFACE_PATHS: Record<Exclude<InvocationSurface, 'invocations'>, string> = {
-  chat: '/v1/chat/completions',
-  completions: '/v1/completions',
-  embeddings: '/v1/embeddings',
-};
-
-function wrongSurface(endpoint: ServingEndpoint, surface: Exclude<InvocationSurface, 'invocations'>): InvalidRequestError {
-  const where: Record<Task, string> = {
-    custom: `/serving-endpoints/${endpoint.name}/invocations`,
-    ...SURFACE_PATHS,
-  };
-  return new InvalidRequestError(
-    `model: endpoint ${endpoint.name} serves the ${endpoint.task} task, not ${surface}; send it to ${where[endpoint.task]}`,
-  );
-}
-
-function parseJsonBody(body: Uint8Array): unknown {
-  if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON request');
-  try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch (cause) {
-    const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
-    throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
-  }
-}
-
-function routeDeps(deps: InvocationDeps): RouteDeps {
-  return {
-    breakers: deps.breakers,
-    now: () => deps.clock.monotonic(),
-    random: deps.random ?? Math.random,
-    sleep: deps.sleep ?? ((ms) => sleep(ms)),
-  };
-}
-
-/** A checked answer as the caller receives it, with what it consumed. */
-function presentAnswer(
-  endpoint: ServingEndpoint,
-  input: ModelInput,
-  answer: ModelAnswer,
-): { body: Uint8Array; json: unknown; units: UsageUnits } {
-  if (answer.task === 'custom') {
-    // The model's own bytes, passed through without re-encoding.
-    return { body: answer.body, json: answer.json, units: { kind: 'rows', input: input.task === 'custom' ? input.rows : 0 } };
-  }
-  const reply = { ...answer.answer, model: endpoint.name };
-  let presented: unknown = reply;
-  let usage;
-  if (reply.object === 'chat.completion' && input.task === 'chat') {
-    usage = tokenUsage(reply.usage, () => chatPromptText(input.request), () => reply.choices.map((c) => c.message.content ?? '').join(''));
-  } else if (reply.object === 'text_completion' && input.task === 'completions') {
-    usage = tokenUsage(reply.usage, () => completionPromptText(input.request), () => reply.choices.map((c) => c.text).join(''));
-  } else if (reply.object === 'list' && input.task === 'embeddings') {
-    usage = tokenUsage(reply.usage, () => embeddingsInputText(input.request), () => '');
-  } else {
-    usage = tokenUsage(undefined, () => '', () => '');
-  }
-  reply.usage ??= openAiUsage(usage);
-  if (reply.object === 'list' && input.task === 'embeddings' && input.request.encoding_format === 'base64') {
-    presented = { ...reply, data: reply.data.map((item) => ({ ...item, embedding: float32Base64(item.embedding) })) };
-  }
-  return { body: encoder.encode(JSON.stringify(presented)), json: presented, units: { kind: 'tokens', ...usage } };
-}
-
-/** An embedding as OpenAI's `base64` encoding has it: little-endian float32 bytes. */
-function float32Base64(vector: number[]): string {
-  const bytes = Buffer.alloc(vector.length * 4);
-  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
-  return bytes.toString('base64');
 }
 
 interface Answer {
@@ -338,19 +192,11 @@ async function settle(
     responseJson,
   }), auditPolicy);
   const usage: UsageEvent = {
-    version: 1,
-    requestId: request.requestId,
-    time: audit.time,
-    tenant: audit.tenant,
-    keyId: audit.keyId,
-    endpoint: audit.endpoint,
-    servedEntity: audit.servedEntity,
-    status: statusCode,
-    units: facts.units ?? nothingConsumed(facts.endpoint),
-    requestBytes: requestBody.byteLength,
-    responseBytes: responseBody.byteLength,
-    latencyMs: audit.latencyMs,
-    backendLatencyMs: audit.backendLatencyMs,
+    ...usageEventFor(audit, {
+      units: facts.units ?? nothingConsumed(facts.endpoint),
+      requestBytes: requestBody.byteLength,
+      responseBytes: responseBody.byteLength,
+    }),
     clientIp: request.clientIp ?? null,
     contentFlags: flagContent(facts.endpoint?.guardrails, facts.requestJson),
   };

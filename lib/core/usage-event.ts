@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuditRecord } from './audit-record';
 
 /**
  * What one request consumed: rows scored for classic models; tokens for LLMs (from the backend,
@@ -38,6 +39,34 @@ export const usageEventSchema = z.object({
   clientIp: z.string().max(100).nullable().optional(),
   /** Names of the endpoint's guardrail patterns the request matched. Absent in older events. */
   contentFlags: z.array(z.string().max(63)).max(50).optional(),
+  /** Set for queued (asynchronous) requests, which billing may price apart. */
+  async: z.literal(true).optional(),
 });
 
 export type UsageEvent = z.infer<typeof usageEventSchema>;
+
+/**
+ * The usage event of a request, from its (redacted) audit record: the same who, what and when,
+ * with what it consumed and the sizes of what went in and out.
+ */
+export function usageEventFor(
+  audit: AuditRecord,
+  measures: { units: UsageUnits | undefined; requestBytes: number; responseBytes: number },
+): UsageEvent {
+  return {
+    version: 1,
+    requestId: audit.requestId,
+    time: audit.time,
+    tenant: audit.tenant,
+    keyId: audit.keyId,
+    endpoint: audit.endpoint,
+    servedEntity: audit.servedEntity,
+    status: audit.status,
+    units: measures.units ?? { kind: 'rows', input: 0 },
+    requestBytes: measures.requestBytes,
+    responseBytes: measures.responseBytes,
+    latencyMs: audit.latencyMs,
+    backendLatencyMs: audit.backendLatencyMs,
+    ...(audit.async ? { async: true as const } : {}),
+  };
+}

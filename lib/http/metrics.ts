@@ -57,3 +57,24 @@ export function recordArchiveMetrics(result: { records: number; duplicates: numb
   metrics.addMetric('ChainConflicts', MetricUnit.Count, result.conflicts);
   metrics.addMetric('ArchiveLag', MetricUnit.Milliseconds, result.lagMs);
 }
+
+/** A submission: accepted (or replayed for its idempotency key), or refused at the door. */
+export function recordAsyncSubmissionMetrics(outcome: { statusCode: number; replayed?: boolean; handoffError?: unknown }): void {
+  const name = outcome.statusCode === 202 ? (outcome.replayed ? 'AsyncSubmissionReplayed' : 'AsyncSubmitted') : outcome.statusCode >= 500 ? 'AsyncSubmissionFault' : 'AsyncSubmissionRefused';
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  if (outcome.handoffError !== undefined) recordHandoffFailure();
+}
+
+/** What one worker invocation did with its messages; dead letters are what the DLQ alarm pages on. */
+export function recordAsyncWorkerMetrics(dispositions: ReadonlyArray<{ kind: string; status?: string; errorCode?: string; error?: unknown }>): void {
+  const count = (name: string, value: number) => {
+    if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+  };
+  count('AsyncSucceeded', dispositions.filter((d) => d.kind === 'finished' && d.status === 'succeeded').length);
+  count('AsyncFailed', dispositions.filter((d) => d.kind === 'finished' && d.status === 'failed').length);
+  count('AsyncRetried', dispositions.filter((d) => d.kind === 'retry').length);
+  count('AsyncDeadLettered', dispositions.filter((d) => d.kind === 'dead-letter').length);
+  count('AsyncDuplicateDeliveries', dispositions.filter((d) => d.kind === 'duplicate').length);
+  const throttled = dispositions.filter((d) => d.kind === 'retry' && (d.error as { code?: string } | undefined)?.code === 'BACKEND_THROTTLED').length;
+  count('BackendThrottled', throttled);
+}

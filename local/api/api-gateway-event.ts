@@ -68,7 +68,9 @@ export function buildApiGatewayEvent(facts: HttpRequestFacts): APIGatewayProxyEv
         userAgent: headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/${facts.stage}${facts.path}`,
+      // The local API serves without a stage prefix, like a custom domain mapped at the root.
+      path: facts.path,
+      domainName: headers.host ?? '127.0.0.1',
       stage: facts.stage,
       requestId: randomUUID(),
       requestTimeEpoch: now,

@@ -9,7 +9,7 @@ import { announceReady, closeOnSignals, exitWithOneLine } from './ready-line';
 // The local stack's queue consumers and scheduled functions: what serverless.yml declares as
 // `sqs` and `schedule` events, driven for real against the emulator (local/sqs-poller.ts does what
 // Lambda's event source mapping does). Configured by environment: MODELGATE_LOCAL_QUEUES (JSON:
-// queue logical id → {url, arn}), MODELGATE_LOCAL_SCHEDULE_SECONDS, MODELGATE_LOCAL_BATCH_WINDOW_SECONDS
+// queue logical id → {url, arn, concurrency?}), MODELGATE_LOCAL_SCHEDULE_SECONDS, MODELGATE_LOCAL_BATCH_WINDOW_SECONDS
 // (caps serverless.yml's batching windows, so records show up in seconds locally), plus the same
 // environment the API's handlers get.
 //
@@ -22,7 +22,7 @@ const log = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.str
 
 try {
   const root = process.cwd();
-  const queues = JSON.parse(process.env.MODELGATE_LOCAL_QUEUES ?? '{}') as Record<string, { url: string; arn: string }>;
+  const queues = JSON.parse(process.env.MODELGATE_LOCAL_QUEUES ?? '{}') as Record<string, { url: string; arn: string; concurrency?: number }>;
   const scheduleSeconds = Number(process.env.MODELGATE_LOCAL_SCHEDULE_SECONDS ?? 60);
   const windowCap = Number(process.env.MODELGATE_LOCAL_BATCH_WINDOW_SECONDS ?? 1);
   const region = process.env.AWS_REGION ?? 'us-east-1';
@@ -48,9 +48,9 @@ try {
         batchSize: source.batchSize,
         maximumBatchingWindowSeconds: Math.min(source.maximumBatchingWindowSeconds, windowCap),
         reportBatchItemFailures: source.reportBatchItemFailures,
-        // One invocation at a time: the emulator does not enforce the create-only writes that
-        // keep concurrent consumers (e.g. archivers) from overwriting each other in AWS.
-        concurrency: 1,
+        // One invocation at a time unless the queue says otherwise: the emulator does not enforce the
+        // create-only writes that keep concurrent consumers (e.g. archivers) from overwriting each other in AWS.
+        concurrency: queue.concurrency ?? 1,
         onEvent: (event) => log({ level: event.type === 'invoked' ? 'INFO' : 'ERROR', message: `sqs poller: ${event.type}`, ...event }),
       }),
     );

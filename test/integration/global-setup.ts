@@ -38,8 +38,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       'completions-llm-v1': 'toy-llm',
       'embed-llm-v1': 'toy-embedder',
     },
-    // Revocation and suspension tests should not wait out the production cache.
-    apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0' },
+    // Revocation and suspension tests should not wait out the production cache; async retries
+    // back off seconds, not minutes.
+    apiEnvironment: { KEY_CACHE_TTL_SECONDS: '0', ASYNC_RETRY_BASE_SECONDS: '1', ASYNC_RETRY_MAX_SECONDS: '2' },
     // Records reach the bucket within a fraction of a second, so tests need not wait for them.
     batchingWindowSeconds: 0.1,
   });

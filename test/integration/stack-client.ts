@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { createDynamoDbAbuseStore } from '../../lib/adapters/dynamodb-abuse-store';
 import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
@@ -29,6 +29,8 @@ export function stackClient() {
 
   return {
     stack,
+    s3,
+    sqs,
 
     /** POSTs a scoring request the way a client would. */
     async invoke(endpoint: string, body: unknown, options: { key?: string | null; headers?: Record<string, string>; raw?: string } = {}) {
@@ -46,6 +48,45 @@ export function stackClient() {
       return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown>, text };
     },
 
+    /** POSTs an asynchronous submission the way a client would. */
+    async submitAsync(endpoint: string, body: unknown, options: { key?: string | null; headers?: Record<string, string>; raw?: string } = {}) {
+      const key = options.key === undefined ? stack.demoApiKey : options.key;
+      const response = await fetch(`${stack.apiUrl}/serving-endpoints/${endpoint}/async-invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...options.headers },
+        body: options.raw ?? JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown>, text };
+    },
+
+    /** GET /requests/{id}. */
+    async requestStatus(id: string, options: { key?: string } = {}) {
+      const response = await fetch(`${stack.apiUrl}/requests/${id}`, { headers: { authorization: `Bearer ${options.key ?? stack.demoApiKey}` } });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown>, text };
+    },
+
+    /**
+     * Polls GET /requests/{id} until the request succeeded or failed (or `waitMs` passed). A request
+     * a producer sent straight onto the queue exists (is not a 404) once the worker has taken it.
+     */
+    async waitForRequest(id: string, options: { key?: string; waitMs?: number } = {}) {
+      const deadline = Date.now() + (options.waitMs ?? 15_000);
+      for (;;) {
+        const answer = await this.requestStatus(id, options);
+        const status = answer.json.status;
+        const pending = answer.status === 404 || (answer.status === 200 && status !== 'succeeded' && status !== 'failed');
+        if (!pending || Date.now() > deadline) return answer;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+
+    /** Sends a message straight onto the async request queue, as an IAM producer would. */
+    async sendToRequestQueue(message: unknown) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: stack.asyncQueueUrl, MessageBody: typeof message === 'string' ? message : JSON.stringify(message) }));
+    },
+
     /** Issues a key as an admin would (only its hash lands in the store). */
     async createKey(grant: { tenant: string; roles?: Role[]; endpoints: string[]; status?: ApiKeyRecord['status']; limits?: KeyLimits }) {
       const { apiKey, record } = generateApiKey({ tenant: grant.tenant, roles: grant.roles ?? ['invoke'], endpoints: grant.endpoints, now: new Date(), limits: grant.limits });
@@ -59,7 +100,6 @@ export function stackClient() {
     abuse: createDynamoDbAbuseStore(dynamoDb, { tableName: stack.tables.AbuseTable }),
     budgets: createDynamoDbTenantBudgets(dynamoDb, { tableName: stack.tables.LimitsTable, cacheTtlMs: 0 }),
     counters: createDynamoDbQuotaCounters(dynamoDb, { tableName: stack.tables.LimitsTable }),
-    sqs,
 
     /** The audit bucket, as the archiver writes it. */
     archive,

@@ -16,8 +16,9 @@ const functions = resourcesOfType(template, 'AWS::Lambda::Function');
 
 // Upper bounds on each function's minified bundle, a little above what it is now, so that an
 // import that drags in a whole SDK or library shows up here instead of in the cold start.
-// invoke and openai carry five SDK clients (S3, SQS, SageMaker runtime, SSM, Secrets Manager).
-const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_750_000, openai: 1_750_000, notFound: 250_000 };
+// invoke and openai carry five SDK clients (S3, SQS, SageMaker runtime, SSM, Secrets Manager);
+// the async worker those five and DynamoDB's.
+const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_750_000, openai: 1_750_000, asyncWorker: 1_950_000, notFound: 250_000 };
 const DEFAULT_BUNDLE_BUDGET_BYTES = 1_500_000;
 
 describe('Lambda functions in the packaged template', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditCommands } from '../../cli/commands/audit';
+import { submitCommands } from '../../cli/commands/submit';
 import type { CliIo } from '../../cli/command';
 import { main } from '../../cli/main';
 import { formatTable } from '../../cli/table';
@@ -28,6 +29,19 @@ describe('the modelgate CLI', () => {
     expect(help.stdout).toContain(`Usage: modelgate audit ${name}`);
     expect(help.stdout).toContain('--json');
     expect(help.stdout).toContain('Examples:');
+  });
+
+  it.each(submitCommands.commands.map((command) => command.name))('has --help on `submit %s`, with its usage and examples', async (name) => {
+    const help = await run(['submit', name, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain(`Usage: modelgate submit ${name}`);
+    expect(help.stdout).toContain('Examples:');
+  });
+
+  it('says how to point `submit` at a deployment when it finds none (exit 3)', async () => {
+    const result = await run(['submit', 'jobs', 'sentiment', '--count', '1']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/no deployment found: .*Start the local stack with "npm start", or set MODELGATE_API_URL/);
   });
 
   it.each([

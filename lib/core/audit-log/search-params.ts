@@ -18,7 +18,7 @@ export const auditSearchParamsSchema = z
     endpoint: z.string().min(1).max(200).optional(),
     status: z.string().regex(/^([1-5]xx|[1-5]\d\d)$/i, 'must be a status (404) or a class (4xx)').optional(),
     text: z.string().min(1).max(200).optional(),
-    kind: z.enum(['invocation', 'audit-read']).optional(),
+    kind: z.enum(['invocation', 'audit-read', 'async-submission', 'async-invocation']).optional(),
     limit: z.coerce.number().int().min(1).max(1_000).default(100),
     after: z.string().refine(isRequestId, 'must be a request id (the `next` of the previous page)').optional(),
   })

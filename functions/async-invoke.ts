@@ -1,0 +1,50 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { v7 as uuidv7 } from 'uuid';
+import { readEnvironment } from '../lib/config/environment';
+import { wireAsyncSubmission } from '../lib/config/wire-async';
+import { serveAsyncSubmission } from '../lib/core/async/serve-async-submission';
+import { apiGatewayResult } from '../lib/http/api-gateway-event';
+import { asyncSubmissionFromEvent } from '../lib/http/async-events';
+import { jsonErrorResponse } from '../lib/http/json-error-response';
+import { logger } from '../lib/http/logger';
+import { metrics, recordAsyncSubmissionMetrics } from '../lib/http/metrics';
+import { tracer } from '../lib/http/tracer';
+
+// Cold start: a bad environment or endpoint config stops the function here, naming the field.
+const deps = wireAsyncSubmission(readEnvironment());
+
+/** `POST /serving-endpoints/{name}/async-invocations`: checked like a synchronous request, then queued (202). */
+export async function asyncInvoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const startedAt = performance.now();
+  const requestId = uuidv7();
+  logger.appendKeys({ requestId });
+  const outcome = await serveAsyncSubmission(asyncSubmissionFromEvent(event, { requestId, receivedAt: new Date(), startedAt }), deps);
+  const fields = {
+    requestId: outcome.requestId,
+    endpoint: event.pathParameters?.name,
+    tenant: outcome.audit?.tenant,
+    keyId: outcome.audit?.keyId,
+    status: outcome.statusCode,
+    errorCode: outcome.error?.code,
+    replayed: outcome.replayed,
+  };
+  if (outcome.handoffError !== undefined) logger.error('Audit or usage hand-off failed', { ...fields, error: outcome.handoffError });
+  if (outcome.statusCode >= 500) logger.error('Async submission failed', { ...fields, error: outcome.error?.cause ?? outcome.error });
+  else logger.info(outcome.statusCode === 202 ? 'Async submission queued' : 'Async submission refused', fields);
+  recordAsyncSubmissionMetrics(outcome);
+  return apiGatewayResult(outcome, outcome.requestId);
+}
+
+export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  // Bodies belong in the audit log, never in trace metadata.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(httpHeaderNormalizer())
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(jsonErrorResponse({ logger }))
+  .handler(asyncInvoke);

@@ -1,0 +1,37 @@
+import middy from '@middy/core';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { readEnvironment } from '../lib/config/environment';
+import { wireAsyncWorker } from '../lib/config/wire-async';
+import { processAsyncBatch } from '../lib/core/async/process-async-batch';
+import { logger } from '../lib/http/logger';
+import { metrics, recordAsyncWorkerMetrics } from '../lib/http/metrics';
+import { tracer } from '../lib/http/tracer';
+
+// Cold start: a bad environment or endpoint config stops the function here, naming the field.
+const deps = wireAsyncWorker(readEnvironment());
+
+/**
+ * SQS event source on the async request queue (ReportBatchItemFailures): each message's request
+ * runs through the synchronous path's routing; only messages to retry or dead-letter are reported.
+ */
+export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchResponse> {
+  const { response, dispositions } = await processAsyncBatch(event, deps);
+  for (const disposition of dispositions) {
+    if (disposition.kind === 'finished') logger.info('Async request finished', { ...disposition });
+    else if (disposition.kind === 'duplicate') logger.info('Duplicate delivery acknowledged', { ...disposition });
+    else if (disposition.kind === 'retry') logger.warn('Async request back on the queue', { requestId: disposition.requestId, delaySeconds: disposition.delaySeconds, error: disposition.error });
+    else logger.error('Async request message dead-lettered', { requestId: disposition.requestId, markedFailed: disposition.markedFailed, error: disposition.error });
+  }
+  recordAsyncWorkerMetrics(dispositions);
+  return response;
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  // Bodies and results belong in the audit log and the bucket, never in trace metadata.
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(runAsyncRequests);

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { isRequestId, requestIdTime } from '../audit-log/layout';
+
+/** The schema name and version every request queue message carries. */
+export const ASYNC_REQUEST_MESSAGE_SCHEMA = 'modelgate.async-request.v1';
+
+/**
+ * Bodies whose message would be larger than this travel by reference (claim check): SQS's classic
+ * limit is 256 KiB, and the message attributes need room too.
+ */
+export const MAX_INLINE_MESSAGE_BYTES = 200_000;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256');
+
+/**
+ * A message on the async request queue, as the submission API writes it and as a producer inside
+ * AWS may write it itself (IAM-authenticated, straight onto the queue). Version 1:
+ *
+ * - `requestId`: a UUIDv7 the producer mints; it is the request's id everywhere (status API, audit
+ *   log, usage event) and the unit of idempotency: sending the same id twice runs it once.
+ * - `tenant`: who the request is for; the worker checks the tenant may use the endpoint through the
+ *   queue (`queueProducers` in the endpoint config) and records a refusal as a failed request.
+ * - `endpoint`: the serving endpoint's name.
+ * - exactly one of `body` (the request body, a JSON value in the endpoint task's format) or
+ *   `bodyRef` (claim check: the body's UTF-8 JSON text is stored in the async bucket under
+ *   `requests/v1/<requestId>.json`, SSE-KMS; the reference carries its SHA-256 and size).
+ */
+export const asyncRequestMessageSchema = z
+  .object({
+    schema: z.literal(ASYNC_REQUEST_MESSAGE_SCHEMA),
+    requestId: z.string().refine(isRequestId, 'must be a lower-case UUIDv7'),
+    tenant: z.string().min(1).max(64),
+    endpoint: z.string().min(1).max(63),
+    body: z.json().optional(),
+    bodyRef: z.object({ sha256, bytes: z.number().int().min(1) }).strict().optional(),
+  })
+  .strict()
+  .refine((message) => (message.body === undefined) !== (message.bodyRef === undefined), {
+    message: 'exactly one of body and bodyRef is required',
+    path: ['body'],
+  });
+
+export type AsyncRequestMessage = z.infer<typeof asyncRequestMessageSchema>;
+
+/** How far a producer's clock may run ahead, and how old an id may be (SQS keeps a message 14 days at most). */
+const FUTURE_SKEW_MS = 5 * 60_000;
+const OLDEST_MS = 15 * 24 * 3_600_000;
+
+/** A queue message that cannot be read as a request: it is retried, then dead-lettered, never run. */
+export class UnreadableMessageError extends Error {
+  override name = 'UnreadableMessageError';
+}
+
+/**
+ * Reads a queue message body into a request message.
+ * @throws UnreadableMessageError naming what is wrong (not JSON, not version 1, a field).
+ */
+export function parseAsyncRequestMessage(text: string, now: Date): AsyncRequestMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UnreadableMessageError('message body is not JSON');
+  }
+  const parsed = asyncRequestMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
+    throw new UnreadableMessageError(`not a ${ASYNC_REQUEST_MESSAGE_SCHEMA} message: ${issues.join('; ')}`);
+  }
+  const minted = requestIdTime(parsed.data.requestId)!.getTime();
+  if (minted > now.getTime() + FUTURE_SKEW_MS || minted < now.getTime() - OLDEST_MS) {
+    throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in the last 15 days`);
+  }
+  return parsed.data;
+}
+
+/** Who and what a message is about, without its body. */
+export interface AsyncRequestHead {
+  requestId: string;
+  tenant: string;
+  endpoint: string;
+}
+
+/**
+ * The message text with the body inline, or `undefined` when that would exceed `maxBytes` (the
+ * body must then be stored and sent by reference). `bodyText` is the body's canonical JSON text.
+ */
+export function inlineMessageText(head: AsyncRequestHead, bodyText: string, maxBytes = MAX_INLINE_MESSAGE_BYTES): string | undefined {
+  const start = JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: head.requestId, tenant: head.tenant, endpoint: head.endpoint });
+  const text = escapeForSqs(`${start.slice(0, -1)},"body":${bodyText}}`);
+  return Buffer.byteLength(text) <= maxBytes ? text : undefined;
+}
+
+/** The message text pointing at a body stored under {@link requestBodyKey}. */
+export function referenceMessageText(head: AsyncRequestHead, ref: { sha256: string; bytes: number }): string {
+  return JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: head.requestId, tenant: head.tenant, endpoint: head.endpoint, bodyRef: ref });
+}
+
+/** Where a body sent by reference is stored in the async bucket. */
+export function requestBodyKey(requestId: string): string {
+  return `requests/v1/${requestId}.json`;
+}
+
+/** Where a request's result (the answer, or the error) is stored in the async bucket. */
+export function resultKey(requestId: string): string {
+  return `results/v1/${requestId}.json`;
+}
+
+/**
+ * SQS refuses U+FFFE and U+FFFF in message text, which JSON text may hold as they are; escaped,
+ * they travel as the same JSON value.
+ */
+function escapeForSqs(text: string): string {
+  return text.replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+}

@@ -1,0 +1,387 @@
+import { authorizeInvocation } from '../authenticate';
+import { sha256Hex } from '../audit-log/sha256';
+import { requestIdTime } from '../audit-log/layout';
+import { defaultAuditPolicy } from '../audit-policy';
+import type { EndpointRegistry } from '../endpoint-registry';
+import type { ServingEndpoint } from '../endpoint-config';
+import {
+  AppError,
+  InternalError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  toAppError,
+} from '../errors';
+import { parseJsonBody } from '../invocation-input';
+import { invokeEndpoint, type EndpointCallDeps } from '../invoke-endpoint';
+import { parseModelInput, wantsStream, type ModelInput } from '../model-call';
+import { isRetriable, type RouteAttempt } from '../route-request';
+import type { AsyncRequestQueue } from '../../ports/async-request-queue';
+import type { AuditSink } from '../../ports/audit-sink';
+import type { JobStore } from '../../ports/job-store';
+import type { KeyStore } from '../../ports/key-store';
+import type { ObjectStore } from '../../ports/object-store';
+import type { UsageSink } from '../../ports/usage-sink';
+import { parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
+import { isSettled, MAX_KEPT_ATTEMPTS, type AsyncOutcome, type AsyncRequest, type AsyncRequestLease } from './async-request';
+import { asyncExecutionRecords } from './async-records';
+import { authorizeQueueProducer } from './queue-producers';
+import { retryDelaySeconds, type RetryPolicy } from './retry-delay';
+
+/** One received message of the async request queue, as the event source hands it over. */
+export interface QueuedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** SQS's ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount: number;
+  /** SQS's SenderId: the IAM principal that sent the message. */
+  senderId: string | undefined;
+}
+
+export interface AsyncWorkerDeps extends EndpointCallDeps {
+  endpoints: EndpointRegistry;
+  keys: KeyStore;
+  jobs: JobStore;
+  queue: AsyncRequestQueue;
+  /** The async bucket: bodies sent by reference, results. */
+  objects: ObjectStore;
+  audit: AuditSink;
+  usage: UsageSink;
+  retry: RetryPolicy;
+  /** How long a lease lasts (ms): longer than the function runs, shorter than the queue's visibility timeout. */
+  leaseMs: number;
+  /** How long a request created from a producer's message is kept (days). */
+  retentionDays: number;
+}
+
+/** What became of a message, which decides whether the event source deletes it. */
+export type MessageDisposition =
+  /** The request ended (succeeded or failed) and is settled: delete the message. */
+  | { kind: 'finished'; requestId: string; status: 'succeeded' | 'failed'; statusCode: number; errorCode?: string }
+  /** Another delivery has the request, or it was already settled: delete this duplicate. */
+  | { kind: 'duplicate'; requestId: string; reason: 'busy' | 'settled' }
+  /** Keep it: back on the queue after `delaySeconds` (transient failure). */
+  | { kind: 'retry'; requestId: string | undefined; delaySeconds: number; error: unknown }
+  /** Keep it: its deliveries are used up, SQS moves it to the DLQ at its next receive. */
+  | { kind: 'dead-letter'; requestId: string | undefined; error: unknown; markedFailed: boolean };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Runs one delivery of one async request message, exactly as the synchronous path runs a request
+ * (same checks, same routing with retries, fallbacks and breakers inside the endpoint's deadline),
+ * with the guarantees a queue needs:
+ *
+ * - **One model call per request, whatever the duplicates.** The delivery first takes the
+ *   request's lease with a conditional write; a duplicate delivery finding a live lease, or a
+ *   settled request, is acknowledged without calling anything.
+ * - **One audit record and one usage event per request.** The result is stored and the terminal
+ *   state committed before either is handed off; each hand-off is recorded, and a later delivery
+ *   finding an ended but unsettled request (its predecessor crashed) hands off only what is
+ *   missing, rebuilt from what was stored.
+ * - **Transient failures** (throttling, 5xx, timeouts, an open circuit, anything unexpected) give
+ *   the request back (`queued`, with the error) and the message back to the queue after a growing
+ *   backoff. **On the last delivery** (`maxReceiveCount`) the request is marked `failed` with the
+ *   reason, audited, and the message left for SQS to move to the DLQ.
+ * - **A model's or the caller's own mistake** (4xx: refused key, grant, body) fails the request at once.
+ *
+ * Never throws: the disposition says what to do with the message.
+ */
+export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerDeps): Promise<MessageDisposition> {
+  const now = deps.clock.now();
+  const lastDelivery = message.receiveCount >= deps.retry.maxReceiveCount;
+  let parsed: AsyncRequestMessage | undefined;
+  let lease: AsyncRequestLease | undefined;
+  let claimed: AsyncRequest | undefined;
+  // Set once this delivery committed an outcome: a later failure then only concerns the hand-off.
+  const progress = { committed: false };
+  try {
+    parsed = parseAsyncRequestMessage(message.body, now);
+    lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
+    const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
+    let claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
+    if (claim.outcome === 'missing') {
+      // A producer's message, straight onto the queue: the request starts existing here.
+      await deps.jobs.create(requestFromProducer(parsed, expected.bodySha256, message, now, deps.retentionDays));
+      claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
+    }
+    if (claim.outcome === 'busy' || claim.outcome === 'settled') {
+      return { kind: 'duplicate', requestId: parsed.requestId, reason: claim.outcome };
+    }
+    if (claim.outcome === 'mismatch') {
+      throw new UnreadableMessageError(`request id ${parsed.requestId} belongs to another submission (tenant, endpoint or body differ)`);
+    }
+    if (claim.outcome === 'missing') throw new Error(`request ${parsed.requestId} vanished while being claimed`);
+    claimed = claim.request;
+    const body = await loadBody(parsed, claimed, deps.objects);
+    if (claimed.outcome !== null) {
+      // Ended by an earlier delivery that stopped before handing everything off.
+      progress.committed = true;
+      await settle(claimed, lease, body, undefined, deps);
+      return finished(claimed);
+    }
+    return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
+  } catch (thrown) {
+    const requestId = parsed?.requestId;
+    // (A request that already ended keeps its outcome: the store refuses a second one.)
+    if (lastDelivery && claimed !== undefined && lease !== undefined && claimed.outcome === null && !progress.committed) {
+      // Unexpected failures on every delivery: this request is poison. Record why, then dead-letter.
+      try {
+        const body = await loadBody(parsed!, claimed, deps.objects);
+        const reason = failureReason(toAppError(thrown), message.receiveCount);
+        await finishAndSettle(claimed, lease, body, { ok: false, error: reason.error, statusCode: reason.statusCode, attempts: claimed.attempts }, { ...deps, progress });
+        return await deadLetter(message, deps, requestId, thrown, true);
+      } catch {
+        // Could not even record the failure: the message still goes to the DLQ, the request waits there for a redrive.
+      }
+    }
+    if (lastDelivery) return deadLetter(message, deps, requestId, thrown, false);
+    const delaySeconds = retryDelaySeconds(message.receiveCount, deps.retry, deps.random ?? Math.random);
+    await deps.queue.retryLater(message.receiptHandle, delaySeconds).catch(() => undefined);
+    return { kind: 'retry', requestId, delaySeconds, error: thrown };
+  }
+}
+
+/** The request a producer's message stands for, `queued`, before its first delivery claims it. */
+function requestFromProducer(parsed: AsyncRequestMessage, bodySha256: string, message: QueuedMessage, now: Date, retentionDays: number): AsyncRequest {
+  const submittedAt = requestIdTime(parsed.requestId)!;
+  return {
+    requestId: parsed.requestId,
+    tenant: parsed.tenant,
+    keyId: null,
+    keyHash: null,
+    endpoint: parsed.endpoint,
+    origin: 'sqs',
+    status: 'queued',
+    submittedAt: submittedAt.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now.toISOString(),
+    body: { sha256: bodySha256, bytes: parsed.bodyRef?.bytes ?? Buffer.byteLength(JSON.stringify(parsed.body)), stored: parsed.bodyRef !== undefined },
+    idempotencyKey: null,
+    client: { ip: null, userAgent: message.senderId === undefined ? 'sqs' : `sqs:${message.senderId}` },
+    deliveries: 0,
+    attempts: [],
+    lastError: null,
+    outcome: null,
+    handoff: { audit: false, usage: false },
+    lease: null,
+    version: 0,
+    expiresAt: Math.floor(now.getTime() / 1000) + retentionDays * 86_400,
+  };
+}
+
+interface LoadedBody {
+  bytes: Uint8Array;
+  json: unknown;
+}
+
+/** The request's body: from the message, or from the bucket (claim check), checked against its hash. */
+async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, objects: ObjectStore): Promise<LoadedBody> {
+  if (parsed.bodyRef === undefined) {
+    const text = JSON.stringify(parsed.body);
+    return { bytes: encoder.encode(text), json: parsed.body };
+  }
+  const bytes = await objects.get(requestBodyKey(request.requestId));
+  if (bytes === undefined) throw new Error(`the body of request ${request.requestId} is not in the async bucket`);
+  if (sha256Hex(bytes) !== parsed.bodyRef.sha256) throw new Error(`the stored body of request ${request.requestId} does not match its SHA-256`);
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch {
+    json = undefined;
+  }
+  return { bytes, json };
+}
+
+type Attempted =
+  | { ok: true; body: Uint8Array; json: unknown; entity: string; units: AsyncOutcome['units']; backendLatencyMs: number; attempts: RouteAttempt[] }
+  | { ok: false; error: { code: string; message: string }; statusCode: number; entity?: string; units?: AsyncOutcome['units']; backendLatencyMs?: number; attempts: RouteAttempt[] };
+
+async function execute(
+  parsed: AsyncRequestMessage,
+  message: QueuedMessage,
+  request: AsyncRequest,
+  lease: AsyncRequestLease,
+  body: LoadedBody,
+  lastDelivery: boolean,
+  deps: AsyncWorkerDeps & { progress: { committed: boolean } },
+): Promise<MessageDisposition> {
+  let checked: { endpoint: ServingEndpoint; input: ModelInput };
+  try {
+    checked = await checkRequest(request, body, message.senderId, deps);
+  } catch (thrown) {
+    const error = toAppError(thrown);
+    // A refusal (the key, the grant, the body): fails the request at once, like a synchronous 4xx.
+    if (error.statusCode >= 500) throw thrown;
+    const attempted: Attempted = { ok: false, error: { code: error.code, message: error.message }, statusCode: error.statusCode, attempts: request.attempts };
+    await finishAndSettle(request, lease, body, attempted, deps);
+    return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code };
+  }
+  const { endpoint, input } = checked;
+  const called = await invokeEndpoint(endpoint, input, request.requestId, deps.clock.monotonic() + endpoint.timeoutMs, deps);
+  const attempts = [...request.attempts, ...called.attempts].slice(-MAX_KEPT_ATTEMPTS);
+  if (called.ok) {
+    await finishAndSettle(request, lease, body, {
+      ok: true,
+      body: called.body,
+      json: called.json,
+      entity: called.entity.name,
+      units: called.units,
+      backendLatencyMs: called.backendLatencyMs,
+      attempts,
+    }, deps);
+    return { kind: 'finished', requestId: request.requestId, status: 'succeeded', statusCode: 200 };
+  }
+  const partial = { entity: called.entity?.name, units: input.task === 'custom' ? ({ kind: 'rows', input: input.rows } as const) : undefined, backendLatencyMs: called.backendLatencyMs, attempts };
+  if (isTransient(called.error)) {
+    if (!lastDelivery) {
+      const lastError = { code: called.error.code, message: exposedMessage(called.error) };
+      await deps.jobs.release(request.requestId, lease, { attempts, lastError, now: deps.clock.now() });
+      const delaySeconds = retryDelaySeconds(message.receiveCount, deps.retry, deps.random ?? Math.random, called.error);
+      await deps.queue.retryLater(message.receiptHandle, delaySeconds).catch(() => undefined);
+      return { kind: 'retry', requestId: request.requestId, delaySeconds, error: called.error };
+    }
+    const reason = failureReason(called.error, message.receiveCount);
+    await finishAndSettle(request, lease, body, { ok: false, ...reason, ...partial }, deps);
+    return deadLetter(message, deps, request.requestId, called.error, true);
+  }
+  const error = called.error;
+  await finishAndSettle(request, lease, body, { ok: false, error: { code: error.code, message: exposedMessage(error) }, statusCode: error.statusCode, ...partial }, deps);
+  return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code };
+}
+
+/**
+ * The checks the synchronous path makes at the door, made again when the request runs: the
+ * endpoint still exists, the submitting key is still active and granted (a suspension stops its
+ * queued work too), a producer's tenant may use the endpoint through the queue, and the body fits
+ * the endpoint's task and size.
+ */
+async function checkRequest(
+  request: AsyncRequest,
+  body: LoadedBody,
+  senderId: string | undefined,
+  deps: { endpoints: EndpointRegistry; keys: KeyStore },
+): Promise<{ endpoint: ServingEndpoint; input: ModelInput }> {
+  const endpoint = deps.endpoints.get(request.endpoint);
+  if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${request.endpoint}`);
+  if (request.origin === 'http') {
+    const record = request.keyHash === null ? undefined : await deps.keys.findByHash(request.keyHash);
+    if (record === undefined) throw new UnauthenticatedError('The API key that submitted this request no longer exists');
+    if (record.status !== 'active') throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
+    authorizeInvocation({ keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints }, endpoint);
+  } else {
+    authorizeQueueProducer(deps.endpoints.queueProducers(), request.tenant, endpoint.name, senderId);
+    if (body.bytes.byteLength > endpoint.maxRequestBytes) {
+      throw new PayloadTooLargeError(`Request body is ${body.bytes.byteLength} bytes; endpoint ${endpoint.name} accepts at most ${endpoint.maxRequestBytes}`);
+    }
+  }
+  const json = body.json === undefined ? parseJsonBody(body.bytes) : body.json;
+  const input = parseModelInput(endpoint, body.bytes, json);
+  if (wantsStream(input)) throw new InvalidRequestError('stream: not supported for asynchronous invocations');
+  return { endpoint, input };
+}
+
+/** Failures another delivery may cure: those routing retries, and anything we did not anticipate. */
+function isTransient(error: AppError): boolean {
+  return isRetriable(error) || error instanceof InternalError;
+}
+
+function exposedMessage(error: AppError): string {
+  return error.expose ? error.message : 'Internal error';
+}
+
+/** The reason a request is failed with once its deliveries are used up. */
+function failureReason(error: AppError, deliveries: number): { error: { code: string; message: string }; statusCode: number } {
+  return {
+    error: { code: error.code, message: `Gave up after ${deliveries} deliveries; the last failed with: ${exposedMessage(error)}` },
+    statusCode: error.statusCode,
+  };
+}
+
+/** Stores the result, commits the terminal state under the lease, then hands off audit record and usage event. */
+async function finishAndSettle(
+  request: AsyncRequest,
+  lease: AsyncRequestLease,
+  body: LoadedBody,
+  attempted: Attempted,
+  deps: AsyncWorkerDeps & { progress: { committed: boolean } },
+): Promise<void> {
+  const now = deps.clock.now();
+  const resultBody = attempted.ok
+    ? attempted.body
+    : encoder.encode(JSON.stringify({ error: { ...attempted.error, request_id: request.requestId } }));
+  await deps.objects.put(resultKey(request.requestId), resultBody, { contentType: 'application/json' });
+  const endpoint = deps.endpoints.get(request.endpoint);
+  const outcome: AsyncOutcome = {
+    statusCode: attempted.ok ? 200 : attempted.statusCode,
+    error: attempted.ok ? null : attempted.error,
+    servedEntity: attempted.entity ?? null,
+    units: attempted.units ?? null,
+    backendLatencyMs: attempted.backendLatencyMs ?? null,
+    resultBytes: resultBody.byteLength,
+    auditRequired: (endpoint?.audit ?? defaultAuditPolicy()).required,
+  };
+  const status = attempted.ok ? 'succeeded' : 'failed';
+  const startedAt = request.startedAt ?? now.toISOString();
+  const committed = await deps.jobs.finish(request.requestId, lease, { status, outcome, attempts: attempted.attempts, startedAt, now });
+  if (!committed) throw new Error(`request ${request.requestId}: the lease was lost before its outcome was committed`);
+  deps.progress.committed = true;
+  const ended: AsyncRequest = { ...request, status, outcome, attempts: attempted.attempts, startedAt, finishedAt: now.toISOString(), lastError: null };
+  await settle(ended, lease, body, { bytes: resultBody, json: attempted.ok ? attempted.json : JSON.parse(decoder.decode(resultBody)) }, deps);
+}
+
+/**
+ * Hands off what is missing of the audit record and usage event, and records it; the request is
+ * settled (and its lease let go) once both are out (or the usage event, where the endpoint does not
+ * require auditing). Throws while it is not, so the message comes back to finish the job.
+ */
+async function settle(
+  request: AsyncRequest,
+  lease: AsyncRequestLease,
+  body: LoadedBody,
+  result: { bytes: Uint8Array; json: unknown } | undefined,
+  deps: AsyncWorkerDeps,
+): Promise<void> {
+  let resultBody = result?.bytes;
+  if (resultBody === undefined) {
+    resultBody = await deps.objects.get(resultKey(request.requestId));
+    if (resultBody === undefined) throw new Error(`the result of request ${request.requestId} is not in the async bucket`);
+  }
+  const resultJson = result?.json ?? JSON.parse(decoder.decode(resultBody));
+  const policy = deps.endpoints.get(request.endpoint)?.audit ?? defaultAuditPolicy();
+  const { audit, usage } = asyncExecutionRecords({ request, requestBody: body.bytes, requestJson: body.json, resultBody, resultJson }, policy);
+  const [audited, counted] = await Promise.allSettled([
+    request.handoff.audit ? Promise.resolve() : deps.audit.record(audit),
+    request.handoff.usage ? Promise.resolve() : deps.usage.publish(usage),
+  ]);
+  const handoff = { audit: audited.status === 'fulfilled', usage: counted.status === 'fulfilled' };
+  const settled = isSettled({ ...request, handoff });
+  const changed = handoff.audit !== request.handoff.audit || handoff.usage !== request.handoff.usage;
+  if (changed || settled) await deps.jobs.recordHandoff(request.requestId, lease, handoff, settled, deps.clock.now());
+  if (!settled) {
+    const reason = audited.status === 'rejected' ? audited.reason : counted.status === 'rejected' ? counted.reason : undefined;
+    throw new Error(`request ${request.requestId}: its audit record or usage event could not be handed off`, { cause: reason });
+  }
+}
+
+function finished(request: AsyncRequest): MessageDisposition {
+  const outcome = request.outcome!;
+  return {
+    kind: 'finished',
+    requestId: request.requestId,
+    status: request.status === 'succeeded' ? 'succeeded' : 'failed',
+    statusCode: outcome.statusCode,
+    ...(outcome.error ? { errorCode: outcome.error.code } : {}),
+  };
+}
+
+/** Leaves the message to SQS's redrive: visible again at once, so its next receive moves it to the DLQ. */
+async function deadLetter(message: QueuedMessage, deps: AsyncWorkerDeps, requestId: string | undefined, error: unknown, markedFailed: boolean): Promise<MessageDisposition> {
+  await deps.queue.retryLater(message.receiptHandle, 0).catch(() => undefined);
+  return { kind: 'dead-letter', requestId, error, markedFailed };
+}

@@ -1,0 +1,285 @@
+import type { Principal } from '../api-key';
+import { hashApiKey } from '../api-key';
+import { authenticate } from '../authenticate';
+import { sha256Hex } from '../audit-log/sha256';
+import { defaultAuditPolicy } from '../audit-policy';
+import { buildAuditRecord, type AuditRecord } from '../audit-record';
+import type { EndpointRegistry } from '../endpoint-registry';
+import type { ServingEndpoint } from '../endpoint-config';
+import { AppError, ConflictError, InternalError, InvalidRequestError, ServiceUnavailableError, toAppError } from '../errors';
+import { errorResponse } from '../error-response';
+import { resolveInvocation } from '../invocation-input';
+import { parseModelInput, wantsStream } from '../model-call';
+import { redactAuditRecord } from '../redact-audit-record';
+import { usageEventFor } from '../usage-event';
+import type { AsyncRequestQueue } from '../../ports/async-request-queue';
+import type { AuditSink } from '../../ports/audit-sink';
+import type { Clock } from '../../ports/clock';
+import type { JobStore } from '../../ports/job-store';
+import type { KeyStore } from '../../ports/key-store';
+import type { ObjectStore } from '../../ports/object-store';
+import type { UsageSink } from '../../ports/usage-sink';
+import { inlineMessageText, referenceMessageText, requestBodyKey } from './async-request-message';
+import { visibleStatus, type AsyncRequest } from './async-request';
+
+/** A `POST /serving-endpoints/{name}/async-invocations` as the HTTP edge hands it over. */
+export interface AsyncSubmissionRequest {
+  requestId: string;
+  receivedAt: Date;
+  startedAt: number;
+  endpointName: string | undefined;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: Uint8Array;
+  clientIp: string | undefined;
+  userAgent: string | undefined;
+  /** The `Idempotency-Key` header, when sent. */
+  idempotencyKey: string | undefined;
+  /** Where `GET /requests/{id}` lives for this caller, e.g. `https://api.example.com/prod`. */
+  apiBaseUrl: string;
+}
+
+export interface AsyncSettings {
+  /** How long an idempotency key keeps standing for its first request (seconds). */
+  idempotencyWindowSeconds: number;
+  /** How long a request and its result are kept (days): DynamoDB TTL and the bucket's lifecycle. */
+  retentionDays: number;
+  /** Bodies whose message would be larger go to S3 first (claim check). */
+  maxInlineMessageBytes?: number;
+}
+
+export interface AsyncSubmissionDeps {
+  endpoints: EndpointRegistry;
+  keys: KeyStore;
+  jobs: JobStore;
+  queue: AsyncRequestQueue;
+  /** The async bucket: bodies sent by reference, results. */
+  objects: ObjectStore;
+  audit: AuditSink;
+  usage: UsageSink;
+  clock: Clock;
+  settings: AsyncSettings;
+}
+
+export interface AsyncSubmissionOutcome {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** The request id the answer is about: the new one, or the original on an idempotent replay. */
+  requestId: string;
+  /** Set on a refusal: its audit record (kind `async-submission`), for the log. */
+  audit?: AuditRecord;
+  error?: AppError;
+  /** Set when a refusal's audit record or usage event could not be handed off. */
+  handoffError?: unknown;
+  /** Set when the answer repeats an earlier submission with the same idempotency key. */
+  replayed?: boolean;
+}
+
+/** Idempotency keys: what Stripe and the IETF draft allow, printable ASCII without spaces at the ends. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+/** A reservation whose submission shows no request after this long was interrupted: it may be taken over. */
+const STALE_RESERVATION_MS = 30_000;
+const encoder = new TextEncoder();
+
+/**
+ * Accepts one asynchronous invocation: the same checks as the synchronous path (key, endpoint,
+ * grant, size, body against the task) refuse a bad request here, at submission, with the same
+ * statuses; `stream: true` is refused (400), there is no one to stream to. An accepted request
+ * is stored (`queued`), its body travels in the queue message or, when too large, in the async
+ * bucket (claim check), and the answer is `202 {request_id, status, status_url}`.
+ *
+ * `Idempotency-Key`: the same key (per tenant) with the same endpoint and body within the window
+ * answers the original request id again; with anything else it is a 409.
+ *
+ * Refusals are audited (kind `async-submission`) and counted like synchronous ones. An accepted
+ * request gets its one audit record and usage event when it ends, from the worker. Never throws.
+ */
+export async function serveAsyncSubmission(request: AsyncSubmissionRequest, deps: AsyncSubmissionDeps): Promise<AsyncSubmissionOutcome> {
+  const facts: { principal?: Principal; endpoint?: ServingEndpoint; json?: unknown } = {};
+  try {
+    facts.principal = await authenticate(request.authorization, deps.keys);
+    const { endpoint, json } = resolveInvocation(
+      { surface: 'invocations', endpointName: request.endpointName, contentType: request.contentType, body: request.body },
+      deps.endpoints,
+      facts.principal,
+    );
+    facts.endpoint = endpoint;
+    facts.json = json;
+    const input = parseModelInput(endpoint, request.body, json);
+    if (wantsStream(input)) {
+      throw new InvalidRequestError('stream: not supported for asynchronous invocations; the answer is stored, fetch it from GET /requests/{id}');
+    }
+    const idempotencyKey = request.idempotencyKey;
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new InvalidRequestError('Idempotency-Key: must be 1-255 printable ASCII characters, not starting or ending with a space');
+    }
+    return await accept(request, deps, facts.principal, endpoint, JSON.stringify(json), idempotencyKey);
+  } catch (thrown) {
+    return refuse(request, deps, facts, toAppError(thrown));
+  }
+}
+
+async function accept(
+  request: AsyncSubmissionRequest,
+  deps: AsyncSubmissionDeps,
+  principal: Principal,
+  endpoint: ServingEndpoint,
+  bodyText: string,
+  idempotencyKey: string | undefined,
+): Promise<AsyncSubmissionOutcome> {
+  const now = deps.clock.now();
+  const bodySha256 = sha256Hex(bodyText);
+  if (idempotencyKey !== undefined) {
+    const reservation = {
+      tenant: principal.tenant,
+      key: idempotencyKey,
+      requestId: request.requestId,
+      endpoint: endpoint.name,
+      bodySha256,
+      createdAt: now.toISOString(),
+      expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.idempotencyWindowSeconds,
+    };
+    const reserved = await deps.jobs.reserveKey(reservation, now);
+    if (!reserved.reserved) {
+      const { existing } = reserved;
+      if (existing.endpoint !== endpoint.name || existing.bodySha256 !== bodySha256) {
+        throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for a different request (${existing.requestId}); use a new key`);
+      }
+      const original = await deps.jobs.get(existing.requestId);
+      if (original !== undefined) return accepted(request, original.requestId, visibleStatus(original), true);
+      // The first submission with this key stopped before storing its request: take the key over.
+      const stale = now.getTime() - new Date(existing.createdAt).getTime() > STALE_RESERVATION_MS;
+      if (!stale || !(await deps.jobs.takeOverKey(reservation, existing.requestId))) {
+        throw new ConflictError('IDEMPOTENCY_KEY_IN_USE', `A request with Idempotency-Key ${idempotencyKey} is being submitted; retry shortly`, {
+          headers: { 'retry-after': '1' },
+        });
+      }
+    }
+  }
+
+  try {
+    await store(request, deps, principal, endpoint, bodyText, bodySha256, idempotencyKey, now);
+  } catch (error) {
+    // Not accepted: the key is free again for the caller's retry.
+    if (idempotencyKey !== undefined) await deps.jobs.releaseKey(principal.tenant, idempotencyKey, request.requestId).catch(() => undefined);
+    throw error;
+  }
+  return accepted(request, request.requestId, 'queued', false);
+}
+
+/** Stores the request (and its body, when too large for a message), then queues its message. */
+async function store(
+  request: AsyncSubmissionRequest,
+  deps: AsyncSubmissionDeps,
+  principal: Principal,
+  endpoint: ServingEndpoint,
+  bodyText: string,
+  bodySha256: string,
+  idempotencyKey: string | undefined,
+  now: Date,
+): Promise<void> {
+  const head = { requestId: request.requestId, tenant: principal.tenant, endpoint: endpoint.name };
+  let message = inlineMessageText(head, bodyText, deps.settings.maxInlineMessageBytes);
+  const bodyBytes = Buffer.byteLength(bodyText);
+  const stored = message === undefined;
+  if (message === undefined) {
+    await deps.objects.put(requestBodyKey(request.requestId), encoder.encode(bodyText), { contentType: 'application/json' });
+    message = referenceMessageText(head, { sha256: bodySha256, bytes: bodyBytes });
+  }
+  const job: AsyncRequest = {
+    requestId: request.requestId,
+    tenant: principal.tenant,
+    keyId: principal.keyId,
+    keyHash: keyHashOf(request.authorization),
+    endpoint: endpoint.name,
+    origin: 'http',
+    status: 'queued',
+    submittedAt: request.receivedAt.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now.toISOString(),
+    body: { sha256: bodySha256, bytes: bodyBytes, stored },
+    idempotencyKey: idempotencyKey ?? null,
+    client: { ip: request.clientIp ?? null, userAgent: request.userAgent ?? null },
+    deliveries: 0,
+    attempts: [],
+    lastError: null,
+    outcome: null,
+    handoff: { audit: false, usage: false },
+    lease: null,
+    version: 0,
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.retentionDays * 86_400,
+  };
+  const created = await deps.jobs.create(job);
+  if (!created.created) throw new InternalError(`request id ${request.requestId} is already taken`);
+  try {
+    await deps.queue.send(message, head);
+  } catch (cause) {
+    // Not queued: the caller is told so (503) and may retry, with the same key if it sent one.
+    await deps.jobs.failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now()).catch(() => undefined);
+    throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
+  }
+}
+
+function accepted(request: AsyncSubmissionRequest, requestId: string, status: string, replayed: boolean): AsyncSubmissionOutcome {
+  const statusUrl = `${request.apiBaseUrl}/requests/${requestId}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json', location: statusUrl };
+  if (replayed) headers['idempotent-replayed'] = 'true';
+  return {
+    statusCode: 202,
+    headers,
+    body: encoder.encode(JSON.stringify({ request_id: requestId, status, status_url: statusUrl })),
+    requestId,
+    ...(replayed ? { replayed } : {}),
+  };
+}
+
+/** The key's hash, so the worker can check the key is still active when the request runs. */
+function keyHashOf(authorization: string | undefined): string | null {
+  const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  return key === undefined ? null : hashApiKey(key);
+}
+
+/** A refusal: audited (kind `async-submission`) and counted like a synchronous one, then answered. */
+async function refuse(
+  request: AsyncSubmissionRequest,
+  deps: AsyncSubmissionDeps,
+  facts: { principal?: Principal; endpoint?: ServingEndpoint; json?: unknown },
+  error: AppError,
+): Promise<AsyncSubmissionOutcome> {
+  const response = errorResponse(error, request.requestId);
+  const audit = redactAuditRecord(
+    buildAuditRecord({
+      kind: 'async-submission',
+      requestId: request.requestId,
+      receivedAt: request.receivedAt,
+      endpointName: facts.endpoint?.name ?? request.endpointName ?? '',
+      principal: facts.principal,
+      servedEntity: undefined,
+      status: response.statusCode,
+      error: { code: error.code, message: error.expose ? error.message : 'Internal error' },
+      latencyMs: deps.clock.monotonic() - request.startedAt,
+      backendLatencyMs: undefined,
+      clientIp: request.clientIp,
+      userAgent: request.userAgent,
+      requestBody: request.body,
+      requestJson: facts.json,
+      responseBody: response.body,
+      responseJson: response.payload,
+    }),
+    facts.endpoint?.audit ?? defaultAuditPolicy(),
+  );
+  const usage = usageEventFor(audit, { units: undefined, requestBytes: request.body.byteLength, responseBytes: response.body.byteLength });
+  const handoff = await Promise.allSettled([deps.audit.record(audit), deps.usage.publish({ ...usage, async: true })]);
+  const failed = handoff.find((result) => result.status === 'rejected');
+  return {
+    statusCode: response.statusCode,
+    headers: { ...response.headers, 'content-type': 'application/json' },
+    body: response.body,
+    requestId: request.requestId,
+    audit,
+    error,
+    ...(failed ? { handoffError: failed.reason } : {}),
+  };
+}

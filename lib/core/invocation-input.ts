@@ -1,0 +1,116 @@
+import type { Principal } from './api-key';
+import { authorizeInvocation } from './authenticate';
+import type { EndpointRegistry } from './endpoint-registry';
+import type { ServingEndpoint, Task } from './endpoint-config';
+import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { parseModelInput, type ModelInput } from './model-call';
+
+/**
+ * Which route the request came in on: the Databricks-style invocations path (endpoint in the path,
+ * any task) or one of the OpenAI-compatible paths (endpoint in the body's `model`, task fixed).
+ */
+export type InvocationSurface = 'invocations' | 'chat' | 'completions' | 'embeddings';
+
+/** What the edge knows about a request body before anything about it is trusted. */
+export interface RawInvocation {
+  surface: InvocationSurface;
+  /** The endpoint named in the path (invocations surface only). */
+  endpointName: string | undefined;
+  contentType: string | undefined;
+  body: Uint8Array;
+}
+
+/** A request checked against its endpoint: named, authorized, within size, and fit for the task. */
+export interface CheckedInvocation {
+  endpoint: ServingEndpoint;
+  /** The body as parsed JSON. */
+  json: unknown;
+  input: ModelInput;
+}
+
+const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;.*)?$/i;
+/** Lambda's synchronous payload limit: no endpoint accepts more, so nothing larger is parsed. */
+export const LARGEST_BODY_BYTES = 6_000_000;
+
+/**
+ * Resolves the endpoint a request names (path or `model`), authorizes the principal for it, and
+ * validates the body against the endpoint's task: the checks every invocation passes, synchronous
+ * or queued, before any model is called. Split in two so that a caller can record the endpoint
+ * and body before the task check refuses them: {@link resolveInvocation}, then
+ * {@link parseModelInput}.
+ * @throws the AppError (400, 403, 404, 413, 415) that refuses the request.
+ */
+export function checkInvocation(request: RawInvocation, endpoints: EndpointRegistry, principal: Principal): CheckedInvocation {
+  const { endpoint, json } = resolveInvocation(request, endpoints, principal);
+  return { endpoint, json, input: parseModelInput(endpoint, request.body, json) };
+}
+
+/**
+ * The endpoint a request names (path or `model`), authorized for the principal, and its body parsed.
+ * @throws the AppError (400, 403, 404, 413, 415) that refuses the request.
+ */
+export function resolveInvocation(request: RawInvocation, endpoints: EndpointRegistry, principal: Principal): { endpoint: ServingEndpoint; json: unknown } {
+  if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
+    throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
+  }
+  if (request.surface === 'invocations') {
+    const endpoint = findEndpoint(endpoints, request.endpointName ?? '');
+    authorizeInvocation(principal, endpoint);
+    checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
+    return { endpoint, json: parseJsonBody(request.body) };
+  }
+  checkSize(request.body, LARGEST_BODY_BYTES, undefined);
+  const json = parseJsonBody(request.body);
+  const model = (json as { model?: unknown } | null)?.model;
+  if (typeof model !== 'string' || model === '') {
+    throw new InvalidRequestError('model: required; name the serving endpoint to query');
+  }
+  const endpoint = findEndpoint(endpoints, model);
+  authorizeInvocation(principal, endpoint);
+  checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
+  if (endpoint.task !== request.surface) throw wrongSurface(endpoint, request.surface);
+  return { endpoint, json };
+}
+
+/** @throws NotFoundError (404) when no endpoint has the name. */
+export function findEndpoint(endpoints: EndpointRegistry, name: string): ServingEndpoint {
+  const endpoint = endpoints.get(name);
+  if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${name}`);
+  return endpoint;
+}
+
+function checkSize(body: Uint8Array, limit: number, endpointName: string | undefined): void {
+  if (body.byteLength <= limit) return;
+  const who = endpointName === undefined ? 'modelgate accepts' : `endpoint ${endpointName} accepts`;
+  throw new PayloadTooLargeError(`Request body is ${body.byteLength} bytes; ${who} at most ${limit}`);
+}
+
+const SURFACE_PATHS: Record<Exclude<InvocationSurface, 'invocations'>, string> = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+};
+
+function wrongSurface(endpoint: ServingEndpoint, surface: Exclude<InvocationSurface, 'invocations'>): InvalidRequestError {
+  const where: Record<Task, string> = {
+    custom: `/serving-endpoints/${endpoint.name}/invocations`,
+    ...SURFACE_PATHS,
+  };
+  return new InvalidRequestError(
+    `model: endpoint ${endpoint.name} serves the ${endpoint.task} task, not ${surface}; send it to ${where[endpoint.task]}`,
+  );
+}
+
+/**
+ * A body's JSON value.
+ * @throws InvalidRequestError (400) when it is empty or not JSON.
+ */
+export function parseJsonBody(body: Uint8Array): unknown {
+  if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON request');
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (cause) {
+    const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
+    throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
+  }
+}

@@ -1,0 +1,50 @@
+import { v7 as uuidv7 } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import {
+  ASYNC_REQUEST_MESSAGE_SCHEMA,
+  inlineMessageText,
+  parseAsyncRequestMessage,
+  referenceMessageText,
+  UnreadableMessageError,
+} from '../../../lib/core/async/async-request-message';
+
+const now = new Date('2026-11-21T10:00:00Z');
+const id = uuidv7({ msecs: now.getTime() - 60_000 });
+const head = { requestId: id, tenant: 'acme', endpoint: 'iris' };
+
+describe('the async request message (version 1)', () => {
+  it('reads a message with its body inline, and one with a reference to a stored body', () => {
+    // Act
+    const inline = parseAsyncRequestMessage(inlineMessageText(head, '{"instances":[[1,2,3,4]]}')!, now);
+    const byReference = parseAsyncRequestMessage(referenceMessageText(head, { sha256: 'a'.repeat(64), bytes: 300_000 }), now);
+    // Assess
+    expect(inline).toEqual({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, body: { instances: [[1, 2, 3, 4]] } });
+    expect(byReference.bodyRef).toEqual({ sha256: 'a'.repeat(64), bytes: 300_000 });
+  });
+
+  it('sends by reference what would not fit a message', () => {
+    expect(inlineMessageText(head, `"${'x'.repeat(300)}"`, 200)).toBeUndefined();
+    expect(inlineMessageText(head, '"small"', 200)).toBeDefined();
+  });
+
+  it('keeps U+FFFF, which SQS refuses, as an escape of the same JSON value', () => {
+    // Act
+    const text = inlineMessageText(head, JSON.stringify({ instances: ['a\uFFFFb'] }))!;
+    // Assess
+    expect(text).not.toContain('\uFFFF');
+    expect(parseAsyncRequestMessage(text, now).body).toEqual({ instances: ['a\uFFFFb'] });
+  });
+
+  it.each([
+    ['not JSON', 'hello', /not JSON/],
+    ['another schema version', JSON.stringify({ ...head, schema: 'modelgate.async-request.v2', body: {} }), /schema/],
+    ['both body and bodyRef', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, body: {}, bodyRef: { sha256: 'a'.repeat(64), bytes: 1 } }), /exactly one of body and bodyRef/],
+    ['neither', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head }), /exactly one of body and bodyRef/],
+    ['a request id that is not a UUIDv7', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, requestId: 'job-1', body: {} }), /requestId/],
+    ['an unknown field', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, body: {}, priority: 1 }), /priority|Unrecognized/],
+    ['an id minted in the future', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, requestId: uuidv7({ msecs: now.getTime() + 3_600_000 }), body: {} }), /not minted in the last 15 days/],
+  ])('refuses %s', (_name, text, reason) => {
+    expect(() => parseAsyncRequestMessage(text, now)).toThrow(UnreadableMessageError);
+    expect(() => parseAsyncRequestMessage(text, now)).toThrow(reason);
+  });
+});

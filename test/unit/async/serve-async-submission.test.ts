@@ -1,0 +1,138 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../../lib/core/async/async-request-message';
+import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
+import { asyncWorld, AUDITOR_KEY, IRIS, submissionOf } from './async-fixtures';
+
+const json = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
+
+describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations)', () => {
+  let world: ReturnType<typeof asyncWorld>;
+
+  beforeEach(() => {
+    world = asyncWorld();
+  });
+
+  it('answers 202 with the request id, status and status URL, having stored the request and queued its message', async () => {
+    // Prepare
+    const request = submissionOf(world, IRIS);
+    // Act
+    const outcome = await serveAsyncSubmission(request, world.submission);
+    // Assess
+    const statusUrl = `https://api.example.com/prod/requests/${request.requestId}`;
+    expect(outcome).toMatchObject({ statusCode: 202, requestId: request.requestId, headers: { location: statusUrl } });
+    expect(json(outcome.body)).toEqual({ request_id: request.requestId, status: 'queued', status_url: statusUrl });
+    expect(world.jobs.requests.get(request.requestId)).toMatchObject({ status: 'queued', tenant: 'acme', origin: 'http', endpoint: 'iris', body: { stored: false } });
+    expect(JSON.parse(world.queue.sent[0]!.text)).toEqual({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: request.requestId, tenant: 'acme', endpoint: 'iris', body: IRIS });
+    // Accepted requests are audited when they end, not twice.
+    expect(world.audit.records).toEqual([]);
+    expect(world.usage.events).toEqual([]);
+  });
+
+  it('stores a body too large for a message in the bucket and sends a reference to it (claim check)', async () => {
+    // Prepare
+    world.submission.settings.maxInlineMessageBytes = 120;
+    const request = submissionOf(world, IRIS);
+    // Act
+    await serveAsyncSubmission(request, world.submission);
+    // Assess
+    const stored = world.objects.objects.get(`requests/v1/${request.requestId}.json`)!;
+    expect(JSON.parse(new TextDecoder().decode(stored.body))).toEqual(IRIS);
+    const message = JSON.parse(world.queue.sent[0]!.text) as Record<string, unknown>;
+    expect(message.body).toBeUndefined();
+    expect(message.bodyRef).toEqual({ sha256: world.jobs.requests.get(request.requestId)!.body.sha256, bytes: stored.body.byteLength });
+  });
+
+  it.each([
+    ['no key', { authorization: undefined }, IRIS, 401, 'UNAUTHENTICATED'],
+    ['a key without the invoke role', { authorization: `Bearer ${AUDITOR_KEY}` }, IRIS, 403, 'PERMISSION_DENIED'],
+    ['an unknown endpoint', { endpointName: 'nope' }, IRIS, 404, 'NOT_FOUND'],
+    ['a body over the endpoint\'s limit', {}, { instances: Array.from({ length: 2_000 }, () => [1, 2, 3, 4]) }, 413, 'PAYLOAD_TOO_LARGE'],
+    ['a body that does not fit the task', {}, { dataframe_split: { columns: 'x' } }, 400, 'INVALID_REQUEST'],
+    ['stream: true', { endpointName: 'assistant' }, { messages: [{ role: 'user', content: 'hi' }], stream: true }, 400, 'INVALID_REQUEST'],
+    ['a malformed idempotency key', { idempotencyKey: ' spaced ' }, IRIS, 400, 'INVALID_REQUEST'],
+  ] as const)('refuses %s at the door, audited (async-submission) and counted, nothing queued', async (_name, options, body, status, code) => {
+    // Act
+    const outcome = await serveAsyncSubmission(submissionOf(world, body, options), world.submission);
+    // Assess
+    expect(outcome.statusCode).toBe(status);
+    expect(json(outcome.body)).toMatchObject({ error: { code, request_id: outcome.requestId } });
+    expect(world.queue.sent).toEqual([]);
+    expect(world.jobs.requests.size).toBe(0);
+    expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-submission', requestId: outcome.requestId, status, errorCode: code })]);
+    expect(world.usage.events).toEqual([expect.objectContaining({ requestId: outcome.requestId, status, async: true })]);
+  });
+
+  it('answers the original request for the same Idempotency-Key and body, and 409 for another body or endpoint', async () => {
+    // Prepare
+    const first = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'order-42' }), world.submission);
+    // Act: whitespace differs, the JSON is the same.
+    const again = await serveAsyncSubmission(submissionOf(world, JSON.stringify(IRIS, null, 2), { idempotencyKey: 'order-42' }), world.submission);
+    const otherBody = await serveAsyncSubmission(submissionOf(world, { instances: [[1, 1, 1, 1]] }, { idempotencyKey: 'order-42' }), world.submission);
+    const otherEndpoint = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'order-42', endpointName: 'private' }), world.submission);
+    // Assess
+    expect(again).toMatchObject({ statusCode: 202, requestId: first.requestId, replayed: true, headers: { 'idempotent-replayed': 'true' } });
+    expect(json(again.body)).toMatchObject({ request_id: first.requestId, status: 'queued' });
+    expect(otherBody.statusCode).toBe(409);
+    expect(json(otherBody.body)).toMatchObject({ error: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+    expect(otherEndpoint.statusCode).toBe(409);
+    expect(world.queue.sent).toHaveLength(1);
+  });
+
+  it('keeps idempotency keys per tenant', async () => {
+    // Act
+    const mine = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k1' }), world.submission);
+    const theirs = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k1', authorization: `Bearer mgk_${'b'.repeat(43)}` }), world.submission);
+    // Assess
+    expect(theirs.statusCode).toBe(202);
+    expect(theirs.requestId).not.toBe(mine.requestId);
+  });
+
+  it('answers 409 (in use) while a key\'s first submission is still being stored, and takes over a reservation left behind', async () => {
+    // Prepare: a reservation whose request never got stored (its submission died).
+    const dead = submissionOf(world, IRIS);
+    await world.jobs.reserveKey(
+      { tenant: 'acme', key: 'k2', requestId: dead.requestId, endpoint: 'iris', bodySha256: (await import('../../../lib/core/audit-log/sha256')).sha256Hex(JSON.stringify(IRIS)), createdAt: world.clock.now().toISOString(), expiresAt: 4_000_000_000 },
+      world.clock.now(),
+    );
+    // Act
+    const tooSoon = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k2' }), world.submission);
+    world.clock.advance(31_000);
+    const later = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k2' }), world.submission);
+    // Assess
+    expect(tooSoon.statusCode).toBe(409);
+    expect(tooSoon.headers['retry-after']).toBe('1');
+    expect(json(tooSoon.body)).toMatchObject({ error: { code: 'IDEMPOTENCY_KEY_IN_USE' } });
+    expect(later.statusCode).toBe(202);
+  });
+
+  it('frees the idempotency key when the submission fails before it was queued (here: the bucket)', async () => {
+    // Prepare
+    world.submission.settings.maxInlineMessageBytes = 100;
+    world.objects.failWith = new Error('S3 unreachable');
+    // Act
+    const failed = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k4' }), world.submission);
+    world.objects.failWith = undefined;
+    const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k4' }), world.submission);
+    // Assess
+    expect(failed.statusCode).toBe(500);
+    expect(json(failed.body)).toMatchObject({ error: { code: 'INTERNAL_ERROR', message: 'Internal error' } });
+    expect(retried.statusCode).toBe(202);
+    expect(retried.replayed).toBeUndefined();
+  });
+
+  it('answers 503 when the message cannot be queued: the request is failed, the key freed for a retry', async () => {
+    // Prepare
+    world.queue.failWith = new Error('SQS unreachable');
+    // Act
+    const refused = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k3' }), world.submission);
+    world.queue.failWith = undefined;
+    const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k3' }), world.submission);
+    // Assess
+    expect(refused.statusCode).toBe(503);
+    expect(json(refused.body)).toMatchObject({ error: { code: 'QUEUE_UNAVAILABLE' } });
+    expect(world.jobs.requests.get(refused.requestId)).toMatchObject({ status: 'failed', outcome: { error: { code: 'QUEUE_UNAVAILABLE' } } });
+    expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-submission', status: 503 })]);
+    expect(retried).toMatchObject({ statusCode: 202 });
+    expect(retried.requestId).not.toBe(refused.requestId);
+  });
+});
