@@ -27,7 +27,20 @@ export interface MachineCpuTicks {
 }
 
 export function machineCpuTicks(): MachineCpuTicks {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  return cpuLineTicks(readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '');
+}
+
+/** The same, for each CPU (`cpu0`, `cpu1`, ...), indexed by CPU number. */
+export function perCpuTicks(): MachineCpuTicks[] {
+  const cpus: MachineCpuTicks[] = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d+)\s/.exec(line);
+    if (match) cpus[Number(match[1])] = cpuLineTicks(line);
+  }
+  return cpus;
+}
+
+function cpuLineTicks(line: string): MachineCpuTicks {
   // cpu user nice system idle iowait irq softirq steal (guest time is already inside user).
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
     .trim()
