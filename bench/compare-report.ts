@@ -54,7 +54,8 @@ export function formatCompareReport(results: CompareResults): string {
       `emulator and the rest of the local stack to CPU ${results.cpuLayout.rest}. A discarded warm-up per target (${settings.warmupMs} ms at c=16, ` +
       `then c=1), then ${settings.repeats} repeats; in each repeat, for each level, every target runs one batch, interleaved (never in blocks; the ` +
       `order rotates by one target per repeat). Right before each batch, ${settings.leadInRequestsPerClient} unmeasured requests per client (connections to ` +
-      'the backend open again after idling). Batches are closed-loop and bounded by time (${settings.levels.map((entry) => `${entry.name} ${entry.durationMs} ms`).join(', ')}); ` +
+      'the backend open again after idling). ' +
+      `Batches are closed-loop and bounded by time (${settings.levels.map((entry) => `${entry.name} ${entry.durationMs} ms`).join(', ')}); ` +
       'latency is send to last byte. CPU per request is utime+stime of the process under test (for *direct*, the backend) from ' +
       '`/proc/<pid>/stat` around each batch, divided by the answers. Ratios are taken within a repeat and reported as median (min–max) over ' +
       `repeats. ${results.measuredRequests} measured requests; ${results.discardedBatches.length} batch(es) discarded for a non-2xx answer` +
