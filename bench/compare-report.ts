@@ -95,11 +95,12 @@ export function formatCompareReport(results: CompareResults): string {
     '',
     saturationNote(level('c64')),
     '',
-    'On the other CPU, per request (µs, median over repeats): what each target costs the backend, the load generator, the emulator ' +
-      '(the benchmark process minus its load generator: fauxqs S3/SQS, the SSM stand-in, log relay) and the audit archiver.',
+    'On the other CPU, per request (µs, median over repeats): what each target costs the backend, the load generator and the emulator ' +
+      "(the benchmark process minus its load generator: fauxqs S3/SQS, the SSM stand-in, log relay). The local audit archiver is paused " +
+      "(SIGSTOP) for the whole run: it is AWS-side work that would otherwise catch up during other targets' batches.",
     '',
-    '| level | target | backend | load generator | emulator | archiver |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| level | target | backend | load generator | emulator |',
+    '| --- | --- | ---: | ---: | ---: |',
     ...results.levels
       .filter((entry) => entry.level.name === 'c16' || entry.level.name === 'c64')
       .flatMap((entry) =>
@@ -108,7 +109,7 @@ export function formatCompareReport(results: CompareResults): string {
           if (!summary) return [];
           return [
             `| ${entry.level.name} | ${LABELS[target]} | ${fixed(summary.backendCpuUsPerRequest.median, 0)} | ${fixed(summary.loadGeneratorCpuUsPerRequest.median, 0)} | ` +
-              `${fixed(summary.emulatorCpuUsPerRequest.median, 0)} | ${fixed(summary.workersCpuUsPerRequest.median, 0)} |`,
+              `${fixed(summary.emulatorCpuUsPerRequest.median, 0)} |`,
           ];
         }),
       ),
@@ -138,6 +139,8 @@ export function formatCompareReport(results: CompareResults): string {
     distributionRow('CPU per invocation, `process.cpuUsage()` (µs)', results.inProcess.cpuUs, 0),
     '',
     profileSection(results),
+    '',
+    whatIfSection(results),
     '',
     '### Reading',
     '',
@@ -254,6 +257,30 @@ function profileSection(results: CompareResults): string {
     '| function on the CPU | share % | ≈ µs/invocation |',
     '| --- | ---: | ---: |',
     ...profile.leafFunctions.slice(0, 15).map((share) => `| \`${share.name.replace(/\|/g, '\\|')}\` (${share.component}) | ${fixed(100 * share.share, 1)} | ${fixed(share.share * cpuUs, 0)} |`),
+  ].join('\n');
+}
+
+function whatIfSection(results: CompareResults): string {
+  const [baseline] = results.whatIfs;
+  if (!baseline) return '';
+  const names: Record<string, string> = {
+    'no-cls-hooked': 'X-Ray cls-hooked async hook made inert',
+    'stub-sqs': '`SQSClient.send` answering at once (no audit/usage hand-off work)',
+    'http-fetch': 'backend call over node:http (keep-alive agent) instead of fetch/undici',
+  };
+  return [
+    `### What-if: the handler in process with parts of its hot path taken away (${results.settings.whatIf.invocations} invocations each)`,
+    '',
+    'Run one after another in separate processes, same stack, same pinning (`bench/processes/what-if.ts`). These are measurements of ' +
+      'what a part costs, not changes to modelgate; the first row is their baseline, measured in the same series.',
+    '',
+    '| variant | CPU µs/invocation (mean) | p50 | saved vs baseline (mean) | wall p50 (ms) | own time p99 (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...results.whatIfs.map((entry) => {
+      const label = entry.whatIfs.length === 0 ? 'baseline (everything on)' : entry.whatIfs.map((name) => names[name] ?? name).join(' + ');
+      const saved = entry === baseline ? '—' : `${fixed(baseline.cpuUs.mean - entry.cpuUs.mean, 0)} (${fixed((100 * (baseline.cpuUs.mean - entry.cpuUs.mean)) / baseline.cpuUs.mean, 0)}%)`;
+      return `| ${label} | ${fixed(entry.cpuUs.mean, 0)} | ${fixed(entry.cpuUs.p50, 0)} | ${saved} | ${fixed(entry.wallMs.p50, 2)} | ${fixed(entry.ownMs.p99, 2)} |`;
+    }),
   ].join('\n');
 }
 

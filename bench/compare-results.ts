@@ -2,6 +2,7 @@ import type { CpuLayout } from './cpu-pinning';
 import type { InProcessFigures } from './handler-in-process';
 import type { MachineFacts } from './machine-facts';
 import type { ProfileSummary } from './cpu-profile-summary';
+import type { WhatIf } from './processes/what-if';
 import { summarize, type Distribution } from './stats';
 
 /**
@@ -129,6 +130,7 @@ export interface CompareResults {
     warmupMs: number;
     leadInRequestsPerClient: number;
     inProcess: { warmup: number; invocations: number };
+    whatIf: { warmup: number; invocations: number };
   };
   targets: Record<CompareTarget, CompareTargetFacts>;
   /** Backend (the local OpenAI-compatible server) process, shared by every target. */
@@ -140,6 +142,8 @@ export interface CompareResults {
   inProcess: InProcessFigures;
   /** The profiled in-process run: its profile folded, where the raw file was left, and its own CPU per invocation (profiler included). */
   profile: ProfileSummary & { file: string; cpuUsPerInvocation: Distribution };
+  /** The in-process handler with parts of its hot path taken away (the first, with none, is their baseline). */
+  whatIfs: Array<{ whatIfs: WhatIf[]; invocations: number; cpuUs: Distribution; wallMs: Distribution; ownMs: Distribution }>;
   batches: CompareBatch[];
 }
 

@@ -25,6 +25,8 @@ import { startLoadGenerator, type LoadGenerator, type LoadTarget } from './load'
 import { machineFacts } from './machine-facts';
 import { startPinnedChild, type PinnedChild } from './pinned-child';
 import { cpuTicksOf, machineCpuTicks, perCpuTicks } from './proc-cpu';
+import { resumeProcess } from './resume-process';
+import type { WhatIf } from './processes/what-if';
 import { residentMemoryOf } from './proc-memory';
 import { summarize } from './stats';
 
@@ -49,6 +51,8 @@ const SETTINGS = {
   // target meets the batch with its backend connections open (idle ones close after 5 s).
   leadInRequestsPerClient: 2,
   inProcess: QUICK ? { warmup: 100, invocations: 300 } : { warmup: 300, invocations: 1_000 },
+  // Each what-if run (and its own baseline) of the in-process handler.
+  whatIf: QUICK ? { warmup: 100, invocations: 200 } : { warmup: 200, invocations: 500 },
   // If anything hangs past this, the watchdog stops everything and exits.
   hardLimitMs: QUICK ? 300_000 : 720_000,
 };
@@ -62,6 +66,8 @@ const BODY = JSON.stringify({ model: BACKEND_MODEL, messages: [{ role: 'user', c
 const EXPECT = '"chat.completion"';
 const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const PORTKEY_VERSION = '1.15.2';
+// The in-process what-if runs, in this order: a baseline first, each part alone, then all together.
+const WHAT_IFS: WhatIf[][] = [[], ['no-cls-hooked'], ['stub-sqs'], ['http-fetch'], ['no-cls-hooked', 'stub-sqs', 'http-fetch']];
 // Must match the interval bench/processes/handler-loop.ts gives V8's profiler.
 const PROFILE_INTERVAL_US = 100;
 const LOAD_GENERATOR =
@@ -82,8 +88,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-compare-'));
 const profileFile = join(tmpdir(), `modelgate-compare-${stamp}.cpuprofile`);
 let stack: LocalStack | undefined;
 let load: LoadGenerator | undefined;
+let pausedWorkers: number | undefined;
 const children: PinnedChild[] = [];
 const stopAll = async (): Promise<void> => {
+  if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
+  pausedWorkers = undefined;
   for (const child of children.splice(0)) await child.stop().catch(() => undefined);
   await load?.close().catch(() => undefined);
   load = undefined;
@@ -118,6 +127,11 @@ try {
     endpointsConfig,
   });
   pinProcess(stack.pids.api, layout.underTest);
+  // The audit archiver drains the audit queue modelgate fills: AWS-side work (its own Lambda),
+  // not the request path. Left running it would catch up during the next targets' batches on the
+  // load generator's CPU, so it is paused for the run (SIGSTOP) and resumed before the stack stops.
+  process.kill(stack.pids.workers, 'SIGSTOP');
+  pausedWorkers = stack.pids.workers;
   const backendUrl = stack.openaiServerUrl;
   const backendKey = await readBackendKey(stack.secretsUrl);
 
@@ -276,6 +290,20 @@ try {
     file: profileFile,
     cpuUsPerInvocation: profiled.cpuUs,
   };
+
+  console.log('compare: what-if runs of the handler in process (parts of the hot path taken away)');
+  const whatIfs: CompareResults['whatIfs'] = [];
+  for (const variant of WHAT_IFS) {
+    const figures = await measureHandlerInProcess({
+      root: ROOT,
+      environment: stack.environment,
+      request: { ...handlerLoop, ...SETTINGS.whatIf, whatIfs: variant },
+      timeoutMs: 120_000,
+      cpus: layout.underTest,
+    });
+    if (figures.failures > 0) throw new RunAborted(`what-if ${variant.join('+') || 'baseline'}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
+    whatIfs.push({ whatIfs: variant, invocations: figures.invocations, cpuUs: figures.cpuUs, wallMs: figures.wallMs, ownMs: figures.ownMs });
+  }
   const backendPeakRssKb = residentMemoryOf(stack.pids.openaiServer).peakRssKb;
   const loadAverageAtEnd = loadavg();
 
@@ -313,7 +341,14 @@ try {
     loadGenerator: LOAD_GENERATOR,
     cpuLayout: layout,
     workload: { path: PATH, body: BODY, backend: `local OpenAI-compatible server, model ${BACKEND_MODEL}`, modelgateEndpoint: MODELGATE_ENDPOINT },
-    settings: { repeats: SETTINGS.repeats, levels: LEVELS, warmupMs: SETTINGS.warmupMs, leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient, inProcess: SETTINGS.inProcess },
+    settings: {
+      repeats: SETTINGS.repeats,
+      levels: LEVELS,
+      warmupMs: SETTINGS.warmupMs,
+      leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient,
+      inProcess: SETTINGS.inProcess,
+      whatIf: SETTINGS.whatIf,
+    },
     targets: targetFacts,
     backend: { pid: stack.pids.openaiServer, cpus: cpusOf.direct, peakRssKb: backendPeakRssKb },
     measuredRequests: batches.filter((batch) => batch.discarded === undefined).reduce((sum, batch) => sum + batch.requests, 0),
@@ -322,6 +357,7 @@ try {
     ratios,
     inProcess,
     profile,
+    whatIfs,
     batches,
   };
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { WhatIf } from './processes/what-if';
 import { summarize, type Distribution } from './stats';
 
 /** What the handler loop is asked to do (sent over IPC). */
@@ -14,6 +15,8 @@ export interface HandlerLoopRequest {
   invocations: number;
   /** When set, V8's CPU profiler samples the measured invocations (not start-up, not warm-up) into this `.cpuprofile` file. */
   profileFile?: string;
+  /** Parts of the hot path taken away in this run, to measure what they cost (see processes/what-if.ts). */
+  whatIfs?: WhatIf[];
 }
 
 /** One measured invocation. */

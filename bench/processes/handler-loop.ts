@@ -6,6 +6,7 @@ import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-ga
 import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
 import type { HandlerLoopRequest, HandlerLoopResult, HandlerSample } from '../handler-in-process';
+import { applyWhatIfs } from './what-if';
 
 // Calls a handler in a loop, in this process, as a warm Lambda container would: no HTTP in front
 // of it. Started by handler-in-process.ts with the stack's environment already set, so the
@@ -47,6 +48,7 @@ async function timeSqsSends(): Promise<void> {
 
 async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> {
   installLambdaStreamingGlobal();
+  await applyWhatIfs(request.whatIfs ?? []);
   await timeSqsSends();
   const path = request.path ?? `/serving-endpoints/${request.endpoint}/invocations`;
   const matched = matchRoute(readRoutes('serverless.yml'), 'POST', path);
