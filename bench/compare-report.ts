@@ -31,18 +31,17 @@ export function formatCompareReport(results: CompareResults): string {
   const { machine, settings } = results;
   const level = (name: string) => results.levels.find((entry) => entry.level.name === name);
   const verdicts = judge(results);
-  const others = results.levels.flatMap((entry) =>
-    MODELGATES.concat().flatMap((target) => entry.targets[target]?.testCpuOthersPercent.values ?? []),
-  );
-  const othersMedian = median(others);
+  const othersDuring = (targets: readonly CompareTarget[]) =>
+    median(results.levels.flatMap((entry) => targets.flatMap((target) => entry.targets[target]?.testCpuOthersPercent.values ?? [])));
   const lines = [
     '## modelgate against the floor and Portkey',
     '',
     `- **Command:** \`${results.command}\` (\`tsx bench/compare.ts\`), run ${results.startedAt}, took ${(results.durationMs / 1000).toFixed(0)} s.`,
     `- **Machine:** ${machine.nproc} CPUs (\`nproc\`), ${machine.cpuModel}, ${machine.kernel}, Node ${machine.node}. ` +
       `1-minute load average ${machine.loadAverage1m.toFixed(2)} before the run and ${(machine.loadAverageAtEnd[0] ?? Number.NaN).toFixed(2)} at its end ` +
-      `(5-minute: ${(machine.loadAverageAtEnd[1] ?? Number.NaN).toFixed(2)}): the machine was shared with other test runs, which used a median ` +
-      `${fixed(othersMedian, 0)}% of the tested CPU during modelgate's batches. Read ratios, not absolute numbers.`,
+      `(5-minute: ${(machine.loadAverageAtEnd[1] ?? Number.NaN).toFixed(2)}). The machine was shared with other engineers' test runs: other ` +
+      `processes took a median ${fixed(othersDuring(['proxy', 'modelgate-api', 'modelgate-entry', 'portkey']), 0)}% of the tested CPU during the ` +
+      `batches (${fixed(othersDuring(MODELGATES), 0)}% during modelgate's, ${fixed(othersDuring(['portkey']), 0)}% during Portkey's). Read ratios, not absolute numbers.`,
     `- **Versions:** ${Object.entries(results.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
     `- **Workload:** \`POST ${results.workload.path}\` with \`${results.workload.body}\` (byte-identical for every target), answered by the ` +
       `${results.workload.backend}. modelgate serves it as endpoint \`${results.workload.modelgateEndpoint}\` (task \`chat\`, one served entity on the ` +
@@ -86,11 +85,12 @@ export function formatCompareReport(results: CompareResults): string {
     '### CPU per request and saturation',
     '',
     'CPU per request is the process under test alone (the backend, load generator and emulator are on the other CPU). *used* is the share of ' +
-      'its CPU the process under test kept busy; *others* the share other tenants and the kernel took from that CPU meanwhile. With the 20 ms ' +
+      'its CPU the process under test kept busy; *irq* the share that went to interrupts (softirq: the kernel’s loopback networking for the ' +
+      'traffic on that CPU, charged to no process, so not in CPU µs/request); *others* the share other processes took. With the 20 ms ' +
       'backend delay the targets idle most of the time, so their CPU rests on a few clock ticks: those rows are only in the JSON.',
     '',
-    '| level | target | CPU µs/request | × proxy | × Portkey | req/s | × Portkey | used % | others % |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| level | target | CPU µs/request | × proxy | × Portkey | req/s | × Portkey | used % | irq % | others % |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.levels.filter((entry) => entry.level.backendDelayMs === 0).flatMap((entry) => cpuRows(entry, results.ratios)),
     '',
     saturationNote(level('c64')),
@@ -208,7 +208,8 @@ function cpuRows(entry: LevelResults, ratios: readonly PairedRatio[]): string[] 
       `| ${entry.level.name} | ${LABELS[target]}${target === 'direct' ? ' (backend)' : ''} | ${spreadText(summary.cpuUsPerRequest, 0)} | ` +
         `${overProxy ? spreadText(overProxy, 2) : '—'} | ${overPortkey ? spreadText(overPortkey, 2) : '—'} | ` +
         `${fixed(summary.throughputRps.median, 0)} | ${rpsOverPortkey ? spreadText(rpsOverPortkey, 2) : '—'} | ` +
-        `${fixed(summary.testCpuUsedPercent.median, 0)} | ${target === 'direct' ? '—' : fixed(summary.testCpuOthersPercent.median, 0)} |`,
+        `${fixed(summary.testCpuUsedPercent.median, 0)} | ${target === 'direct' ? '—' : fixed(summary.testCpuInterruptsPercent.median, 0)} | ` +
+        `${target === 'direct' ? '—' : fixed(summary.testCpuOthersPercent.median, 0)} |`,
     ];
   });
 }
@@ -220,7 +221,9 @@ function saturationNote(c64: LevelResults | undefined): string {
     if (!summary) return `${LABELS[target]}: no kept batch`;
     const used = summary.testCpuUsedPercent.median;
     const others = summary.testCpuOthersPercent.median;
-    const bound = used + others >= 90 ? `its CPU full (${fixed(used, 0)}% it, ${fixed(others, 0)}% others)` : `its CPU not full (${fixed(used, 0)}% it, ${fixed(others, 0)}% others: the limit was elsewhere)`;
+    const irq = summary.testCpuInterruptsPercent.median;
+    const split = `${fixed(used, 0)}% it, ${fixed(irq, 0)}% irq, ${fixed(others, 0)}% others`;
+    const bound = used + irq + others >= 90 ? `its CPU full (${split})` : `its CPU not full (${split}: the limit was elsewhere)`;
     return `${LABELS[target]} ${fixed(summary.throughputRps.median, 0)} req/s with ${bound}`;
   });
   const direct = c64.targets.direct;

@@ -37,6 +37,8 @@ export interface CompareBatchTicks {
   /** The CPU the process under test is pinned to: busy and total ticks (all tenants). */
   testCpuBusy: number;
   testCpuTotal: number;
+  /** Interrupt time on that CPU (inside testCpuBusy): mostly the loopback network stack of the traffic there. */
+  testCpuInterrupts: number;
   /** The other CPUs (load generator, backend, emulator, and other tenants). */
   restCpusBusy: number;
   restCpusTotal: number;
@@ -84,7 +86,9 @@ export interface TargetLevelSummary {
   workersCpuUsPerRequest: Spread;
   /** How much of its CPU the process under test used during the batch, %. 100 = that CPU was its bottleneck. */
   testCpuUsedPercent: Spread;
-  /** How much of the tested CPU others (other tenants, kernel) used during the batch, %. */
+  /** How much of the tested CPU went to interrupts (softirq: the kernel's loopback networking), %. */
+  testCpuInterruptsPercent: Spread;
+  /** How much of the tested CPU other processes (other tenants) used during the batch, %. */
   testCpuOthersPercent: Spread;
   /** Latency this target added over `direct` in the same repeat, ms (absent for `direct`). */
   addedMs?: { p50: Spread; p99: Spread };
@@ -180,11 +184,14 @@ export function summarizeLevel(
       emulatorCpuUsPerRequest: perRequest((batch) => batch.cpuTicks.benchProcess - batch.cpuTicks.loadGenerator),
       workersCpuUsPerRequest: perRequest((batch) => batch.cpuTicks.workers),
       testCpuUsedPercent: spread(mine.map((batch) => (100 * batch.cpuTicks.target) / ((batch.elapsedMs / 1000) * clockTicksPerSecond))),
+      testCpuInterruptsPercent: spread(
+        mine.map((batch) => (batch.cpuTicks.testCpuTotal === 0 ? Number.NaN : (100 * batch.cpuTicks.testCpuInterrupts) / batch.cpuTicks.testCpuTotal)),
+      ),
       testCpuOthersPercent: spread(
         mine.map((batch) =>
           batch.target === 'direct' || batch.cpuTicks.testCpuTotal === 0
             ? Number.NaN
-            : (100 * Math.max(0, batch.cpuTicks.testCpuBusy - batch.cpuTicks.target)) / batch.cpuTicks.testCpuTotal,
+            : (100 * Math.max(0, batch.cpuTicks.testCpuBusy - batch.cpuTicks.testCpuInterrupts - batch.cpuTicks.target)) / batch.cpuTicks.testCpuTotal,
         ),
       ),
     };

@@ -249,6 +249,7 @@ try {
             workers: after.workers - before.workers,
             testCpuBusy: after.testCpu.busy - before.testCpu.busy,
             testCpuTotal: after.testCpu.total - before.testCpu.total,
+            testCpuInterrupts: after.testCpu.interrupts - before.testCpu.interrupts,
             restCpusBusy: after.restCpus.busy - before.restCpus.busy,
             restCpusTotal: after.restCpus.total - before.restCpus.total,
             steal: after.machine.steal - before.machine.steal,
@@ -432,15 +433,18 @@ function snapshot(targetPid: number, pids: LocalStack['pids'], testCpu: string) 
   const cpus = perCpuTicks();
   const tested = Number(testCpu);
   const restCpus = cpus.reduce(
-    (sum, cpu, index) => (index === tested ? sum : { busy: sum.busy + cpu.busy, total: sum.total + cpu.total, steal: sum.steal + cpu.steal }),
-    { busy: 0, total: 0, steal: 0 },
+    (sum, cpu, index) =>
+      index === tested
+        ? sum
+        : { busy: sum.busy + cpu.busy, total: sum.total + cpu.total, steal: sum.steal + cpu.steal, interrupts: sum.interrupts + cpu.interrupts },
+    { busy: 0, total: 0, steal: 0, interrupts: 0 },
   );
   return {
     target: cpuTicksOf(targetPid),
     backend: cpuTicksOf(pids.openaiServer),
     benchProcess: cpuTicksOf('self'),
     workers: cpuTicksOf(pids.workers),
-    testCpu: cpus[tested] ?? { busy: 0, total: 0, steal: 0 },
+    testCpu: cpus[tested] ?? { busy: 0, total: 0, steal: 0, interrupts: 0 },
     restCpus,
     machine: machineCpuTicks(),
   };

@@ -24,6 +24,8 @@ export interface MachineCpuTicks {
   total: number;
   /** Time the hypervisor gave our virtual CPUs to someone else. */
   steal: number;
+  /** Hard and soft interrupt time (inside busy): the kernel's network stack on loopback, not charged to any process. */
+  interrupts: number;
 }
 
 export function machineCpuTicks(): MachineCpuTicks {
@@ -48,7 +50,7 @@ function cpuLineTicks(line: string): MachineCpuTicks {
     .slice(1, 9)
     .map(Number);
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
-  return { busy: total - idle - iowait, total, steal };
+  return { busy: total - idle - iowait, total, steal, interrupts: irq + softirq };
 }
 
 /** Splits a stat line after the command name, which is parenthesised and may contain spaces. */
