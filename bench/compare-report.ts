@@ -1,5 +1,5 @@
 import type { CompareResults, CompareTarget, LevelResults, PairedRatio, Spread, TargetLevelSummary } from './compare-results';
-import { COMPARE_TARGETS } from './compare-results';
+import { COMPARE_TARGETS, spread } from './compare-results';
 import type { Share } from './cpu-profile-summary';
 import type { Distribution } from './stats';
 
@@ -223,15 +223,16 @@ function saturationNote(c64: LevelResults | undefined): string {
     const others = summary.testCpuOthersPercent.median;
     const irq = summary.testCpuInterruptsPercent.median;
     const split = `${fixed(used, 0)}% it, ${fixed(irq, 0)}% irq, ${fixed(others, 0)}% others`;
-    const bound = used + irq + others >= 90 ? `its CPU full (${split})` : `its CPU not full (${split}: the limit was elsewhere)`;
-    return `${LABELS[target]} ${fixed(summary.throughputRps.median, 0)} req/s with ${bound}`;
+    // A target that leaves its CPU idle sees other processes fill it, so "full" alone does not mean CPU-bound.
+    const bound = used >= 75 ? `CPU-bound (${split})` : `not CPU-bound (${split}): its req/s is a lower bound`;
+    return `${LABELS[target]} ${fixed(summary.throughputRps.median, 0)} req/s, ${bound}`;
   });
   const direct = c64.targets.direct;
   const sideUs = direct ? direct.backendCpuUsPerRequest.median + direct.loadGeneratorCpuUsPerRequest.median : Number.NaN;
   return (
     `At c=64: ${parts.join('; ')}. The load generator and the backend share the other CPU and need about ${fixed(sideUs, 0)} µs ` +
     `per request between them (c=64, direct), so nothing above roughly ${fixed(1_000_000 / sideUs, 0)} req/s can be measured here: ` +
-    'a target that does not fill its CPU at c=64 is held back by that side, and its req/s is a lower bound.'
+    'a target that is not CPU-bound at c=64 is held back by that side or by its own latency chain.'
   );
 }
 
@@ -264,25 +265,34 @@ function profileSection(results: CompareResults): string {
 }
 
 function whatIfSection(results: CompareResults): string {
-  const [baseline] = results.whatIfs;
-  if (!baseline) return '';
+  if (results.whatIfs.length === 0) return '';
   const names: Record<string, string> = {
     'no-cls-hooked': 'X-Ray cls-hooked async hook made inert',
     'stub-sqs': '`SQSClient.send` answering at once (no audit/usage hand-off work)',
     'http-fetch': 'backend call over node:http (keep-alive agent) instead of fetch/undici',
   };
+  const variants = [...new Set(results.whatIfs.map((entry) => entry.whatIfs.join('+')))];
+  const { rounds, invocations } = results.settings.whatIf;
   return [
-    `### What-if: the handler in process with parts of its hot path taken away (${results.settings.whatIf.invocations} invocations each)`,
+    `### What-if: the handler in process with parts of its hot path taken away (${rounds} round(s) × ${invocations} invocations per variant)`,
     '',
-    'Run one after another in separate processes, same stack, same pinning (`bench/processes/what-if.ts`). These are measurements of ' +
-      'what a part costs, not changes to modelgate; the first row is their baseline, measured in the same series.',
+    'Each variant in a fresh process, same stack, same pinning (`bench/processes/what-if.ts`); every round runs a baseline first and then ' +
+      'the variants. These measure what a part costs by taking it away; they are not changes to modelgate. *saved* is paired with the ' +
+      "same round's baseline: median (min–max) over rounds.",
     '',
-    '| variant | CPU µs/invocation (mean) | p50 | saved vs baseline (mean) | wall p50 (ms) | own time p99 (ms) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...results.whatIfs.map((entry) => {
-      const label = entry.whatIfs.length === 0 ? 'baseline (everything on)' : entry.whatIfs.map((name) => names[name] ?? name).join(' + ');
-      const saved = entry === baseline ? '—' : `${fixed(baseline.cpuUs.mean - entry.cpuUs.mean, 0)} (${fixed((100 * (baseline.cpuUs.mean - entry.cpuUs.mean)) / baseline.cpuUs.mean, 0)}%)`;
-      return `| ${label} | ${fixed(entry.cpuUs.mean, 0)} | ${fixed(entry.cpuUs.p50, 0)} | ${saved} | ${fixed(entry.wallMs.p50, 2)} | ${fixed(entry.ownMs.p99, 2)} |`;
+    '| variant | CPU µs/invocation (mean) | saved CPU per invocation | wall p50 (ms) |',
+    '| --- | ---: | ---: | ---: |',
+    ...variants.map((key) => {
+      const runs = results.whatIfs.filter((entry) => entry.whatIfs.join('+') === key);
+      const label = key === '' ? 'baseline (everything on)' : key.split('+').map((name) => names[name] ?? name).join(' + ');
+      const savedPercent = spread(
+        runs.flatMap((run) => {
+          const baseline = results.whatIfs.find((entry) => entry.round === run.round && entry.whatIfs.length === 0);
+          return baseline && key !== '' ? [(100 * (baseline.cpuUs.mean - run.cpuUs.mean)) / baseline.cpuUs.mean] : [];
+        }),
+      );
+      const cpu = spread(runs.map((run) => run.cpuUs.mean));
+      return `| ${label} | ${spreadText(cpu, 0)} | ${key === '' ? '—' : `${spreadText(savedPercent, 0)} %`} | ${spreadText(spread(runs.map((run) => run.wallMs.p50)), 2)} |`;
     }),
   ].join('\n');
 }

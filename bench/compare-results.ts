@@ -134,7 +134,7 @@ export interface CompareResults {
     warmupMs: number;
     leadInRequestsPerClient: number;
     inProcess: { warmup: number; invocations: number };
-    whatIf: { warmup: number; invocations: number };
+    whatIf: { rounds: number; warmup: number; invocations: number };
   };
   targets: Record<CompareTarget, CompareTargetFacts>;
   /** Backend (the local OpenAI-compatible server) process, shared by every target. */
@@ -147,7 +147,7 @@ export interface CompareResults {
   /** The profiled in-process run: its profile folded, where the raw file was left, and its own CPU per invocation (profiler included). */
   profile: ProfileSummary & { file: string; cpuUsPerInvocation: Distribution };
   /** The in-process handler with parts of its hot path taken away (the first, with none, is their baseline). */
-  whatIfs: Array<{ whatIfs: WhatIf[]; invocations: number; cpuUs: Distribution; wallMs: Distribution; ownMs: Distribution }>;
+  whatIfs: Array<{ whatIfs: WhatIf[]; round: number; invocations: number; cpuUs: Distribution; wallMs: Distribution; ownMs: Distribution }>;
   batches: CompareBatch[];
 }
 
