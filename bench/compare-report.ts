@@ -32,7 +32,7 @@ export function formatCompareReport(results: CompareResults): string {
   const level = (name: string) => results.levels.find((entry) => entry.level.name === name);
   const verdicts = judge(results);
   const othersDuring = (targets: readonly CompareTarget[]) =>
-    median(results.levels.flatMap((entry) => targets.flatMap((target) => entry.targets[target]?.testCpuOthersPercent.values ?? [])));
+    spread(results.levels.flatMap((entry) => targets.flatMap((target) => entry.targets[target]?.testCpuOthersPercent.values ?? []))).median;
   const lines = [
     '## modelgate against the floor and Portkey',
     '',
@@ -328,11 +328,4 @@ function fixed(value: number, digits: number): string {
 
 function mib(kb: number): string {
   return (kb / 1024).toFixed(0);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
