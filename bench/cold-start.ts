@@ -198,7 +198,7 @@ try {
   const functions = functionsOf(packageDir);
   const esbuildOptions = esbuildOptionsFromServerlessYml(ROOT);
 
-  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0 });
+  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0, openaiServerPort: 0, anthropicServerPort: 0, secretsPort: 0 });
   const apiKey = await createApiKey(stack);
   const pinnedCpu = await tasksetCpu(machine.nproc);
 

@@ -1,15 +1,22 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { WhatIf } from './processes/what-if';
 import { summarize, type Distribution } from './stats';
 
 /** What the handler loop is asked to do (sent over IPC). */
 export interface HandlerLoopRequest {
   apiKey: string;
   endpoint: string;
+  /** Route to call (default `/serving-endpoints/{endpoint}/invocations`); its handler is the one serverless.yml names. */
+  path?: string;
   body: string;
   warmup: number;
   invocations: number;
+  /** When set, V8's CPU profiler samples the measured invocations (not start-up, not warm-up) into this `.cpuprofile` file. */
+  profileFile?: string;
+  /** Parts of the hot path taken away in this run, to measure what they cost (see processes/what-if.ts). */
+  whatIfs?: WhatIf[];
 }
 
 /** One measured invocation. */
@@ -19,6 +26,8 @@ export interface HandlerSample {
   /** `process.cpuUsage()` delta, user + system, µs. */
   cpuUs: number;
   overheadHeaderMs: number;
+  /** Time waiting on SQS sends (the audit and usage hand-offs), from `SQSClient.send` timed in the loop. */
+  handoffMs: number;
 }
 
 export interface HandlerLoopResult {
@@ -42,6 +51,10 @@ export interface InProcessFigures {
   afterLoggedLatencyMs: Distribution;
   /** Measured invocations whose log line was found (the logged figures cover only these). */
   matchedLogLines: number;
+  /** Waiting on the audit and usage hand-offs (SQS sends), per invocation. */
+  handoffMs: Distribution;
+  /** Wall time minus the logged backend call minus the hand-off wait: the handler's own time. */
+  ownMs: Distribution;
 }
 
 interface InvocationLogLine {
@@ -62,8 +75,14 @@ export function measureHandlerInProcess(options: {
   environment: Record<string, string>;
   request: HandlerLoopRequest;
   timeoutMs: number;
+  /** Run the loop under `taskset --cpu-list` with these CPUs. */
+  cpus?: string;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
 }): Promise<InProcessFigures> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(options.root, 'bench/processes/handler-loop.ts')], {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.root, 'bench/processes/handler-loop.ts')];
+  const [command = process.execPath, ...args] = options.cpus === undefined ? node : ['taskset', '--cpu-list', options.cpus, ...node];
+  const child = spawn(command, args, {
     cwd: options.root,
     env: { ...process.env, ...options.environment },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -110,12 +129,14 @@ function figuresFrom(result: HandlerLoopResult, logged: ReadonlyMap<string, { la
   const latencies: number[] = [];
   const backends: number[] = [];
   const after: number[] = [];
+  const own: number[] = [];
   for (const sample of result.samples) {
     const line = logged.get(sample.requestId);
     if (!line) continue;
     latencies.push(line.latencyMs);
     backends.push(line.backendLatencyMs);
     after.push(sample.wallMs - line.latencyMs);
+    own.push(sample.wallMs - line.backendLatencyMs - sample.handoffMs);
   }
   const figures: InProcessFigures = {
     invocations: result.samples.length,
@@ -127,6 +148,8 @@ function figuresFrom(result: HandlerLoopResult, logged: ReadonlyMap<string, { la
     loggedBackendMs: summarize(backends),
     afterLoggedLatencyMs: summarize(after),
     matchedLogLines: latencies.length,
+    handoffMs: summarize(result.samples.map((sample) => sample.handoffMs)),
+    ownMs: summarize(own),
   };
   if (result.firstFailure !== undefined) figures.firstFailure = result.firstFailure;
   return figures;

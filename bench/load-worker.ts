@@ -37,6 +37,7 @@ async function runBatch(spec: BatchSpec): Promise<BatchResult> {
     loadGeneratorCpuTicks: 0,
   };
   let started = 0;
+  const expected = spec.target.expect ?? '"predictions"';
 
   const client = async () => {
     while (started < spec.requests && result.failures === 0) {
@@ -49,7 +50,7 @@ async function runBatch(spec: BatchSpec): Promise<BatchResult> {
       try {
         const answer = await post(agent, url, headers, body);
         const latencyMs = performance.now() - sentAt;
-        if (answer.status < 200 || answer.status > 299 || !answer.body.includes('"predictions"')) {
+        if (answer.status < 200 || answer.status > 299 || !answer.body.includes(expected)) {
           result.failures += 1;
           result.firstFailure ??= `HTTP ${answer.status}: ${answer.body.slice(0, 200)}`;
           continue;

@@ -5,6 +5,8 @@ export interface LoadTarget {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** Text every good answer's body contains (default `"predictions"`); a 2xx without it is a failure. */
+  expect?: string;
 }
 
 /** A closed-loop batch: `concurrency` clients each send their next request when the last one answers. */
@@ -22,10 +24,10 @@ export interface BatchResult {
   /** `x-modelgate-overhead-ms` of each answer that carried one. */
   overheadHeaderMs: number[];
   completed: number;
-  /** Answers that were not 2xx with predictions, plus transport errors; the batch stops at the first. */
+  /** Answers that were not 2xx with the expected text, plus transport errors; the batch stops at the first. */
   failures: number;
   firstFailure?: string;
-  /** True when the deadline cut the batch short. */
+  /** True when the deadline cut the batch short (a duration-bounded batch ends this way). */
   timedOut: boolean;
   elapsedMs: number;
   /** CPU the load generator's own thread spent on the batch, in clock ticks. */

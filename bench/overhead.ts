@@ -56,7 +56,7 @@ try {
   // Taken first, so the load average describes the machine before our own load.
   const machine = machineFacts();
   const deadline = Date.now() + SETTINGS.timeBoundMs;
-  stack = await startLocalStack({ root: ROOT, dataDir, apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0 });
+  stack = await startLocalStack({ root: ROOT, dataDir, apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0, openaiServerPort: 0, anthropicServerPort: 0, secretsPort: 0 });
   const pids = stack.pids;
   load = startLoadGenerator();
   const targets: Record<TargetName, LoadTarget> = {

@@ -24,10 +24,25 @@ export interface MachineCpuTicks {
   total: number;
   /** Time the hypervisor gave our virtual CPUs to someone else. */
   steal: number;
+  /** Hard and soft interrupt time (inside busy): the kernel's network stack on loopback, not charged to any process. */
+  interrupts: number;
 }
 
 export function machineCpuTicks(): MachineCpuTicks {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  return cpuLineTicks(readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '');
+}
+
+/** The same, for each CPU (`cpu0`, `cpu1`, ...), indexed by CPU number. */
+export function perCpuTicks(): MachineCpuTicks[] {
+  const cpus: MachineCpuTicks[] = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d+)\s/.exec(line);
+    if (match) cpus[Number(match[1])] = cpuLineTicks(line);
+  }
+  return cpus;
+}
+
+function cpuLineTicks(line: string): MachineCpuTicks {
   // cpu user nice system idle iowait irq softirq steal (guest time is already inside user).
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
     .trim()
@@ -35,7 +50,7 @@ export function machineCpuTicks(): MachineCpuTicks {
     .slice(1, 9)
     .map(Number);
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
-  return { busy: total - idle - iowait, total, steal };
+  return { busy: total - idle - iowait, total, steal, interrupts: irq + softirq };
 }
 
 /** Splits a stat line after the command name, which is parenthesised and may contain spaces. */

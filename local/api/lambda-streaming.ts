@@ -50,9 +50,12 @@ export class LocalResponseStream extends Writable {
 
 /** Installs the `awslambda` global (once), as the Lambda Node.js runtime does. */
 export function installLambdaStreamingGlobal(): void {
-  const scope = globalThis as { awslambda?: unknown };
-  if (scope.awslambda !== undefined) return;
+  // The AWS SDK creates an empty `awslambda` object when it loads first: only a global that can
+  // already stream counts as installed.
+  const scope = globalThis as { awslambda?: { streamifyResponse?: unknown } };
+  if (typeof scope.awslambda?.streamifyResponse === 'function') return;
   scope.awslambda = {
+    ...scope.awslambda,
     streamifyResponse(handler: (event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>): StreamingHandler {
       return Object.assign((event: APIGatewayProxyEvent, stream: Writable, context: Context) => handler(event, stream, context), {
         [STREAMING]: true as const,

@@ -25,6 +25,9 @@ describe('fail closed: with the S3 and SQS emulator stopped', () => {
       emulatorPort: 0,
       dynamoDbPort: 0,
       modelServerPort: 0,
+      openaiServerPort: 0,
+      anthropicServerPort: 0,
+      secretsPort: 0,
       endpointsConfig: 'test/fixtures/endpoints.json',
       batchingWindowSeconds: 0.1,
     });

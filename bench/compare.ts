@@ -1,0 +1,476 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { startLocalStack, type LocalStack } from '../local/stack';
+import { writeBenchmarksSection } from './benchmarks-file';
+import { formatCompareReport } from './compare-report';
+import {
+  COMPARE_TARGETS,
+  pairedRatio,
+  summarizeLevel,
+  type CompareBatch,
+  type CompareLevel,
+  type CompareResults,
+  type CompareTarget,
+  type CompareTargetFacts,
+  type PairedRatio,
+} from './compare-results';
+import { cpuListOf, pinProcess, twoCoreLayout } from './cpu-pinning';
+import { summarizeCpuProfile } from './cpu-profile-summary';
+import { measureHandlerInProcess } from './handler-in-process';
+import { startLoadGenerator, type LoadGenerator, type LoadTarget } from './load';
+import { machineFacts } from './machine-facts';
+import { startPinnedChild, type PinnedChild } from './pinned-child';
+import { cpuTicksOf, machineCpuTicks, perCpuTicks } from './proc-cpu';
+import { resumeProcess } from './resume-process';
+import type { WhatIf } from './processes/what-if';
+import { residentMemoryOf } from './proc-memory';
+import { summarize } from './stats';
+
+// `npm run bench:compare [-- --quick]`: modelgate against the backend called directly, a plain
+// node:http proxy (the floor) and Portkey's gateway, all answering the same OpenAI chat request
+// from the same local backend, in one run. See BENCHMARKS.md, section "compare".
+
+const QUICK = process.argv.includes('--quick');
+const LEVELS: CompareLevel[] = [
+  { name: 'c1', concurrency: 1, backendDelayMs: 0, durationMs: QUICK ? 800 : 2_000 },
+  { name: 'c16', concurrency: 16, backendDelayMs: 0, durationMs: QUICK ? 800 : 2_000 },
+  { name: 'c1-delay20', concurrency: 1, backendDelayMs: 20, durationMs: QUICK ? 800 : 2_500 },
+  { name: 'c16-delay20', concurrency: 16, backendDelayMs: 20, durationMs: QUICK ? 800 : 2_000 },
+  { name: 'c64', concurrency: 64, backendDelayMs: 0, durationMs: QUICK ? 1_000 : 2_500 },
+];
+const SETTINGS = {
+  repeats: QUICK ? 2 : 4,
+  levels: LEVELS,
+  // Per target before the first repeat, at c=16 then c=1: JIT, connection pools, caches.
+  warmupMs: QUICK ? 1_000 : 3_000,
+  // Right before each measured batch, each client sends this many unmeasured requests, so every
+  // target meets the batch with its backend connections open (idle ones close after 5 s).
+  leadInRequestsPerClient: 2,
+  inProcess: QUICK ? { warmup: 100, invocations: 300 } : { warmup: 300, invocations: 1_000 },
+  // Each what-if run (and its own baseline) of the in-process handler.
+  whatIf: QUICK ? { rounds: 1, warmup: 100, invocations: 200 } : { rounds: 2, warmup: 200, invocations: 300 },
+  // If anything hangs past this, the watchdog stops everything and exits.
+  hardLimitMs: QUICK ? 300_000 : 720_000,
+};
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BACKEND_MODEL = 'toy-gpt';
+// The modelgate endpoint has the backend model's name, so every target gets byte-identical bodies.
+const MODELGATE_ENDPOINT = 'toy-gpt';
+const PATH = '/v1/chat/completions';
+const BODY = JSON.stringify({ model: BACKEND_MODEL, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
+const EXPECT = '"chat.completion"';
+const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
+const PORTKEY_VERSION = '1.15.2';
+// The in-process what-if runs, in this order: a baseline first, each part alone, then all together.
+const WHAT_IFS: WhatIf[][] = [[], ['no-cls-hooked'], ['stub-sqs'], ['http-fetch'], ['no-cls-hooked', 'stub-sqs', 'http-fetch']];
+// Must match the interval bench/processes/handler-loop.ts gives V8's profiler.
+const PROFILE_INTERVAL_US = 100;
+const LOAD_GENERATOR =
+  'bench/load.ts: node:http clients on a keep-alive http.Agent (a fresh one per batch, maxSockets = concurrency, Nagle off), closed loop, ' +
+  'in a worker thread of the benchmark process. Not wrk: it is a Debian package and system packages are not installed here. Not autocannon: ' +
+  'load.ts already keeps every latency at sub-µs resolution and reads its own thread CPU, and at the rates these targets reach ' +
+  '(measured below: a few thousand req/s) it is not the bottleneck of anything but the direct and proxy c=64 figures, which the report marks';
+
+class RunAborted extends Error {
+  override name = 'RunAborted';
+}
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-compare-'));
+const profileFile = join(tmpdir(), `modelgate-compare-${stamp}.cpuprofile`);
+let stack: LocalStack | undefined;
+let load: LoadGenerator | undefined;
+let pausedWorkers: number | undefined;
+const children: PinnedChild[] = [];
+const stopAll = async (): Promise<void> => {
+  if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
+  pausedWorkers = undefined;
+  for (const child of children.splice(0)) await child.stop().catch(() => undefined);
+  await load?.close().catch(() => undefined);
+  load = undefined;
+  await stack?.stop().catch(() => undefined);
+  stack = undefined;
+};
+const watchdog = setTimeout(() => {
+  console.error(`compare benchmark: still running after ${SETTINGS.hardLimitMs / 1000} s; stopping everything and giving up`);
+  void Promise.race([stopAll(), new Promise((resolve) => setTimeout(resolve, 8_000))]).finally(() => process.exit(2));
+}, SETTINGS.hardLimitMs);
+
+try {
+  // Taken first, so the load average describes the machine before our own load.
+  const machine = machineFacts();
+  const layout = twoCoreLayout();
+  // Everything this process starts inherits its CPUs: the stack's children (backend, model
+  // server, workers), the load generator thread, the emulator. The process under test is moved off.
+  pinProcess(process.pid, layout.rest);
+
+  const endpointsConfig = join(dataDir, 'compare-endpoints.json');
+  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(), null, 2));
+  console.log('compare: starting the local stack');
+  stack = await startLocalStack({
+    root: ROOT,
+    dataDir,
+    apiPort: 0,
+    emulatorPort: 0,
+    dynamoDbPort: 0,
+    modelServerPort: 0,
+    openaiServerPort: 0,
+    anthropicServerPort: 0,
+    secretsPort: 0,
+    endpointsConfig,
+  });
+  pinProcess(stack.pids.api, layout.underTest);
+  // The audit archiver drains the audit queue modelgate fills: AWS-side work (its own Lambda),
+  // not the request path. Left running it would catch up during the next targets' batches on the
+  // load generator's CPU, so it is paused for the run (SIGSTOP) and resumed before the stack stops.
+  process.kill(stack.pids.workers, 'SIGSTOP');
+  pausedWorkers = stack.pids.workers;
+  const backendUrl = stack.openaiServerUrl;
+  const backendKey = await readBackendKey(stack.secretsUrl);
+
+  console.log('compare: starting the plain proxy, the thin handler entry and Portkey');
+  const logFile = (name: string) => join(dataDir, `logs/${name}.log`);
+  const proxy = await startPinnedChild({
+    name: 'plain proxy',
+    cpus: layout.underTest,
+    nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/plain-proxy.ts')],
+    env: { ...process.env, BACKEND_URL: backendUrl },
+    cwd: ROOT,
+    logFile: logFile('plain-proxy'),
+  });
+  children.push(proxy);
+  const entry = await startPinnedChild({
+    name: 'thin handler entry',
+    cpus: layout.underTest,
+    nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/handler-http.ts')],
+    env: { ...process.env, ...stack.environment },
+    cwd: ROOT,
+    logFile: logFile('handler-entry'),
+  });
+  children.push(entry);
+  const portkey = await startPinnedChild({
+    name: 'Portkey gateway',
+    cpus: layout.underTest,
+    nodeArgs: ['--import', join(ROOT, 'bench/processes/loopback-only.mjs'), portkeyEntry(), '--headless', '--port=0'],
+    env: { ...process.env },
+    cwd: ROOT,
+    logFile: logFile('portkey'),
+  });
+  children.push(portkey);
+
+  const pids: Record<CompareTarget, number> = {
+    direct: stack.pids.openaiServer,
+    proxy: proxy.pid,
+    'modelgate-api': stack.pids.api,
+    'modelgate-entry': entry.pid,
+    portkey: portkey.pid,
+  };
+  const json = { 'content-type': 'application/json' };
+  const targets: Record<CompareTarget, LoadTarget> = {
+    direct: { url: `${backendUrl}${PATH}`, headers: { ...json, authorization: `Bearer ${backendKey}` }, body: BODY, expect: EXPECT },
+    proxy: { url: `${proxy.url}${PATH}`, headers: { ...json, authorization: `Bearer ${backendKey}` }, body: BODY, expect: EXPECT },
+    'modelgate-api': { url: `${stack.apiUrl}${PATH}`, headers: { ...json, authorization: `Bearer ${stack.demoApiKey}` }, body: BODY, expect: EXPECT },
+    'modelgate-entry': { url: `${entry.url}${PATH}`, headers: { ...json, authorization: `Bearer ${stack.demoApiKey}` }, body: BODY, expect: EXPECT },
+    portkey: {
+      url: `${portkey.url}${PATH}`,
+      headers: { ...json, authorization: `Bearer ${backendKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${backendUrl}/v1` },
+      body: BODY,
+      expect: EXPECT,
+    },
+  };
+  const descriptions: Record<CompareTarget, string> = {
+    direct: 'the local OpenAI-compatible server (`local/openai-server`, toy model), called directly with its API key',
+    proxy: '`bench/processes/plain-proxy.ts`: node:http server relaying to the backend over a keep-alive agent, nothing else',
+    'modelgate-api': "modelgate through the local API (`npm start`'s API Gateway stand-in, `local/api`) and the real `functions/openai` handler",
+    'modelgate-entry': '`bench/processes/handler-http.ts`: node:http, the same API Gateway event, the same `functions/openai` handler, nothing else',
+    portkey: `Portkey \`@portkey-ai/gateway\` ${PORTKEY_VERSION} \`--headless\`, provider \`openai\` with \`x-portkey-custom-host\` = the backend`,
+  };
+  const cpusOf = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, cpuListOf(pids[target])])) as Record<CompareTarget, string>;
+  // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
+  cpusOf.direct = cpuListOf(stack.pids.openaiServer);
+  const rssAtStart = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).rssKb])) as Record<CompareTarget, number>;
+  for (const target of COMPARE_TARGETS) {
+    if (target !== 'direct' && cpusOf[target] !== layout.underTest) throw new RunAborted(`${target} runs on CPUs ${cpusOf[target]}, not ${layout.underTest}`);
+  }
+
+  load = startLoadGenerator();
+  const run = (target: CompareTarget, concurrency: number, durationMs: number, requests = 1_000_000) =>
+    load!.run({ target: targets[target], concurrency, requests, deadline: Date.now() + durationMs });
+
+  console.log(`compare: warming up every target (${SETTINGS.warmupMs} ms at c=16, then c=1)`);
+  await setBackendDelay(backendUrl, 0);
+  for (const target of COMPARE_TARGETS) {
+    for (const concurrency of [16, 1]) {
+      const result = await run(target, concurrency, concurrency === 1 ? SETTINGS.warmupMs / 3 : SETTINGS.warmupMs);
+      if (result.failures > 0) throw new RunAborted(`warm-up of ${target} failed: ${result.firstFailure}`);
+    }
+  }
+
+  const batches: CompareBatch[] = [];
+  const samples = new Map<CompareBatch, number[]>();
+  for (let repeat = 0; repeat < SETTINGS.repeats; repeat += 1) {
+    console.log(`compare: repeat ${repeat + 1} of ${SETTINGS.repeats}`);
+    for (const level of LEVELS) {
+      await setBackendDelay(backendUrl, level.backendDelayMs);
+      // Interleaved, never in blocks: each repeat starts the round one target later, so slow
+      // drifts of the shared machine do not always land on the same target.
+      const order = COMPARE_TARGETS.map((_, index) => COMPARE_TARGETS[(index + repeat) % COMPARE_TARGETS.length] as CompareTarget);
+      for (const [position, target] of order.entries()) {
+        const leadIn = await load.run({
+          target: targets[target],
+          concurrency: level.concurrency,
+          requests: level.concurrency * SETTINGS.leadInRequestsPerClient,
+          deadline: Date.now() + 5_000,
+        });
+        const before = snapshot(pids[target], stack.pids, layout.underTest);
+        const result = await run(target, level.concurrency, level.durationMs);
+        const after = snapshot(pids[target], stack.pids, layout.underTest);
+        const batch: CompareBatch = {
+          level: level.name,
+          target,
+          repeat,
+          position,
+          requests: result.completed,
+          elapsedMs: result.elapsedMs,
+          throughputRps: result.completed / (result.elapsedMs / 1000),
+          latencyMs: summarize(result.latenciesMs),
+          cpuTicks: {
+            target: after.target - before.target,
+            backend: after.backend - before.backend,
+            benchProcess: after.benchProcess - before.benchProcess,
+            loadGenerator: result.loadGeneratorCpuTicks,
+            workers: after.workers - before.workers,
+            testCpuBusy: after.testCpu.busy - before.testCpu.busy,
+            testCpuTotal: after.testCpu.total - before.testCpu.total,
+            testCpuInterrupts: after.testCpu.interrupts - before.testCpu.interrupts,
+            restCpusBusy: after.restCpus.busy - before.restCpus.busy,
+            restCpusTotal: after.restCpus.total - before.restCpus.total,
+            steal: after.machine.steal - before.machine.steal,
+          },
+        };
+        const failure = leadIn.failures > 0 ? `lead-in: ${leadIn.firstFailure}` : result.failures > 0 ? result.firstFailure : undefined;
+        if (failure !== undefined) {
+          batch.discarded = `${result.failures + leadIn.failures} non-2xx or failed request(s); first: ${failure}`;
+          console.error(`compare: discarding ${target} ${level.name} repeat ${repeat + 1}: ${batch.discarded}`);
+        }
+        batches.push(batch);
+        samples.set(batch, result.latenciesMs);
+      }
+    }
+  }
+  await setBackendDelay(backendUrl, 0);
+  const peakRss = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).peakRssKb])) as Record<CompareTarget, number>;
+
+  console.log(`compare: the handler in process (${SETTINGS.inProcess.invocations} invocations), then once more under the CPU profiler`);
+  const handlerLoop = { apiKey: stack.demoApiKey, endpoint: MODELGATE_ENDPOINT, path: PATH, body: BODY, ...SETTINGS.inProcess };
+  const inProcess = await measureHandlerInProcess({
+    root: ROOT,
+    environment: stack.environment,
+    request: handlerLoop,
+    timeoutMs: 120_000,
+    cpus: layout.underTest,
+  });
+  if (inProcess.failures > 0) throw new RunAborted(`in-process handler: ${inProcess.failures} non-2xx answers (first: ${inProcess.firstFailure})`);
+  const profiled = await measureHandlerInProcess({
+    root: ROOT,
+    environment: stack.environment,
+    request: { ...handlerLoop, profileFile },
+    timeoutMs: 120_000,
+    cpus: layout.underTest,
+  });
+  if (profiled.failures > 0) throw new RunAborted(`profiled in-process handler: ${profiled.failures} non-2xx answers (first: ${profiled.firstFailure})`);
+  const profile = {
+    ...summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: PROFILE_INTERVAL_US }),
+    file: profileFile,
+    cpuUsPerInvocation: profiled.cpuUs,
+  };
+
+  console.log('compare: what-if runs of the handler in process (parts of the hot path taken away)');
+  const whatIfs: CompareResults['whatIfs'] = [];
+  // In rounds, each with its own baseline, so a drift of the shared machine shows up as spread.
+  for (let round = 0; round < SETTINGS.whatIf.rounds; round += 1) {
+    for (const variant of WHAT_IFS) {
+      const figures = await measureHandlerInProcess({
+        root: ROOT,
+        environment: stack.environment,
+        request: { ...handlerLoop, warmup: SETTINGS.whatIf.warmup, invocations: SETTINGS.whatIf.invocations, whatIfs: variant },
+        timeoutMs: 120_000,
+        cpus: layout.underTest,
+      });
+      if (figures.failures > 0) throw new RunAborted(`what-if ${variant.join('+') || 'baseline'}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
+      whatIfs.push({ whatIfs: variant, round, invocations: figures.invocations, cpuUs: figures.cpuUs, wallMs: figures.wallMs, ownMs: figures.ownMs });
+    }
+  }
+  const backendPeakRssKb = residentMemoryOf(stack.pids.openaiServer).peakRssKb;
+  const loadAverageAtEnd = loadavg();
+
+  const levels = LEVELS.map((level) => summarizeLevel(level, batches, samples, machine.clockTicksPerSecond));
+  const ratios: PairedRatio[] = LEVELS.flatMap((level) => [
+    ...(['modelgate-api', 'modelgate-entry', 'portkey'] as const).flatMap((of) => [
+      pairedRatio(level, batches, 'cpuUsPerRequest', of, 'proxy'),
+      pairedRatio(level, batches, 'throughputRps', of, 'proxy'),
+    ]),
+    ...(['modelgate-api', 'modelgate-entry'] as const).flatMap((of) => [
+      pairedRatio(level, batches, 'cpuUsPerRequest', of, 'portkey'),
+      pairedRatio(level, batches, 'throughputRps', of, 'portkey'),
+      pairedRatio(level, batches, 'addedP50Ms', of, 'portkey'),
+      pairedRatio(level, batches, 'addedP99Ms', of, 'portkey'),
+    ]),
+  ]);
+  const discardedBatches = batches.flatMap((batch) =>
+    batch.discarded === undefined ? [] : [{ level: batch.level, target: batch.target, repeat: batch.repeat, reason: batch.discarded }],
+  );
+  const targetFacts = Object.fromEntries(
+    COMPARE_TARGETS.map((target): [CompareTarget, CompareTargetFacts] => [
+      target,
+      { description: descriptions[target], pid: pids[target], cpus: cpusOf[target], rssAtStartKb: rssAtStart[target], peakRssKb: peakRss[target] },
+    ]),
+  ) as Record<CompareTarget, CompareTargetFacts>;
+
+  const results: CompareResults = {
+    benchmark: 'compare',
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    command: QUICK ? 'npm run bench:compare -- --quick' : 'npm run bench:compare',
+    quick: QUICK,
+    machine: { ...machine, loadAverageAtEnd },
+    versions: versions(),
+    loadGenerator: LOAD_GENERATOR,
+    cpuLayout: layout,
+    workload: { path: PATH, body: BODY, backend: `local OpenAI-compatible server, model ${BACKEND_MODEL}`, modelgateEndpoint: MODELGATE_ENDPOINT },
+    settings: {
+      repeats: SETTINGS.repeats,
+      levels: LEVELS,
+      warmupMs: SETTINGS.warmupMs,
+      leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient,
+      inProcess: SETTINGS.inProcess,
+      whatIf: SETTINGS.whatIf,
+    },
+    targets: targetFacts,
+    backend: { pid: stack.pids.openaiServer, cpus: cpusOf.direct, peakRssKb: backendPeakRssKb },
+    measuredRequests: batches.filter((batch) => batch.discarded === undefined).reduce((sum, batch) => sum + batch.requests, 0),
+    discardedBatches,
+    levels,
+    ratios,
+    inProcess,
+    profile,
+    whatIfs,
+    batches,
+  };
+
+  const resultsDir = join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsFile = join(resultsDir, `compare-${stamp}${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  const report = formatCompareReport(results);
+  if (!QUICK) writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'compare', report);
+  console.log(report);
+  console.log(`\nRaw figures: ${resultsFile}\nCPU profile of the handler: ${profileFile}`);
+  console.log(QUICK ? 'Quick run: BENCHMARKS.md left alone.' : 'Section "compare" of BENCHMARKS.md rewritten.');
+} catch (error) {
+  process.exitCode = 1;
+  console.error(`compare benchmark aborted: ${error instanceof Error ? error.message : String(error)}`);
+  if (!(error instanceof RunAborted) && error instanceof Error && error.stack) console.error(error.stack);
+} finally {
+  await stopAll();
+  rmSync(dataDir, { recursive: true, force: true });
+  clearTimeout(watchdog);
+}
+
+/** config/endpoints.json plus one chat endpoint served by the `openai` backend on the local server. */
+function compareEndpointsConfig(): unknown {
+  const config = JSON.parse(readFileSync(join(ROOT, 'config/endpoints.json'), 'utf8')) as { endpoints: unknown[] };
+  config.endpoints.push({
+    name: MODELGATE_ENDPOINT,
+    description: 'bench/compare.ts: the local OpenAI-compatible server, through the openai backend.',
+    task: 'chat',
+    timeoutMs: 10_000,
+    servedEntities: [
+      {
+        name: 'toy-gpt-openai',
+        backend: 'openai',
+        model: BACKEND_MODEL,
+        // startLocalStack rewrites this default address to where the server really listens.
+        baseUrl: 'http://127.0.0.1:8082/v1',
+        apiKey: { ssmParameter: OPENAI_KEY_PARAMETER },
+      },
+    ],
+  });
+  return config;
+}
+
+/** The backend's API key, read from the local SSM stand-in as modelgate reads it. */
+async function readBackendKey(secretsUrl: string): Promise<string> {
+  const ssm = new SSMClient({ region: 'us-east-1', endpoint: secretsUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: OPENAI_KEY_PARAMETER, WithDecryption: true }));
+    if (!Parameter?.Value) throw new RunAborted(`the secrets stand-in has no ${OPENAI_KEY_PARAMETER}`);
+    return Parameter.Value;
+  } finally {
+    ssm.destroy();
+  }
+}
+
+/** Sets or clears the backend's `delay` fault on the one model every target calls. */
+async function setBackendDelay(backendUrl: string, ms: number): Promise<void> {
+  const url = `${backendUrl}/_faults/${BACKEND_MODEL}`;
+  const response =
+    ms > 0
+      ? await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'delay', ms }) })
+      : await fetch(url, { method: 'DELETE' });
+  if (!response.ok) throw new RunAborted(`the backend refused the delay fault: HTTP ${response.status} ${await response.text()}`);
+}
+
+function portkeyEntry(): string {
+  return fileURLToPath(new URL('../node_modules/@portkey-ai/gateway/build/start-server.js', import.meta.url));
+}
+
+function snapshot(targetPid: number, pids: LocalStack['pids'], testCpu: string) {
+  const cpus = perCpuTicks();
+  const tested = Number(testCpu);
+  const restCpus = cpus.reduce(
+    (sum, cpu, index) =>
+      index === tested
+        ? sum
+        : { busy: sum.busy + cpu.busy, total: sum.total + cpu.total, steal: sum.steal + cpu.steal, interrupts: sum.interrupts + cpu.interrupts },
+    { busy: 0, total: 0, steal: 0, interrupts: 0 },
+  );
+  return {
+    target: cpuTicksOf(targetPid),
+    backend: cpuTicksOf(pids.openaiServer),
+    benchProcess: cpuTicksOf('self'),
+    workers: cpuTicksOf(pids.workers),
+    testCpu: cpus[tested] ?? { busy: 0, total: 0, steal: 0, interrupts: 0 },
+    restCpus,
+    machine: machineCpuTicks(),
+  };
+}
+
+function versions(): Record<string, string> {
+  const packageVersion = (name: string) =>
+    (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'local'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '') commit += ' (+ uncommitted changes)';
+  } catch {
+    // Not a git checkout: the version stays unknown.
+  }
+  return {
+    node: process.version,
+    modelgate: commit,
+    '@portkey-ai/gateway': packageVersion('@portkey-ai/gateway'),
+    '@middy/core': packageVersion('@middy/core'),
+    '@aws-sdk/client-sqs': packageVersion('@aws-sdk/client-sqs'),
+    '@aws-lambda-powertools/logger': packageVersion('@aws-lambda-powertools/logger'),
+    zod: packageVersion('zod'),
+  };
+}
