@@ -52,10 +52,10 @@ export class LocalResponseStream extends Writable {
 export function installLambdaStreamingGlobal(): void {
   // The AWS SDK creates an empty `awslambda` object when it loads first: only a global that can
   // already stream counts as installed.
-  const scope = globalThis as { awslambda?: { streamifyResponse?: unknown } };
+  const scope = globalThis as { awslambda?: Record<string, unknown> };
   if (typeof scope.awslambda?.streamifyResponse === 'function') return;
-  scope.awslambda = {
-    ...scope.awslambda,
+  // Completed in place: whoever created the object may hold a reference to it.
+  scope.awslambda = Object.assign(scope.awslambda ?? {}, {
     streamifyResponse(handler: (event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>): StreamingHandler {
       return Object.assign((event: APIGatewayProxyEvent, stream: Writable, context: Context) => handler(event, stream, context), {
         [STREAMING]: true as const,
@@ -67,7 +67,7 @@ export function installLambdaStreamingGlobal(): void {
         return stream;
       },
     },
-  };
+  });
 }
 
 export function isStreamingHandler(handler: LambdaHandler): handler is StreamingHandler {
