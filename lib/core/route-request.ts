@@ -63,8 +63,14 @@ export async function routeRequest<T>(
         break;
       }
       lastEntity = entity;
-      // AbortSignal.timeout takes whole milliseconds; rounding down keeps the attempt inside the deadline.
-      const signal = AbortSignal.timeout(Math.floor(Math.min(entity.timeoutMs ?? Number.POSITIVE_INFINITY, remaining)));
+      // A timer of our own rather than AbortSignal.timeout, so that it is cleared as soon as the
+      // attempt ends instead of firing later for every request (a measurable cost under load).
+      const attempt = new AbortController();
+      const timer = setTimeout(
+        () => attempt.abort(new DOMException('The attempt ran out of time', 'TimeoutError')),
+        Math.min(entity.timeoutMs ?? Number.POSITIVE_INFINITY, remaining),
+      );
+      const signal = attempt.signal;
       try {
         const value = await call(entity, signal);
         breaker.recordSuccess();
@@ -83,6 +89,8 @@ export async function routeRequest<T>(
         const delay = deps.random() * routing.backoffMs * 2 ** retry;
         if (deps.now() + delay + MIN_ATTEMPT_MS > deadline) break;
         await deps.sleep(delay);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
