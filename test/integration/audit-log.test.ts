@@ -17,6 +17,7 @@ import type { AuditRecord } from '../../lib/core/audit-record';
 import { auditRecordFixture } from '../fixtures/audit-records';
 import { seedAuditLog } from '../fixtures/seed-audit-log';
 import { stackClient } from './stack-client';
+import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const client = stackClient();
 const { stack } = client;
@@ -141,7 +142,7 @@ describe('the audit log, through the local stack', () => {
       card: '4111 1111 1111 1111',
       cardDigits: '4111111111111111',
       phone: '+1 415 555 2671',
-      awsKey: 'AKIA_PLANTED_REMOVED',
+      awsKey: SECRET_SHAPED.awsAccessKeyId,
       bearer: 'Bearer planted-token-7731-abcdefgh',
       apiKey: `mgk_planted7731${'x'.repeat(32)}`,
     };

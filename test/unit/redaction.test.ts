@@ -5,6 +5,7 @@ import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { applyFieldPath, parseFieldPath } from '../../lib/core/field-path';
 import { redactAuditRecord } from '../../lib/core/redact-audit-record';
 import { maskSensitiveText } from '../../lib/core/sensitive-text';
+import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const encoder = new TextEncoder();
 
@@ -36,12 +37,12 @@ describe('masking sensitive values in text', () => {
     ['a bearer token', 'Authorization: Bearer abc.def-ghi_jklmnop', 'Authorization: Bearer [REDACTED:secret]'],
     ['a modelgate key', `use mgk_${'A'.repeat(43)} here`, 'use [REDACTED:secret] here'],
     ['an OpenAI-style key', 'key sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'key [REDACTED:secret]'],
-    ['an AWS access key id', 'id AKIA_EXAMPLE_REMOVED.', 'id [REDACTED:secret].'],
-    ['an AWS secret access key', 'aws_secret_access_key = EXAMPLE_SECRET_REMOVED', 'aws_secret_access_key = [REDACTED:secret]'],
+    ['an AWS access key id', `id ${SECRET_SHAPED.awsAccessKeyId}.`, 'id [REDACTED:secret].'],
+    ['an AWS secret access key', `aws_secret_access_key = ${SECRET_SHAPED.awsSecretAccessKey}`, 'aws_secret_access_key = [REDACTED:secret]'],
     ['a JWT', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', '[REDACTED:secret]'],
     ['a password assignment', 'login with password=hunter22 now', 'login with password=[REDACTED:secret] now'],
     ['a password in a URL', 'postgres://admin:s3cret@db/x', 'postgres://admin:[REDACTED:secret]@db/x'],
-    ['a private key', '-----BEGIN RSA EXAMPLE BLOCK-----\nMIIB\n-----END RSA EXAMPLE BLOCK-----', '[REDACTED:secret]'],
+    ['a private key', SECRET_SHAPED.privateKeyBlock, '[REDACTED:secret]'],
     ['an e-mail address', 'write to jane.doe+ml@example.co.uk.', 'write to [REDACTED:email].'],
     ['a card number with spaces', 'card 4111 1111 1111 1111 exp', 'card [REDACTED:card] exp'],
     ['a card number without', 'pan=5500005555555559', 'pan=[REDACTED:card]'],

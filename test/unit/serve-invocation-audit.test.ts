@@ -4,13 +4,14 @@ import { CircuitBreakers } from '../../lib/core/circuit-breaker';
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { serveInvocation, type InvocationDeps, type InvocationRequest } from '../../lib/core/serve-invocation';
 import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, answering, scriptedRegistry } from '../fakes/fake-ports';
+import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const KEY = `mgk_${'a'.repeat(43)}`;
 const PLANTED = {
   email: 'jane.roe@example.com',
   card: '4111 1111 1111 1111',
   phone: '+1 415 555 2671',
-  awsKey: 'AKIA_EXAMPLE_REMOVED',
+  awsKey: SECRET_SHAPED.awsAccessKeyId,
   bearer: 'Bearer sk-live-abcdefghijklmnopqrstuvwx',
 };
 
