@@ -28,7 +28,11 @@ export function parseEndpointConfig(document: unknown, source = 'endpoint config
  * @throws ConfigError naming the first offending field, e.g. `endpoints[1].timeoutMs`.
  */
 export function createEndpointRegistry(document: unknown, source = 'endpoint config'): EndpointRegistry {
-  const config = parseEndpointConfig(document, source);
+  return endpointRegistryOf(parseEndpointConfig(document, source));
+}
+
+/** Indexes an already validated configuration by endpoint name. */
+export function endpointRegistryOf(config: EndpointConfig): EndpointRegistry {
   const byName = new Map(config.endpoints.map((endpoint) => [endpoint.name, endpoint]));
   return {
     get: (name) => byName.get(name),
