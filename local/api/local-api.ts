@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
 import { installLambdaStreamingGlobal, isStreamingHandler, respondWithHandler, type LambdaHandler } from './lambda-streaming';
 import { matchRoute, readRoutes, type Route } from './routes';
 import { listenOrExplain } from '../listen';
+import { loadHandler } from '../load-handler';
 import { readBody } from '../read-body';
 
 export interface LocalApiOptions {
@@ -39,17 +39,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   installLambdaStreamingGlobal();
   const handlers = new Map<string, Promise<LambdaHandler>>();
 
-  const loadHandler = (route: Route): Promise<LambdaHandler> => {
+  const handlerOf = (route: Route): Promise<LambdaHandler> => {
     let handler = handlers.get(route.handler);
     if (!handler) {
-      const dot = route.handler.lastIndexOf('.');
-      const modulePath = resolve(root, `${route.handler.slice(0, dot)}.ts`);
-      const exportName = route.handler.slice(dot + 1);
-      handler = import(pathToFileURL(modulePath).href).then((module: Record<string, unknown>) => {
-        const exported = module[exportName];
-        if (typeof exported !== 'function') throw new Error(`${modulePath} does not export ${exportName}`);
-        return exported as LambdaHandler;
-      });
+      handler = loadHandler<LambdaHandler>(root, route.handler);
       handlers.set(route.handler, handler);
     }
     return handler;
@@ -87,7 +80,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       pathParameters: matched.pathParameters,
       stage,
     });
-    const handler = await loadHandler(matched.route);
+    const handler = await handlerOf(matched.route);
     const context = buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds);
     // API Gateway cuts a buffered integration at 29 s; a streamed one may run to the function's timeout.
     const limitSeconds = isStreamingHandler(handler) ? matched.route.timeoutSeconds : Math.min(matched.route.timeoutSeconds, 29);
@@ -113,7 +106,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   }
 
   // Load every handler now, as Lambda's init phase would: a bad config stops the start, loudly.
-  await Promise.all(routes.map(loadHandler));
+  await Promise.all(routes.map(handlerOf));
 
   const port = await listenOrExplain(server, { host, port: options.port ?? 3000, what: 'local API' });
   return {
