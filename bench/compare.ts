@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
+import { compareEndpointsConfig } from './compare-endpoint';
 import { formatCompareReport } from './compare-report';
 import {
   COMPARE_TARGETS,
@@ -113,7 +114,7 @@ try {
   pinProcess(process.pid, layout.rest);
 
   const endpointsConfig = join(dataDir, 'compare-endpoints.json');
-  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(), null, 2));
+  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(ROOT, MODELGATE_ENDPOINT, BACKEND_MODEL, OPENAI_KEY_PARAMETER), null, 2));
   console.log('compare: starting the local stack');
   stack = await startLocalStack({
     root: ROOT,
@@ -386,27 +387,6 @@ try {
 }
 
 /** config/endpoints.json plus one chat endpoint served by the `openai` backend on the local server. */
-function compareEndpointsConfig(): unknown {
-  const config = JSON.parse(readFileSync(join(ROOT, 'config/endpoints.json'), 'utf8')) as { endpoints: unknown[] };
-  config.endpoints.push({
-    name: MODELGATE_ENDPOINT,
-    description: 'bench/compare.ts: the local OpenAI-compatible server, through the openai backend.',
-    task: 'chat',
-    timeoutMs: 10_000,
-    servedEntities: [
-      {
-        name: 'toy-gpt-openai',
-        backend: 'openai',
-        model: BACKEND_MODEL,
-        // startLocalStack rewrites this default address to where the server really listens.
-        baseUrl: 'http://127.0.0.1:8082/v1',
-        apiKey: { ssmParameter: OPENAI_KEY_PARAMETER },
-      },
-    ],
-  });
-  return config;
-}
-
 /** The backend's API key, read from the local SSM stand-in as modelgate reads it. */
 async function readBackendKey(secretsUrl: string): Promise<string> {
   const ssm = new SSMClient({ region: 'us-east-1', endpoint: secretsUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

@@ -1,0 +1,206 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalStack, type LocalStack } from '../local/stack';
+import { writeBenchmarksSection } from './benchmarks-file';
+import { compareEndpointsConfig } from './compare-endpoint';
+import { pinProcess, twoCoreLayout } from './cpu-pinning';
+import { measureHandlerInProcess, type InProcessFigures } from './handler-in-process';
+import { resumeProcess } from './resume-process';
+import { summarize, type Distribution } from './stats';
+
+// `npm run bench:hot-path -- --baseline <git ref> --label "what changed"`: the chat handler in
+// process (bench/processes/handler-loop.ts, as bench:compare's in-process figure), from this
+// checkout and from a git worktree of the baseline, in alternating rounds against one local stack.
+// Each round pairs the two, so a change's effect is a ratio from the same minutes of a shared,
+// noisy machine. Every run is kept in bench/results/hot-path-*.json and listed in BENCHMARKS.md.
+
+const { values: args } = parseArgs({
+  options: {
+    baseline: { type: 'string' },
+    label: { type: 'string', default: '' },
+    rounds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '200' },
+    invocations: { type: 'string', default: '400' },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const WARMUP = Number(args.warmup);
+const INVOCATIONS = Number(args.invocations);
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENDPOINT = 'toy-gpt';
+const PATH = '/v1/chat/completions';
+const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
+const KEY_PARAMETER = '/modelgate/local/openai-api-key';
+
+type Variant = 'baseline' | 'current';
+
+interface HotPathRound {
+  round: number;
+  variant: Variant;
+  figures: Omit<InProcessFigures, 'firstFailure'>;
+}
+
+/** One run: what bench/results/hot-path-*.json holds. */
+export interface HotPathResults {
+  benchmark: 'hot-path';
+  startedAt: string;
+  command: string;
+  label: string;
+  commits: Record<Variant, string>;
+  settings: { rounds: number; warmup: number; invocations: number };
+  loadAverage: { before: number[]; after: number[] };
+  rounds: HotPathRound[];
+  /** current ÷ baseline within each round: median and range over rounds. */
+  ratios: Record<'cpuMeanUs' | 'cpuP50Us' | 'ownP50Ms' | 'ownP99Ms' | 'wallP50Ms', { median: number; min: number; max: number }>;
+}
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-hot-path-'));
+let stack: LocalStack | undefined;
+let pausedWorkers: number | undefined;
+let worktree: string | undefined;
+
+try {
+  const loadBefore = loadavg();
+  const layout = twoCoreLayout();
+  pinProcess(process.pid, layout.rest);
+  const commits: Record<Variant, string> = { current: commitOf(ROOT), baseline: '' };
+  const roots: Partial<Record<Variant, string>> = { current: ROOT };
+  if (args.baseline !== undefined) {
+    worktree = join(dataDir, 'baseline');
+    git(ROOT, 'worktree', 'add', '--detach', worktree, args.baseline);
+    // The baseline runs on this checkout's dependencies (a superset when a change added one).
+    symlinkSync(join(ROOT, 'node_modules'), join(worktree, 'node_modules'), 'dir');
+    roots.baseline = worktree;
+    commits.baseline = commitOf(worktree);
+  }
+
+  const endpointsConfig = join(dataDir, 'endpoints.json');
+  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(ROOT, ENDPOINT, ENDPOINT, KEY_PARAMETER), null, 2));
+  console.log('hot-path: starting the local stack');
+  stack = await startLocalStack({
+    root: ROOT,
+    dataDir,
+    apiPort: 0,
+    emulatorPort: 0,
+    dynamoDbPort: 0,
+    modelServerPort: 0,
+    openaiServerPort: 0,
+    anthropicServerPort: 0,
+    secretsPort: 0,
+    endpointsConfig,
+  });
+  // The archiver is AWS-side work; paused so it does not compete with the loops (as in bench:compare).
+  process.kill(stack.pids.workers, 'SIGSTOP');
+  pausedWorkers = stack.pids.workers;
+
+  const variants = (Object.keys(roots) as Variant[]).sort();
+  const rounds: HotPathRound[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // Alternating which goes first, so a drift of the machine within a round favours neither.
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const variant of order) {
+      const figures = await measureHandlerInProcess({
+        root: roots[variant]!,
+        environment: stack.environment,
+        request: { apiKey: stack.demoApiKey, endpoint: ENDPOINT, path: PATH, body: BODY, warmup: WARMUP, invocations: INVOCATIONS },
+        timeoutMs: 180_000,
+        cpus: layout.underTest,
+      });
+      if (figures.failures > 0) throw new Error(`${variant}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
+      rounds.push({ round, variant, figures });
+      console.log(
+        `hot-path: round ${round + 1}/${ROUNDS} ${variant.padEnd(8)} CPU mean ${figures.cpuUs.mean.toFixed(0)} µs, p50 ${figures.cpuUs.p50.toFixed(0)} µs; ` +
+          `own p50 ${figures.ownMs.p50.toFixed(2)} ms, p99 ${figures.ownMs.p99.toFixed(2)} ms; wall p50 ${figures.wallMs.p50.toFixed(2)} ms`,
+      );
+    }
+  }
+
+  const results: HotPathResults = {
+    benchmark: 'hot-path',
+    startedAt: startedAt.toISOString(),
+    command: `npm run bench:hot-path --${args.baseline === undefined ? '' : ` --baseline ${args.baseline}`} --label ${JSON.stringify(args.label)} --rounds ${ROUNDS} --warmup ${WARMUP} --invocations ${INVOCATIONS}`,
+    label: args.label,
+    commits,
+    settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS },
+    loadAverage: { before: loadBefore, after: loadavg() },
+    rounds,
+    ratios: {
+      cpuMeanUs: pairedRatio(rounds, (f) => f.cpuUs.mean),
+      cpuP50Us: pairedRatio(rounds, (f) => f.cpuUs.p50),
+      ownP50Ms: pairedRatio(rounds, (f) => f.ownMs.p50),
+      ownP99Ms: pairedRatio(rounds, (f) => f.ownMs.p99),
+      wallP50Ms: pairedRatio(rounds, (f) => f.wallMs.p50),
+    },
+  };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, `bench/results/hot-path-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'hot-path', formatHotPathLog(readAllRuns()));
+  console.log(formatHotPathLog([results]));
+} finally {
+  if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
+  await stack?.stop().catch(() => undefined);
+  if (worktree !== undefined) git(ROOT, 'worktree', 'remove', '--force', worktree);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+function git(cwd: string, ...gitArgs: string[]): string {
+  return execFileSync('git', gitArgs, { cwd, encoding: 'utf8' }).trim();
+}
+
+function commitOf(root: string): string {
+  const commit = git(root, 'rev-parse', '--short', 'HEAD');
+  return git(root, 'status', '--porcelain', '--', 'lib', 'functions', 'local', 'package.json').trim() === '' ? commit : `${commit} (+ uncommitted changes)`;
+}
+
+function pairedRatio(rounds: readonly HotPathRound[], measure: (figures: HotPathRound['figures']) => number) {
+  const ratios: number[] = [];
+  for (const round of new Set(rounds.map((r) => r.round))) {
+    const of = (variant: Variant) => rounds.find((r) => r.round === round && r.variant === variant)?.figures;
+    const current = of('current');
+    const baseline = of('baseline');
+    if (current && baseline) ratios.push(measure(current) / measure(baseline));
+  }
+  const spread: Distribution = summarize(ratios);
+  return { median: spread.p50, min: spread.min, max: spread.max };
+}
+
+function readAllRuns(): HotPathResults[] {
+  const dir = join(ROOT, 'bench/results');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('hot-path-') && name.endsWith('.json'))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as HotPathResults);
+}
+
+function formatHotPathLog(runs: readonly HotPathResults[]): string {
+  const range = (r: { median: number; min: number; max: number }) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+  const medianOf = (run: HotPathResults, variant: Variant, measure: (f: HotPathRound['figures']) => number) =>
+    summarize(run.rounds.filter((r) => r.variant === variant).map((r) => measure(r.figures))).p50;
+  const lines = [
+    '## Hot path, change by change',
+    '',
+    "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit. *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). The exact command of each row is in its JSON in `bench/results/`.",
+    '',
+    '| run | change | baseline → current | rounds × invocations | CPU µs/inv. (mean) | × CPU mean | own p50 / p99 (ms) | × own p50 | × own p99 | × wall p50 | load avg |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const run of runs) {
+    const baseline = run.commits.baseline === '' ? '—' : run.commits.baseline;
+    lines.push(
+      `| ${run.startedAt.slice(0, 16)}Z | ${run.label || '—'} | ${baseline} → ${run.commits.current} | ${run.settings.rounds} × ${run.settings.invocations} | ` +
+        `${medianOf(run, 'current', (f) => f.cpuUs.mean).toFixed(0)} | ${range(run.ratios.cpuMeanUs)} | ` +
+        `${medianOf(run, 'current', (f) => f.ownMs.p50).toFixed(2)} / ${medianOf(run, 'current', (f) => f.ownMs.p99).toFixed(2)} | ` +
+        `${range(run.ratios.ownP50Ms)} | ${range(run.ratios.ownP99Ms)} | ${range(run.ratios.wallP50Ms)} | ${run.loadAverage.before[0]?.toFixed(1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
