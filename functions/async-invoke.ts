@@ -2,7 +2,6 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { readEnvironment } from '../lib/config/environment';
@@ -13,7 +12,7 @@ import { asyncSubmissionFromEvent } from '../lib/http/async-events';
 import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
 import { metrics, recordAsyncSubmissionMetrics } from '../lib/http/metrics';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
 const deps = wireAsyncSubmission(readEnvironment());
@@ -41,8 +40,7 @@ export async function asyncInvoke(event: APIGatewayProxyEvent): Promise<APIGatew
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  // Bodies belong in the audit log, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(httpHeaderNormalizer())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))

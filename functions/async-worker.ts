@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -8,7 +7,7 @@ import { wireAsyncWorker } from '../lib/config/wire-async';
 import { processAsyncBatch } from '../lib/core/async/process-async-batch';
 import { logger } from '../lib/http/logger';
 import { metrics, recordAsyncWorkerMetrics } from '../lib/http/metrics';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
 const deps = wireAsyncWorker(readEnvironment());
@@ -30,8 +29,7 @@ export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchRespons
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
-  // Bodies and results belong in the audit log and the bucket, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(runAsyncRequests);

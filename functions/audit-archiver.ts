@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -7,7 +6,7 @@ import { readEnvironment } from '../lib/config/environment';
 import { wireAuditArchiver } from '../lib/config/wire-audit';
 import { archiveAuditMessages } from '../lib/core/audit-log/archive-messages';
 import { logger } from '../lib/http/logger';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 import { metrics, recordArchiveMetrics } from '../lib/http/metrics';
 
 const { writer } = wireAuditArchiver(readEnvironment());
@@ -26,8 +25,7 @@ export async function archiveAuditRecords(event: SQSEvent): Promise<SQSBatchResp
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
-  // Audit records and results belong in the audit log, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(archiveAuditRecords);

@@ -1,11 +1,10 @@
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAuditDigest } from '../lib/config/wire-audit';
 import { writeAuditDigest, type DigestResult } from '../lib/core/audit-log/digest';
 import { logger } from '../lib/http/logger';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 
 const { store, signer } = wireAuditDigest(readEnvironment());
 
@@ -17,7 +16,6 @@ export async function digestAuditLog(): Promise<DigestResult> {
 }
 
 export const handler = middy()
-  // Audit records and results belong in the audit log, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(digestAuditLog);

@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -12,7 +11,7 @@ import { apiGatewayResult } from '../lib/http/api-gateway-event';
 import { auditReadRequestFromEvent } from '../lib/http/audit-read-event';
 import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 import { metrics, recordAuditReadMetrics } from '../lib/http/metrics';
 
 const deps = wireAuditReads(readEnvironment());
@@ -32,8 +31,7 @@ export async function auditRecords(event: APIGatewayProxyEvent): Promise<APIGate
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  // Audit records and results belong in the audit log, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(httpHeaderNormalizer())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))

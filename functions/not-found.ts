@@ -1,13 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { NotFoundError } from '../lib/core/errors';
 import { apiGatewayErrorResult } from '../lib/http/api-gateway-event';
 import { logger } from '../lib/http/logger';
 import { metrics, recordRouteNotFound } from '../lib/http/metrics';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 
 /** Every path we do not serve answers our JSON 404, not API Gateway's "Missing Authentication Token". */
 export async function notFound(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
@@ -18,7 +17,7 @@ export async function notFound(event: APIGatewayProxyEvent): Promise<APIGatewayP
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(notFound);

@@ -2,7 +2,6 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
@@ -14,7 +13,7 @@ import { requestStatusFromEvent } from '../lib/http/async-events';
 import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
 import { metrics } from '../lib/http/metrics';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 
 const deps = wireRequestStatus(readEnvironment());
 
@@ -35,8 +34,7 @@ export async function requestStatus(event: APIGatewayProxyEvent): Promise<APIGat
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  // Results belong to their tenant, never in trace metadata.
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(httpHeaderNormalizer())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))

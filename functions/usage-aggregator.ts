@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -8,7 +7,7 @@ import { wireUsageConsumer } from '../lib/config/wire-governance';
 import { consumeUsageMessages } from '../lib/core/usage/consume-usage-messages';
 import { logger } from '../lib/http/logger';
 import { metrics } from '../lib/http/metrics';
-import { tracer } from '../lib/http/tracer';
+import { tracingMiddleware } from '../lib/http/tracer';
 import { recordUsageMetrics } from '../lib/http/usage-metrics';
 
 /** serverless.yml's timeout for this function: claims on request ids must outlive it. */
@@ -30,7 +29,7 @@ export async function aggregateUsage(event: SQSEvent): Promise<SQSBatchResponse>
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(aggregateUsage);

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Environment } from '../config/environment';
-import { tracer } from '../http/tracer';
+import { traced } from '../http/tracer';
 
 // The SDK's Node handler keeps connections alive by default; a short connect timeout makes an
 // unreachable endpoint fail fast instead of eating the request's deadline.
@@ -18,7 +18,7 @@ const requestHandler = { connectionTimeout: 2_000 };
  * traced (an X-Ray subsegment per call) where tracing is on; elsewhere it is returned as made.
  */
 export function createS3Client(env: Environment): S3Client {
-  return tracer.captureAWSv3Client(
+  return traced(
     new S3Client({
       region: env.AWS_REGION,
       endpoint: env.AWS_ENDPOINT_URL_S3,
@@ -29,11 +29,11 @@ export function createS3Client(env: Environment): S3Client {
 }
 
 export function createSqsClient(env: Environment): SQSClient {
-  return tracer.captureAWSv3Client(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler }));
+  return traced(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler }));
 }
 
 export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntimeClient {
-  return tracer.captureAWSv3Client(
+  return traced(
     new SageMakerRuntimeClient({
       region: env.AWS_REGION,
       endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
@@ -63,7 +63,7 @@ export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient
  * on the request path and fails closed, so a slow table should fail fast rather than eat the deadline.
  */
 export function createDynamoDbClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_DYNAMODB'>): DynamoDBDocumentClient {
-  const client = tracer.captureAWSv3Client(
+  const client = traced(
     new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, maxAttempts: 2, requestHandler }),
   );
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

@@ -2,7 +2,6 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
@@ -11,7 +10,7 @@ import { jsonErrorResponse } from './json-error-response';
 import { logOutcome } from './log-outcome';
 import { logger } from './logger';
 import { metrics, recordInvocationMetrics } from './metrics';
-import { annotateInvocation, tracer } from './tracer';
+import { annotateInvocation, tracingMiddleware } from './tracer';
 
 /**
  * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
@@ -47,8 +46,7 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
   }
 
   return middy<APIGatewayProxyEvent, StreamingResult>({ streamifyResponse: true })
-    // Responses are model outputs: they belong in the audit log, never in trace metadata.
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(tracingMiddleware())
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))

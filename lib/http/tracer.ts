@@ -1,19 +1,45 @@
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { MiddlewareObj } from '@middy/core';
 import type { SettledInvocation } from '../core/serve-invocation';
 
 /**
- * X-Ray tracing shared by every entry point and the AWS clients. Settings come from Powertools'
- * own variables: tracing is off outside Lambda (no `AWS_EXECUTION_ENV`) and wherever
- * `POWERTOOLS_TRACE_ENABLED=false` (the local stack, the tests), so nothing there looks for an
- * X-Ray daemon.
+ * X-Ray tracing shared by every entry point and the AWS clients, with Powertools' own settings:
+ * off outside Lambda (no `AWS_EXECUTION_ENV`) and wherever `POWERTOOLS_TRACE_ENABLED=false` (the
+ * local stack, the tests), so nothing there looks for an X-Ray daemon.
+ *
+ * Where tracing is off, the Tracer is not even loaded: the X-Ray SDK under it creates a cls-hooked
+ * namespace at import, an async hook whose destroy callback makes Node track every promise, and
+ * that alone was 8% of the invocation handler's CPU with nothing reading it (BENCHMARKS.md).
  */
-export const tracer = new Tracer();
+const tracingWanted = (process.env.AWS_EXECUTION_ENV ?? '') !== '' && (process.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
+
+const tracer: Tracer | undefined = tracingWanted ? new (await import('@aws-lambda-powertools/tracer')).Tracer() : undefined;
+
+/** Whether requests are traced in this container (Powertools may still turn it off, e.g. under SAM local). */
+export function isTracingEnabled(): boolean {
+  return tracer?.isTracingEnabled() ?? false;
+}
+
+/** An AWS SDK client whose calls become X-Ray subsegments where tracing is on; elsewhere the client as made. */
+export function traced<Client>(client: Client): Client {
+  return tracer === undefined ? client : tracer.captureAWSv3Client(client);
+}
+
+/**
+ * The handler's segment, where tracing is on; elsewhere a middleware that does nothing. Responses
+ * are model outputs: they belong in the audit log, never in trace metadata.
+ */
+export function tracingMiddleware(): MiddlewareObj {
+  return tracer === undefined ? {} : captureLambdaHandler(tracer, { captureResponse: false });
+}
 
 /**
  * Annotations to find a request's trace by (X-Ray indexes annotations, not metadata). As with
  * metrics, a caller-chosen endpoint name that does not exist is never written.
  */
 export function annotateInvocation(outcome: SettledInvocation, endpointExists: boolean): void {
+  if (tracer === undefined) return;
   tracer.putAnnotation('endpoint', endpointExists ? outcome.audit.endpoint : '(unknown)');
   tracer.putAnnotation('servedEntity', outcome.audit.servedEntity ?? '(none)');
   tracer.putAnnotation('status', outcome.statusCode);
