@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '200' },
     invocations: { type: 'string', default: '400' },
+    // Only rewrite BENCHMARKS.md's section from the runs kept in bench/results/.
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -66,6 +68,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-hot-path-'));
 let stack: LocalStack | undefined;
 let pausedWorkers: number | undefined;
 let worktree: string | undefined;
+
+if (args['report-only']) {
+  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'hot-path', formatHotPathLog(readAllRuns()));
+  process.exit(0);
+}
 
 try {
   const loadBefore = loadavg();
