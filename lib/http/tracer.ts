@@ -27,11 +27,11 @@ export function traced<Client>(client: Client): Client {
 }
 
 /**
- * The handler's segment, where tracing is on; elsewhere a middleware that does nothing. Responses
- * are model outputs: they belong in the audit log, never in trace metadata.
+ * The handler's segment where tracing is on; elsewhere no middleware at all (middy's `use` takes
+ * a list). Responses are model outputs: they belong in the audit log, never in trace metadata.
  */
-export function tracingMiddleware(): MiddlewareObj {
-  return tracer === undefined ? {} : captureLambdaHandler(tracer, { captureResponse: false });
+export function tracingMiddleware(): MiddlewareObj[] {
+  return tracer === undefined ? [] : [captureLambdaHandler(tracer, { captureResponse: false })];
 }
 
 /**

@@ -21,7 +21,7 @@ describe('X-Ray tracing', () => {
     const client = fakeClient();
     tracing.traced(client);
     expect(tracing.isTracingEnabled()).toBe(true);
-    expect(tracing.tracingMiddleware().before).toBeTypeOf('function');
+    expect(tracing.tracingMiddleware()[0]?.before).toBeTypeOf('function');
     // X-Ray's instrumentation is added to the client's middleware stack.
     const stackCalls = Object.values(client.middlewareStack).reduce((calls, method) => calls + method.mock.calls.length, 0);
     expect(stackCalls).toBeGreaterThan(0);
@@ -38,12 +38,12 @@ describe('X-Ray tracing', () => {
     expect(tracing.isTracingEnabled()).toBe(false);
     expect(captured).toBe(client);
     for (const method of Object.values(client.middlewareStack)) expect(method).not.toHaveBeenCalled();
-    expect(tracing.tracingMiddleware()).toEqual({});
+    expect(tracing.tracingMiddleware()).toEqual([]);
   });
 
   it('stays off outside Lambda (tests, npm start) without any setting', async () => {
     const tracing = await freshTracing({ AWS_EXECUTION_ENV: '', POWERTOOLS_TRACE_ENABLED: '' });
     expect(tracing.isTracingEnabled()).toBe(false);
-    expect(tracing.tracingMiddleware()).toEqual({});
+    expect(tracing.tracingMiddleware()).toEqual([]);
   });
 });
