@@ -9,17 +9,17 @@ import { logger } from '../lib/http/logger';
 import { tracingMiddleware } from '../lib/http/tracer';
 import { metrics, recordArchiveMetrics } from '../lib/http/metrics';
 
-const { writer } = wireAuditArchiver(readEnvironment());
+const { writer, usage } = wireAuditArchiver(readEnvironment());
 
-/** SQS event source on the audit queue (ReportBatchItemFailures): batches of records into the audit log. */
+/** SQS event source on the audit queue (ReportBatchItemFailures): batches of records into the audit log, their usage events on to the usage queue. */
 export async function archiveAuditRecords(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { response, appended } = await archiveAuditMessages(event, writer);
+  const { response, appended } = await archiveAuditMessages(event, writer, usage);
   if (response.batchItemFailures.length > 0) {
     logger.error('Audit messages that are not audit records', { messageIds: response.batchItemFailures.map((failure) => failure.itemIdentifier) });
   }
   if (appended) {
     recordArchiveMetrics({ ...appended, lagMs: Date.now() - appended.oldestRecordTime.getTime() });
-    logger.info('Audit records archived', { received: appended.records, duplicates: appended.duplicates, conflicts: appended.conflicts, batches: appended.batches });
+    logger.info('Audit records archived', { received: appended.records, duplicates: appended.duplicates, conflicts: appended.conflicts, batches: appended.batches, usageForwarded: appended.usageForwarded });
   }
   return response;
 }

@@ -1,7 +1,9 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { bodyObjectKey } from '../core/audit-log/layout';
 import { sha256Hex } from '../core/audit-log/sha256';
+import { USAGE_EVENT_ATTRIBUTE } from '../core/audit-log/archivable-record';
 import type { AuditedBody, AuditRecord } from '../core/audit-record';
+import type { UsageEvent } from '../core/usage-event';
 import type { AuditSink } from '../ports/audit-sink';
 import type { ObjectStore } from '../ports/object-store';
 
@@ -19,22 +21,29 @@ export interface SqsAuditSinkOptions {
 export const DEFAULT_MAX_AUDIT_MESSAGE_BYTES = 200_000;
 
 const encoder = new TextEncoder();
+/** What SQS counts for a String attribute besides its value: its name and data type, with room to spare. */
+const ATTRIBUTE_OVERHEAD_BYTES = 64;
 
 /**
  * Hands each audit record to the audit queue: one SendMessage, durable once it returns, drained
- * into batched S3 objects by the archiver. A record too large for a message first has its
- * largest bodies stored in the audit bucket under their SHA-256 (the record keeps hash, size and
- * key, so the hash chain still covers them): a second round trip only for those requests.
+ * into batched S3 objects by the archiver. The usage event billing the request rides along as a
+ * message attribute (the record's text stays exactly what is archived), and the archiver forwards
+ * it to the usage queue: the request path pays for one SQS call, not two. A record too large for
+ * a message first has its largest bodies stored in the audit bucket under their SHA-256 (the
+ * record keeps hash, size and key, so the hash chain still covers them): a second round trip only
+ * for those requests.
  */
 export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptions): AuditSink {
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_AUDIT_MESSAGE_BYTES;
   return {
-    async record(record) {
+    async record(record, usage) {
+      const usageText = usage === undefined ? undefined : toUsageAttribute(usage);
+      const budget = maxBytes - (usageText === undefined ? 0 : encoder.encode(usageText).byteLength + ATTRIBUTE_OVERHEAD_BYTES);
       let message = toMessageBody(record);
-      if (encoder.encode(message).byteLength > maxBytes) {
-        message = toMessageBody(await storeBodiesByReference(record, options.bodies, maxBytes));
+      if (encoder.encode(message).byteLength > budget) {
+        message = toMessageBody(await storeBodiesByReference(record, options.bodies, budget));
       }
-      if (encoder.encode(message).byteLength > maxBytes) {
+      if (encoder.encode(message).byteLength > budget) {
         throw new Error(`audit record ${record.requestId} is larger than ${maxBytes} bytes even with its bodies stored by reference`);
       }
       await client.send(
@@ -44,6 +53,7 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
           MessageAttributes: {
             requestId: { DataType: 'String', StringValue: record.requestId },
             schema: { DataType: 'String', StringValue: `audit-record.v${record.version}` },
+            ...(usageText === undefined ? {} : { [USAGE_EVENT_ATTRIBUTE]: { DataType: 'String', StringValue: usageText } }),
           },
         }),
       );
@@ -57,7 +67,16 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
  * unauditable by sending them).
  */
 export function toMessageBody(record: AuditRecord): string {
-  return JSON.stringify(record).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+  return sqsSafeJson(record);
+}
+
+/** The usage event as attribute text; a caller-chosen endpoint name may hold those characters too. */
+function toUsageAttribute(usage: UsageEvent): string {
+  return sqsSafeJson(usage);
+}
+
+function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
 async function storeBodiesByReference(record: AuditRecord, store: ObjectStore, maxBytes: number): Promise<AuditRecord> {

@@ -3,12 +3,14 @@ import { createKeyFileDigestSigner } from '../adapters/key-file-digest-signer';
 import { createKmsDigestSigner } from '../adapters/kms-digest-signer';
 import { createS3ObjectStore } from '../adapters/s3-object-store';
 import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
+import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
 import { createAuditArchiveWriter, type AuditArchiveWriter } from '../core/audit-log/archive-writer';
 import { ConfigError } from '../core/errors';
 import type { AuditReadDeps } from '../core/serve-audit-read';
 import type { DigestSigner } from '../ports/digest-signer';
 import type { ObjectStore } from '../ports/object-store';
+import type { UsageSink } from '../ports/usage-sink';
 import type { Environment } from './environment';
 import { wireKeyStore } from './wire-governance';
 
@@ -17,9 +19,12 @@ export function wireAuditStore(env: Environment): ObjectStore {
   return createS3ObjectStore(createS3Client(env), { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
 }
 
-/** The archiver's writer, made once per container (it remembers the chain head and recent batches). */
-export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter } {
-  return { writer: createAuditArchiveWriter(wireAuditStore(env)) };
+/**
+ * The archiver's writer, made once per container (it remembers the chain head and recent batches),
+ * and the usage queue it forwards the usage events riding along with the records to.
+ */
+export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink } {
+  return { writer: createAuditArchiveWriter(wireAuditStore(env)), usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL) };
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Admission, RequestLimiter } from './limits/request-limiter';
 import { openModelStream, parseModelInput, wantsStream, type ModelInput, type OpenedStream } from './model-call';
 import type { RouteAttempt } from './route-request';
 import { routeRequest } from './route-request';
+import { handOffRecords } from './hand-off-records';
 import { redactAuditRecord } from './redact-audit-record';
 import { StreamAssembler } from './stream-assembler';
 import { usageEventFor, type UsageEvent, type UsageUnits } from './usage-event';
@@ -156,7 +157,7 @@ function auditUnavailable(cause: unknown): ServiceUnavailableError {
   });
 }
 
-/** Builds and hands off the audit record and usage event, both at once (one round trip). */
+/** Builds and hands off the audit record with its usage event (one round trip). */
 async function settle(
   request: InvocationRequest,
   deps: InvocationDeps,
@@ -204,16 +205,13 @@ async function settle(
   const limitsSettled = facts.admission && deps.limits
     ? deps.limits.settle(facts.admission, { status: statusCode, units: facts.units, servedEntity: audit.servedEntity }).then(() => undefined, (error: unknown) => error ?? 'settle failed')
     : undefined;
-  const handoff = await Promise.allSettled([deps.audit.record(audit), deps.usage.publish(usage)]);
-  const failed = handoff.find((result) => result.status === 'rejected');
+  const handoff = await handOffRecords(deps, audit, usage, auditPolicy.required);
   const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
   if (error) settled.error = error;
-  if (failed) settled.handoffError = failed.reason;
+  if (handoff.error !== undefined) settled.handoffError = handoff.error;
   const limitsSettleError = await limitsSettled;
   if (limitsSettleError !== undefined) settled.limitsSettleError = limitsSettleError;
-  // An answer that cannot be audited is withheld, unless the endpoint explicitly opted out of
-  // fail-closed auditing; a lost usage event always withholds (it is what bills the request).
-  const mustWithhold = failed !== undefined && (auditPolicy.required || handoff[1].status === 'rejected');
+  const mustWithhold = handoff.mustWithhold;
   // Overhead is everything the caller waited for that was not the models, hand-offs included.
   settled.overheadMs = deps.clock.monotonic() - request.startedAt - (facts.backendLatencyMs ?? 0);
   return { settled, mustWithhold };

@@ -1,6 +1,8 @@
 import type { UsageEvent } from '../core/usage-event';
 
-/** Where usage events go. `publish` resolves only once the event is durably accepted. */
+/** Where usage events go. Both resolve only once every event is durably accepted. */
 export interface UsageSink {
   publish(event: UsageEvent): Promise<void>;
+  /** Many at once (the audit archiver forwarding what rode along with its records); none when empty. */
+  publishAll(events: readonly UsageEvent[]): Promise<void>;
 }

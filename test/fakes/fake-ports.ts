@@ -24,24 +24,45 @@ export class FakeKeyStore implements KeyStore {
   }
 }
 
-/** An audit sink that keeps what it was asked to record, or fails when told to. */
+/**
+ * An audit sink that keeps what it was asked to record, or fails when told to. The usage events
+ * riding along with the records are kept in the usage sink it is given (where the archiver would
+ * forward them), so a test reads every billed request in one place.
+ */
 export class RecordingAuditSink implements AuditSink {
   readonly records: AuditRecord[] = [];
+  /** How many records arrived with a usage event attached. */
+  withUsage = 0;
   failWith: Error | undefined;
 
-  async record(record: AuditRecord): Promise<void> {
+  constructor(private readonly forwardUsageTo?: RecordingUsageSink) {}
+
+  async record(record: AuditRecord, usage?: UsageEvent): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.records.push(record);
+    if (usage === undefined) return;
+    this.withUsage += 1;
+    if (!this.forwardUsageTo) throw new Error('RecordingAuditSink: a usage event rode along, but this sink was given no usage sink to forward it to');
+    this.forwardUsageTo.events.push(usage);
   }
 }
 
+/** A usage sink that keeps what it was sent, or fails when told to. */
 export class RecordingUsageSink implements UsageSink {
   readonly events: UsageEvent[] = [];
+  /** Events sent on their own (`publish`), not riding along with an audit record. */
+  publishedAlone = 0;
   failWith: Error | undefined;
 
   async publish(event: UsageEvent): Promise<void> {
     if (this.failWith) throw this.failWith;
+    this.publishedAlone += 1;
     this.events.push(event);
+  }
+
+  async publishAll(events: readonly UsageEvent[]): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.events.push(...events);
   }
 }
 

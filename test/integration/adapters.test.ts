@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { createSqsAuditSink } from '../../lib/adapters/sqs-audit-sink';
+import { createSqsUsageSink } from '../../lib/adapters/sqs-usage-sink';
 import { buildAuditRecord } from '../../lib/core/audit-record';
+import { usageEventFor } from '../../lib/core/usage-event';
 import { sha256Hex } from '../../lib/core/audit-log/sha256';
 
 const stack = inject('stack');
@@ -123,5 +125,55 @@ describe('SQS audit sink', () => {
     await sink.record(record);
     const [message] = await receive(queueUrl);
     expect(JSON.parse(message!.Body!)).toEqual(record);
+  });
+
+  it('carries the usage event as a message attribute, leaving the record text exactly what is archived', async () => {
+    // Prepare
+    const queueUrl = await queue('adapter-test-audit-with-usage');
+    const sink = createSqsAuditSink(sqs, { queueUrl, bodies: createS3ObjectStore(recordingS3Client().s3, { bucket: stack.auditBucket }) });
+    const record = auditRecord('01a1ffdf-0000-7000-8000-000000000004');
+    const usage = usageEventFor(record, { units: { kind: 'rows', input: 1 }, requestBytes: 25, responseBytes: 26 });
+    // Act
+    await sink.record(record, usage);
+    // Assess
+    const [message] = await receive(queueUrl);
+    expect(JSON.parse(message!.Body!)).toEqual(record);
+    expect(JSON.parse(message!.MessageAttributes?.usageEvent?.StringValue ?? 'null')).toEqual(usage);
+  });
+
+  it('keeps a record with its usage event under the message limit, storing bodies by reference to make room', async () => {
+    const queueUrl = await queue('adapter-test-audit-usage-room');
+    const sink = createSqsAuditSink(sqs, { queueUrl, bodies: createS3ObjectStore(recordingS3Client().s3, { bucket: stack.auditBucket }), maxMessageBytes: 4_000 });
+    const record = auditRecord('01a1ffdf-0000-7000-8000-000000000005', JSON.stringify({ inputs: ['y'.repeat(3_500)] }));
+    const usage = usageEventFor(record, { units: { kind: 'rows', input: 1 }, requestBytes: 3_520, responseBytes: 26 });
+    await sink.record(record, usage);
+    const [message] = await receive(queueUrl);
+    const attribute = message!.MessageAttributes?.usageEvent?.StringValue ?? '';
+    expect(Buffer.byteLength(message!.Body!) + Buffer.byteLength(attribute)).toBeLessThan(4_000);
+    expect(JSON.parse(message!.Body!).request.ref).toBeDefined();
+  });
+});
+
+describe('SQS usage sink', () => {
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
+
+  it('sends many events in batches of ten, each one message tagged with its request id', async () => {
+    // Prepare: a queue of its own (the stack's aggregator drains the real usage queue).
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'adapter-test-usage-batches' }))).QueueUrl!;
+    const sink = createSqsUsageSink(sqs, queueUrl);
+    const events = Array.from({ length: 23 }, (_, i) =>
+      usageEventFor(auditRecord(`01a1ffdf-0000-7000-8000-0000000001${String(i).padStart(2, '0')}`), { units: { kind: 'rows', input: i }, requestBytes: 1, responseBytes: 1 }),
+    );
+    // Act
+    await sink.publishAll(events);
+    // Assess
+    const received: Array<{ body: unknown; requestId: string | undefined }> = [];
+    for (let tries = 0; tries < 10 && received.length < events.length; tries += 1) {
+      const batch = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))).Messages ?? [];
+      received.push(...batch.map((message) => ({ body: JSON.parse(message.Body!), requestId: message.MessageAttributes?.requestId?.StringValue })));
+    }
+    expect(received).toHaveLength(23);
+    expect(received.map((message) => message.requestId).sort()).toEqual(events.map((event) => event.requestId).sort());
+    expect(received.map((message) => message.body)).toEqual(expect.arrayContaining(events));
   });
 });

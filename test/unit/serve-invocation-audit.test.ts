@@ -40,8 +40,8 @@ describe('serveInvocation and the audit policy', () => {
   const clock = new ManualClock();
 
   beforeEach(() => {
-    audit = new RecordingAuditSink();
     usage = new RecordingUsageSink();
+    audit = new RecordingAuditSink(usage);
     const backend = new ScriptedBackend(answering({ predictions: [`contact ${PLANTED.email}`] }));
     const keys = new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date() })]);
     deps = { endpoints, keys, backends: scriptedRegistry(backend), audit, usage, clock, breakers: new CircuitBreakers(), sleep: async () => undefined };
@@ -106,9 +106,13 @@ describe('serveInvocation and the audit policy', () => {
     expect(optedOut.statusCode).toBe(200);
     expect(optedOut.handoffError).toBeInstanceOf(Error);
     expect(required.statusCode).toBe(503);
+    // The opted-out request is still billed: its usage event went out on its own.
+    expect(usage.publishedAlone).toBe(1);
+    expect(usage.events.map((event) => event.endpoint)).toEqual(['best-effort']);
   });
 
-  it('still withholds an opted-out endpoint\'s answer when its usage event is lost', async () => {
+  it('still withholds an opted-out endpoint\'s answer when its usage event is lost too', async () => {
+    audit.failWith = new Error('queue down');
     usage.failWith = new Error('queue down');
     const outcome = await serve(request('best-effort', { inputs: ['x'] }));
     expect(outcome.statusCode).toBe(503);

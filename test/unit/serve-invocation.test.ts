@@ -60,8 +60,8 @@ describe('serveInvocation', () => {
 
   beforeEach(() => {
     backend = new ScriptedBackend(answering({ predictions: ['setosa', 'virginica'] }));
-    audit = new RecordingAuditSink();
     usage = new RecordingUsageSink();
+    audit = new RecordingAuditSink(usage);
     clock = new ManualClock();
     deps = {
       endpoints,
@@ -280,11 +280,22 @@ describe('serveInvocation', () => {
     expect(outcome.handoffError).toBeInstanceOf(Error);
   });
 
-  it('withholds an answer whose usage event cannot be handed off (503)', async () => {
-    usage.failWith = new Error('SQS unreachable');
+  it('hands off the usage event with the audit record, in one write', async () => {
+    const outcome = await serve(request(), deps);
+    expect(outcome.statusCode).toBe(200);
+    expect(audit.records).toHaveLength(1);
+    expect(audit.withUsage).toBe(1);
+    expect(usage.publishedAlone).toBe(0);
+    expect(usage.events).toEqual([expect.objectContaining({ requestId: audit.records[0]!.requestId, status: 200 })]);
+  });
+
+  it('withholds an answer whose audit record and usage event cannot be handed off (503)', async () => {
+    audit.failWith = new Error('SQS unreachable');
     const outcome = await serve(request(), deps);
     expect(outcome.statusCode).toBe(503);
     expect(outcome.headers['x-modelgate-overhead-ms']).toBeDefined();
+    // A required audit is not bypassed by billing the request on its own.
+    expect(usage.events).toEqual([]);
   });
 
   it('keeps a refusal\'s own status when the audit hand-off also fails', async () => {

@@ -82,8 +82,8 @@ describe('serveInvocation for LLM tasks', () => {
   beforeEach(() => {
     primary = new ScriptedBackend(async () => Promise.reject(new Error('not a custom endpoint')));
     fallback = new ScriptedBackend(async () => Promise.reject(new Error('not a custom endpoint')));
-    audit = new RecordingAuditSink();
     usage = new RecordingUsageSink();
+    audit = new RecordingAuditSink(usage);
     deps = {
       endpoints,
       keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now })]),

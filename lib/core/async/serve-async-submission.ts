@@ -10,6 +10,7 @@ import { AppError, ConflictError, InternalError, InvalidRequestError, ServiceUna
 import { errorResponse } from '../error-response';
 import { resolveInvocation } from '../invocation-input';
 import { parseModelInput, wantsStream } from '../model-call';
+import { handOffRecords } from '../hand-off-records';
 import { redactAuditRecord } from '../redact-audit-record';
 import { usageEventFor } from '../usage-event';
 import type { AsyncRequestQueue } from '../../ports/async-request-queue';
@@ -249,6 +250,7 @@ async function refuse(
   error: AppError,
 ): Promise<AsyncSubmissionOutcome> {
   const response = errorResponse(error, request.requestId);
+  const auditPolicy = facts.endpoint?.audit ?? defaultAuditPolicy();
   const audit = redactAuditRecord(
     buildAuditRecord({
       kind: 'async-submission',
@@ -268,11 +270,10 @@ async function refuse(
       responseBody: response.body,
       responseJson: response.payload,
     }),
-    facts.endpoint?.audit ?? defaultAuditPolicy(),
+    auditPolicy,
   );
   const usage = usageEventFor(audit, { units: undefined, requestBytes: request.body.byteLength, responseBytes: response.body.byteLength });
-  const handoff = await Promise.allSettled([deps.audit.record(audit), deps.usage.publish({ ...usage, async: true })]);
-  const failed = handoff.find((result) => result.status === 'rejected');
+  const handoff = await handOffRecords(deps, audit, { ...usage, async: true }, auditPolicy.required);
   return {
     statusCode: response.statusCode,
     headers: { ...response.headers, 'content-type': 'application/json' },
@@ -280,6 +281,6 @@ async function refuse(
     requestId: request.requestId,
     audit,
     error,
-    ...(failed ? { handoffError: failed.reason } : {}),
+    ...(handoff.error !== undefined ? { handoffError: handoff.error } : {}),
   };
 }

@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { describeIssues } from '../describe-issues';
 import { InvalidRequestError } from '../errors';
+import { usageEventSchema, type UsageEvent } from '../usage-event';
 import { isRequestId, partitionOf, type AuditPartition } from './layout';
+
+/** The audit message attribute carrying the usage event of the request the record is about. */
+export const USAGE_EVENT_ATTRIBUTE = 'usageEvent';
 
 /** A record on its way into a batch object: its line is stored byte for byte as it arrived. */
 export interface ArchivableRecord {
@@ -47,4 +52,25 @@ export function requestIdOfLine(line: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The usage event that rode along with an audit record, if any (audit reads and older producers
+ * send none).
+ * @throws InvalidRequestError when the attribute is there but is not a usage event of this record.
+ */
+export function usageEventFromAttribute(text: string | undefined, record: ArchivableRecord): UsageEvent | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidRequestError(`Audit message ${USAGE_EVENT_ATTRIBUTE} attribute is not JSON`, { cause });
+  }
+  const usage = usageEventSchema.safeParse(parsed);
+  if (!usage.success) throw new InvalidRequestError(`Audit message ${USAGE_EVENT_ATTRIBUTE} attribute is not a usage event: ${describeIssues(usage.error.issues)}`);
+  if (usage.data.requestId !== record.requestId) {
+    throw new InvalidRequestError(`Audit message ${USAGE_EVENT_ATTRIBUTE} attribute is about request ${usage.data.requestId}, not ${record.requestId}`);
+  }
+  return usage.data;
 }

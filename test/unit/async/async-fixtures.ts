@@ -48,8 +48,8 @@ export function asyncWorld() {
   const jobs = new MemoryJobStore();
   const queue = new RecordingRequestQueue();
   const objects = new MemoryObjectStore();
-  const audit = new RecordingAuditSink();
   const usage = new RecordingUsageSink();
+  const audit = new RecordingAuditSink(usage);
   const backend = new ScriptedBackend(answering({ predictions: ['setosa'] }));
   const submission: AsyncSubmissionDeps = {
     endpoints, keys, jobs, queue, objects, audit, usage, clock,

@@ -3,13 +3,29 @@ import { describe, expect, it } from 'vitest';
 import { archiveAuditMessages } from '../../../lib/core/audit-log/archive-messages';
 import { createAuditArchiveWriter } from '../../../lib/core/audit-log/archive-writer';
 import { AUDIT_RECORDS_PREFIX } from '../../../lib/core/audit-log/layout';
+import { usageEventFor } from '../../../lib/core/usage-event';
+import { RecordingUsageSink } from '../../fakes/fake-ports';
 import { MemoryObjectStore } from '../../fakes/memory-object-store';
 import { auditRecordFixture } from '../../fixtures/audit-records';
 
-function event(bodies: string[]): SQSEvent {
+/** A message body, and the usage event text riding along with it when there is one. */
+type Message = string | { body: string; usageEvent: string };
+
+function event(messages: Message[]): SQSEvent {
   return {
-    Records: bodies.map((body, i) => ({ messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, eventSource: 'aws:sqs' }) as unknown as SQSRecord),
+    Records: messages.map((message, i) => {
+      const { body, usageEvent } = typeof message === 'string' ? { body: message, usageEvent: undefined } : message;
+      const messageAttributes = usageEvent === undefined ? {} : { usageEvent: { dataType: 'String', stringValue: usageEvent } };
+      return { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes, eventSource: 'aws:sqs' } as unknown as SQSRecord;
+    }),
   };
+}
+
+/** An audit record's message with the usage event its request would carry. */
+function billedMessage(index: number, time: Date) {
+  const record = auditRecordFixture(index, time);
+  const usage = usageEventFor(record, { units: { kind: 'tokens', input: 3, output: 5, estimated: false }, requestBytes: 10, responseBytes: 20 });
+  return { record, usage, message: { body: JSON.stringify(record), usageEvent: JSON.stringify(usage) } };
 }
 
 describe('archiveAuditMessages (one archiver invocation)', () => {
@@ -20,7 +36,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const store = new MemoryObjectStore();
     const bodies = [JSON.stringify(auditRecordFixture(1, time)), 'not json', JSON.stringify({ requestId: 'x', time: 'y' }), JSON.stringify(auditRecordFixture(2, time))];
     // Act
-    const { response, appended } = await archiveAuditMessages(event(bodies), createAuditArchiveWriter(store));
+    const { response, appended } = await archiveAuditMessages(event(bodies), createAuditArchiveWriter(store), new RecordingUsageSink());
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
     expect(appended).toMatchObject({ records: 2, duplicates: 0, batches: [expect.objectContaining({ recordCount: 2 })], oldestRecordTime: time });
@@ -28,7 +44,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
   });
 
   it('reports every message failed, without throwing, when none is a record', async () => {
-    const { response, appended } = await archiveAuditMessages(event(['{}', '[]']), createAuditArchiveWriter(new MemoryObjectStore()));
+    const { response, appended } = await archiveAuditMessages(event(['{}', '[]']), createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink());
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm1']);
     expect(appended).toBeUndefined();
   });
@@ -36,6 +52,53 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
   it('fails the whole invocation when the batch cannot be written, so every message is retried', async () => {
     const store = new MemoryObjectStore();
     store.failWith = new Error('S3 unavailable');
-    await expect(archiveAuditMessages(event([JSON.stringify(auditRecordFixture(1, time))]), createAuditArchiveWriter(store))).rejects.toThrow('S3 unavailable');
+    const usage = new RecordingUsageSink();
+    await expect(archiveAuditMessages(event([billedMessage(1, time).message]), createAuditArchiveWriter(store), usage)).rejects.toThrow('S3 unavailable');
+    // Nothing is billed for a record the audit log does not hold yet.
+    expect(usage.events).toEqual([]);
+  });
+
+  it('forwards the usage events that rode along, once their records are archived, and none for records without one', async () => {
+    // Prepare
+    const store = new MemoryObjectStore();
+    const usage = new RecordingUsageSink();
+    const first = billedMessage(1, time);
+    const second = billedMessage(2, time);
+    const auditRead = JSON.stringify(auditRecordFixture(3, time));
+    // Act
+    const { response, appended } = await archiveAuditMessages(event([first.message, auditRead, second.message]), createAuditArchiveWriter(store), usage);
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(appended).toMatchObject({ records: 3, usageForwarded: 2 });
+    expect(usage.events).toEqual([first.usage, second.usage]);
+  });
+
+  it('reports a message failed, and archives nothing of it, when its usage event is malformed or about another request', async () => {
+    // Prepare
+    const store = new MemoryObjectStore();
+    const usage = new RecordingUsageSink();
+    const good = billedMessage(1, time);
+    const other = billedMessage(2, time);
+    const malformed = { body: JSON.stringify(auditRecordFixture(3, time)), usageEvent: '{"version":1}' };
+    const mismatched = { body: JSON.stringify(auditRecordFixture(4, time)), usageEvent: other.message.usageEvent };
+    // Act
+    const { response, appended } = await archiveAuditMessages(event([good.message, malformed, mismatched]), createAuditArchiveWriter(store), usage);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    expect(appended).toMatchObject({ records: 1, usageForwarded: 1 });
+    expect(usage.events).toEqual([good.usage]);
+  });
+
+  it('fails the whole invocation when the usage events cannot be forwarded, so the batch comes back (the archive dedupes it)', async () => {
+    const store = new MemoryObjectStore();
+    const usage = new RecordingUsageSink();
+    usage.failWith = new Error('usage queue unavailable');
+    const writer = createAuditArchiveWriter(store);
+    const billed = billedMessage(1, time);
+    await expect(archiveAuditMessages(event([billed.message]), writer, usage)).rejects.toThrow('usage queue unavailable');
+    usage.failWith = undefined;
+    const retried = await archiveAuditMessages(event([billed.message]), writer, usage);
+    expect(retried.appended).toMatchObject({ records: 1, duplicates: 1, usageForwarded: 1 });
+    expect(usage.events).toEqual([billed.usage]);
   });
 });

@@ -51,7 +51,7 @@ describe('serveInvocation with the limit step', () => {
       usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
     });
     usage = new RecordingUsageSink();
-    audit = new RecordingAuditSink();
+    audit = new RecordingAuditSink(usage);
     counters = new MemoryQuotaCounters();
     budgets = new MemoryTenantBudgets();
     clock = new ManualClock();
