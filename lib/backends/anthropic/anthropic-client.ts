@@ -1,7 +1,7 @@
 import type { AnthropicEntity } from '../../core/endpoint-config';
 import type { BackendCall } from '../../ports/model-backend';
 import type { SecretStore } from '../../ports/secret-store';
-import { postJson, type ProviderCallContext } from '../provider-http/provider-fetch';
+import { postJson, type ProviderAnswer, type ProviderCallContext } from '../provider-http/provider-fetch';
 import { readApiKey } from '../provider-http/read-api-key';
 import { anthropicErrorFrom } from './errors';
 import type { MessagesRequest } from './messages-api';
@@ -9,8 +9,6 @@ import type { MessagesRequest } from './messages-api';
 /** What the Anthropic backend needs from its caller. */
 export interface AnthropicBackendDeps {
   secrets: SecretStore;
-  /** Defaults to Node's global fetch (undici, with keep-alive). */
-  fetch?: typeof fetch;
   /** Milliseconds since the epoch, for the `created` field of answers; defaults to `Date.now`. */
   now?: () => number;
 }
@@ -20,7 +18,7 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 
 /** An accepted (2xx) answer, with what reading it further needs. */
 export interface AnthropicAnswer {
-  response: Response;
+  response: ProviderAnswer;
   context: ProviderCallContext;
   /** The key sent, so that anything the server echoes can be scrubbed of it. */
   apiKey: string;
@@ -37,7 +35,7 @@ export async function postToAnthropic(
   const context: ProviderCallContext = { entity: entity.name, signal: call.signal };
   const apiKey = await readApiKey(deps.secrets, entity.apiKey, context);
   const headers = { accept, 'x-api-key': apiKey, 'anthropic-version': ANTHROPIC_VERSION };
-  const response = await postJson(deps.fetch ?? fetch, `${entity.baseUrl}/v1/messages`, { headers, body }, context);
+  const response = await postJson(`${entity.baseUrl}/v1/messages`, { headers, body }, context);
   if (!response.ok) throw await anthropicErrorFrom(response, context, apiKey);
   return { response, context, apiKey };
 }

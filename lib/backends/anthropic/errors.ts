@@ -7,7 +7,7 @@ import {
   safeProviderText,
   type ProviderFailureKind,
 } from '../provider-http/provider-failure';
-import { readErrorBody, type ProviderCallContext } from '../provider-http/provider-fetch';
+import { readErrorBody, type ProviderAnswer, type ProviderCallContext } from '../provider-http/provider-fetch';
 import { messagesErrorSchema } from './messages-api';
 
 /** Anthropic's error types (https://docs.anthropic.com/en/api/errors) in our words. */
@@ -26,7 +26,7 @@ const ERROR_KINDS: Readonly<Record<string, ProviderFailureKind>> = {
 const OVERLOADED = 529;
 
 /** An error answer (any non-2xx) from the Messages API as our error. */
-export async function anthropicErrorFrom(response: Response, context: ProviderCallContext, apiKey: string): Promise<AppError> {
+export async function anthropicErrorFrom(response: ProviderAnswer, context: ProviderCallContext, apiKey: string): Promise<AppError> {
   const text = await readErrorBody(response);
   const body = errorBody(text);
   const byType = body === undefined ? undefined : ERROR_KINDS[body.error.type];
@@ -35,7 +35,7 @@ export async function anthropicErrorFrom(response: Response, context: ProviderCa
     entity: context.entity,
     status: response.status,
     message: errorMessage(body, apiKey),
-    retryAfter: retryAfterSeconds(response.headers),
+    retryAfter: retryAfterSeconds((name) => response.header(name)),
     cause: new ProviderResponseError(response.status, safeProviderText(text, apiKey, 2_000)),
   });
 }

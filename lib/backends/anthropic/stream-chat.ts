@@ -27,7 +27,6 @@ export async function* streamChat(
 ): AsyncGenerator<ChatCompletionChunk> {
   const request = toMessagesRequest(call.input, call.entity);
   const { response, context, apiKey } = await postToAnthropic(deps, call, { ...request, stream: true }, 'text/event-stream');
-  if (response.body === null) throw badBackendResponse(context.entity, 'stream answer has no body');
 
   const created = Math.floor((deps.now ?? Date.now)() / 1000);
   let started: { id: string; model: string } | undefined;

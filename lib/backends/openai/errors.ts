@@ -7,21 +7,21 @@ import {
   safeProviderText,
   type ProviderFailureKind,
 } from '../provider-http/provider-failure';
-import { readErrorBody, type ProviderCallContext } from '../provider-http/provider-fetch';
+import { readErrorBody, type ProviderAnswer, type ProviderCallContext } from '../provider-http/provider-fetch';
 
 /**
  * Translates an OpenAI-compatible server's error answer (any non-2xx) into our error. The status
  * decides (see `classifyHttpStatus`); the server's message is repeated only for input errors,
  * bounded and with the API key removed should the server echo it.
  */
-export async function openAiErrorFrom(response: Response, context: ProviderCallContext, apiKey: string | undefined): Promise<AppError> {
+export async function openAiErrorFrom(response: ProviderAnswer, context: ProviderCallContext, apiKey: string | undefined): Promise<AppError> {
   const text = await readErrorBody(response);
   return providerFailureError({
     kind: classifyHttpStatus(response.status),
     entity: context.entity,
     status: response.status,
     message: openAiErrorMessage(parseOrUndefined(text), apiKey) ?? (text.trim() ? safeProviderText(text, apiKey) : undefined),
-    retryAfter: retryAfterSeconds(response.headers),
+    retryAfter: retryAfterSeconds((name) => response.header(name)),
     cause: new ProviderResponseError(response.status, safeProviderText(text, apiKey, 2_000)),
   });
 }

@@ -1,20 +1,18 @@
 import type { OpenAiEntity } from '../../core/endpoint-config';
 import type { BackendCall } from '../../ports/model-backend';
 import type { SecretStore } from '../../ports/secret-store';
-import { postJson, type ProviderCallContext } from '../provider-http/provider-fetch';
+import { postJson, type ProviderAnswer, type ProviderCallContext } from '../provider-http/provider-fetch';
 import { readApiKey } from '../provider-http/read-api-key';
 import { openAiErrorFrom } from './errors';
 
 /** What the OpenAI backend needs from its caller. */
 export interface OpenAiBackendDeps {
   secrets: SecretStore;
-  /** Defaults to Node's global fetch (undici, with keep-alive). */
-  fetch?: typeof fetch;
 }
 
 /** An accepted (2xx) answer, with what reading it further needs. */
 export interface OpenAiAnswer {
-  response: Response;
+  response: ProviderAnswer;
   context: ProviderCallContext;
   /** The key sent, so that anything the server echoes can be scrubbed of it. */
   apiKey: string | undefined;
@@ -37,7 +35,7 @@ export async function postToOpenAi(
   const apiKey = entity.apiKey === undefined ? undefined : await readApiKey(deps.secrets, entity.apiKey, context);
   const headers: Record<string, string> = { accept };
   if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
-  const response = await postJson(deps.fetch ?? fetch, `${entity.baseUrl}${path}`, { headers, body: { ...body, model: entity.model } }, context);
+  const response = await postJson(`${entity.baseUrl}${path}`, { headers, body: { ...body, model: entity.model } }, context);
   if (!response.ok) throw await openAiErrorFrom(response, context, apiKey);
   return { response, context, apiKey };
 }

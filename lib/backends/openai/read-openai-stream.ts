@@ -24,7 +24,6 @@ export async function* readOpenAiStream<Chunk extends StreamedChunk>(
   schema: z.ZodType<Chunk>,
 ): AsyncGenerator<Chunk> {
   const { response, context, apiKey } = answer;
-  if (response.body === null) throw badBackendResponse(context.entity, 'stream answer has no body');
   let usageChunk: Chunk | undefined;
   let finished = false;
   try {

@@ -82,10 +82,10 @@ export function providerFailureError(failure: ProviderFailure): AppError {
  * The wait a provider asked for, in whole seconds: `retry-after-ms` (OpenAI), `retry-after` as
  * seconds or as an HTTP date. Undefined when it asked for none or said something unreadable.
  */
-export function retryAfterSeconds(headers: Headers, now: number = Date.now()): string | undefined {
-  const milliseconds = Number(headers.get('retry-after-ms') ?? Number.NaN);
+export function retryAfterSeconds(header: (name: string) => string | null | undefined, now: number = Date.now()): string | undefined {
+  const milliseconds = Number(header('retry-after-ms') ?? Number.NaN);
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return String(Math.ceil(milliseconds / 1000));
-  const value = headers.get('retry-after')?.trim();
+  const value = header('retry-after')?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return String(Math.ceil(Number(value)));
   const date = Date.parse(value);

@@ -21,64 +21,59 @@ const defaultMaxEventLength = 1024 * 1024;
  * Reads a `text/event-stream` body event by event, as the HTML spec's parser does: lines end in
  * LF, CRLF or CR; `data:` lines accumulate; a blank line dispatches; comments, `id:` and `retry:`
  * are skipped; an event cut off by the end of the stream is dropped. Errors of the underlying
- * stream (a broken connection, an abort) propagate as they are. Leaving the loop early cancels
- * the body, so the connection is not left half read.
+ * stream (a broken connection, an abort) propagate as they are. Leaving the loop early stops
+ * reading the body, so the connection is not left half read.
  */
 export async function* readServerSentEvents(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   options: { maxEventLength?: number } = {},
 ): AsyncGenerator<ServerSentEvent> {
   const maxEventLength = options.maxEventLength ?? defaultMaxEventLength;
-  const reader = body.getReader();
   const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
-  let ended = false;
   let buffer = '';
   let eventName = '';
   let data: string[] = [];
   let eventSize = 0;
 
-  try {
+  /** Dispatches the events whose lines are complete in `buffer`, keeping the rest. */
+  function* drain(ended: boolean): Generator<ServerSentEvent> {
+    let start = 0;
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        ended = true;
-        buffer += decoder.decode();
-      } else {
-        buffer += decoder.decode(value, { stream: true });
+      const lineEnd = nextLineEnd(buffer, start);
+      if (lineEnd === -1) break;
+      // A CR that ends the buffer may be the first half of a CRLF still in flight.
+      if (buffer[lineEnd] === '\r' && lineEnd === buffer.length - 1 && !ended) break;
+      const line = buffer.slice(start, lineEnd);
+      start = lineEnd + (buffer[lineEnd] === '\r' && buffer[lineEnd + 1] === '\n' ? 2 : 1);
+      if (line === '') {
+        if (data.length > 0) yield { event: eventName || 'message', data: data.join('\n') };
+        eventName = '';
+        data = [];
+        eventSize = 0;
+        continue;
       }
-      let start = 0;
-      for (;;) {
-        const lineEnd = nextLineEnd(buffer, start);
-        if (lineEnd === -1) break;
-        // A CR that ends the buffer may be the first half of a CRLF still in flight.
-        if (buffer[lineEnd] === '\r' && lineEnd === buffer.length - 1 && !ended) break;
-        const line = buffer.slice(start, lineEnd);
-        start = lineEnd + (buffer[lineEnd] === '\r' && buffer[lineEnd + 1] === '\n' ? 2 : 1);
-        if (line === '') {
-          if (data.length > 0) yield { event: eventName || 'message', data: data.join('\n') };
-          eventName = '';
-          data = [];
-          eventSize = 0;
-          continue;
-        }
-        eventSize += line.length;
-        if (eventSize > maxEventLength) throw new MalformedStreamError(`server-sent event over ${maxEventLength} characters`);
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let fieldValue = colon === -1 ? '' : line.slice(colon + 1);
-        if (fieldValue.startsWith(' ')) fieldValue = fieldValue.slice(1);
-        if (field === 'data') data.push(fieldValue);
-        else if (field === 'event') eventName = fieldValue;
-      }
-      buffer = buffer.slice(start);
-      if (buffer.length + eventSize > maxEventLength) throw new MalformedStreamError(`server-sent event over ${maxEventLength} characters`);
-      if (ended) return;
+      eventSize += line.length;
+      if (eventSize > maxEventLength) throw new MalformedStreamError(`server-sent event over ${maxEventLength} characters`);
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let fieldValue = colon === -1 ? '' : line.slice(colon + 1);
+      if (fieldValue.startsWith(' ')) fieldValue = fieldValue.slice(1);
+      if (field === 'data') data.push(fieldValue);
+      else if (field === 'event') eventName = fieldValue;
     }
-  } finally {
-    if (!ended) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
+    buffer = buffer.slice(start);
+    if (buffer.length + eventSize > maxEventLength) throw new MalformedStreamError(`server-sent event over ${maxEventLength} characters`);
   }
+
+  // Leaving this loop early (the consumer stopped, or a throw) returns the body's iterator, which
+  // stops the read and lets the connection go.
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    yield* drain(false);
+  }
+  buffer += decoder.decode();
+  yield* drain(true);
 }
 
 function nextLineEnd(text: string, from: number): number {
