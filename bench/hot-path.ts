@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { compareEndpointsConfig } from './compare-endpoint';
+import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerInProcess, type InProcessFigures } from './handler-in-process';
 import { resumeProcess } from './resume-process';
@@ -27,6 +28,8 @@ const { values: args } = parseArgs({
     invocations: { type: 'string', default: '400' },
     // Only rewrite BENCHMARKS.md's section from the runs kept in bench/results/.
     'report-only': { type: 'boolean', default: false },
+    // After the rounds, one more run of the current commit under V8's sampling profiler; prints where its CPU goes.
+    profile: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -128,6 +131,26 @@ try {
           `own p50 ${figures.ownMs.p50.toFixed(2)} ms, p99 ${figures.ownMs.p99.toFixed(2)} ms; wall p50 ${figures.wallMs.p50.toFixed(2)} ms`,
       );
     }
+  }
+
+  if (args.profile) {
+    const profileFile = join(tmpdir(), `modelgate-hot-path-${stamp}.cpuprofile`);
+    const profiled = await measureHandlerInProcess({
+      root: ROOT,
+      environment: stack.environment,
+      request: { apiKey: stack.demoApiKey, endpoint: ENDPOINT, path: PATH, body: BODY, warmup: WARMUP, invocations: INVOCATIONS, profileFile },
+      timeoutMs: 180_000,
+      cpus: layout.underTest,
+    });
+    // bench/processes/handler-loop.ts samples every 100 µs.
+    const summary = summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: 100, top: 25 });
+    const percent = (share: number) => `${(share * 100).toFixed(1).padStart(5)}%`;
+    console.log(`hot-path: profile of the current commit (${profiled.invocations} invocations, CPU mean ${profiled.cpuUs.mean.toFixed(0)} µs), kept at ${profileFile}`);
+    for (const group of summary.groups) console.log(`  ${percent(group.share)}  ${group.name}`);
+    console.log('  owners:');
+    for (const owner of summary.owners.slice(0, 20)) console.log(`  ${percent(owner.share)}  ${owner.name}`);
+    console.log('  functions on the CPU:');
+    for (const leaf of summary.leafFunctions.slice(0, 25)) console.log(`  ${percent(leaf.share)}  ${leaf.name} (${leaf.component})`);
   }
 
   const results: HotPathResults = {
