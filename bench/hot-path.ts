@@ -170,10 +170,13 @@ try {
       wallP50Ms: pairedRatio(rounds, (f) => f.wallMs.p50),
     },
   };
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, `bench/results/hot-path-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'hot-path', formatHotPathLog(readAllRuns()));
-  console.log(formatHotPathLog([results]));
+  // A run without a baseline has no ratio to record: it is only printed (e.g. for --profile).
+  if (args.baseline !== undefined) {
+    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+    writeFileSync(join(ROOT, `bench/results/hot-path-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'hot-path', formatHotPathLog(readAllRuns()));
+    console.log(formatHotPathLog([results]));
+  }
 } finally {
   if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
   await stack?.stop().catch(() => undefined);
