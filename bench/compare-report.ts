@@ -45,8 +45,8 @@ export function formatCompareReport(results: CompareResults): string {
     `- **Versions:** ${Object.entries(results.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
     `- **Workload:** \`POST ${results.workload.path}\` with \`${results.workload.body}\` (byte-identical for every target), answered by the ` +
       `${results.workload.backend}. modelgate serves it as endpoint \`${results.workload.modelgateEndpoint}\` (task \`chat\`, one served entity on the ` +
-      '`openai` backend pointed at the same server, key from the SSM stand-in) with everything on: API-key auth (S3 key store, cached), validation, ' +
-      'routing, the audit record and usage event handed off to SQS (the fauxqs emulator) before answering, the log line and metrics.',
+      '`openai` backend pointed at the same server, key from the SSM stand-in) with everything on: API-key auth (DynamoDB key store, cached), validation, ' +
+      'limits, routing, the audit record (with the usage event riding along) handed off to SQS (the fauxqs emulator) before answering, the log line and metrics.',
     '- **Targets:**',
     ...COMPARE_TARGETS.map((target) => `  - *${LABELS[target]}*: ${results.targets[target].description}.`),
     `- **Method:** each process under test pinned with \`taskset\` to CPU ${results.cpuLayout.underTest}; the load generator, the backend, the S3/SQS ` +
@@ -267,9 +267,7 @@ function profileSection(results: CompareResults): string {
 function whatIfSection(results: CompareResults): string {
   if (results.whatIfs.length === 0) return '';
   const names: Record<string, string> = {
-    'no-cls-hooked': 'X-Ray cls-hooked async hook made inert',
-    'stub-sqs': '`SQSClient.send` answering at once (no audit/usage hand-off work)',
-    'http-fetch': 'backend call over node:http (keep-alive agent) instead of fetch/undici',
+    'stub-sqs': '`SQSClient.send` answering at once (no audit hand-off work; the usage event rides with it)',
   };
   const variants = [...new Set(results.whatIfs.map((entry) => entry.whatIfs.join('+')))];
   const { rounds, invocations } = results.settings.whatIf;

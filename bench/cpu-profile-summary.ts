@@ -106,12 +106,13 @@ export function summarizeCpuProfile(options: { path: string; invocations: number
 
 /** The groups the report discusses, by owner component. First match wins. */
 const GROUPS: Array<[string, (owner: string) => boolean]> = [
-  ['AWS SDK v3 (SQS hand-offs; S3/SSM on cache misses)', (owner) => /^@(aws-sdk|smithy|aws|aws-crypto)\//.test(owner) || owner === 'fast-xml-parser'],
+  ['AWS SDK v3 (the SQS hand-off; S3/SSM/DynamoDB on cache misses)', (owner) => /^@(aws-sdk|smithy|aws|aws-crypto)\//.test(owner) || owner === 'fast-xml-parser'],
   [
     'async hooks: cls-hooked (loaded by the X-Ray SDK) and AsyncLocalStorage',
     (owner) => ['node:async_hooks', 'cls-hooked', 'async-hook-jl', 'aws-xray-sdk-core', 'emitter-listener', 'shimmer'].includes(owner),
   ],
-  ['fetch to the backend (undici)', (owner) => owner === 'node:deps'],
+  // undici: the npm package modelgate calls the backend with, or the copy inside Node (fetch).
+  ['the backend call (undici)', (owner) => owner === 'undici' || owner === 'node:deps'],
   ['middy + Powertools (logger, metrics, tracer)', (owner) => owner.startsWith('@middy/') || owner.startsWith('@aws-lambda-powertools/')],
   ['zod', (owner) => owner === 'zod'],
   ['uuid', (owner) => owner === 'uuid'],
