@@ -7,13 +7,13 @@ import type { ServedEntity, ServingEndpoint } from './endpoint-config';
 import { AppError, ClientClosedRequestError, GatewayTimeoutError, ServiceUnavailableError, toAppError } from './errors';
 import { errorResponse } from './error-response';
 import { flagContent } from './guardrails';
+import { handOffRecords } from './hand-off-records';
 import { resolveInvocation, type InvocationSurface } from './invocation-input';
 import { invokeEndpoint, routeDeps, type EndpointCallDeps } from './invoke-endpoint';
 import type { Admission, RequestLimiter } from './limits/request-limiter';
 import { openModelStream, parseModelInput, wantsStream, type ModelInput, type OpenedStream } from './model-call';
 import type { RouteAttempt } from './route-request';
 import { routeRequest } from './route-request';
-import { handOffRecords } from './hand-off-records';
 import { redactAuditRecord } from './redact-audit-record';
 import { StreamAssembler } from './stream-assembler';
 import { usageEventFor, type UsageEvent, type UsageUnits } from './usage-event';
@@ -66,7 +66,9 @@ export interface InvocationOutcome {
 export interface InvocationDeps extends EndpointCallDeps {
   endpoints: EndpointRegistry;
   keys: KeyStore;
+  /** Takes each request's audit record with its usage event riding along. */
   audit: AuditSink;
+  /** Only for an endpoint that opted out of fail-closed auditing and whose audit hand-off failed. */
   usage: UsageSink;
   /** Rate limits and budgets shared by every instance; absent: nothing is limited. */
   limits?: RequestLimiter;
