@@ -10,7 +10,7 @@ export type { AnthropicBackendDeps } from './anthropic-client';
 export type AnthropicBackend = Required<Pick<ModelBackend<AnthropicEntity>, 'chat' | 'streamChat'>>;
 
 /**
- * A backend for Anthropic's Messages API, over undici (Node's own HTTP client) with no provider SDK. OpenAI chat
+ * A backend for Anthropic's Messages API, over node:http(s) with no provider SDK. OpenAI chat
  * requests are translated into Messages requests (see `toMessagesRequest` for what is kept,
  * dropped or refused) and the answers, streamed or not, back into OpenAI's shapes with usage.
  * The key is read through `deps.secrets` on each call (the store caches it) and sent as

@@ -12,7 +12,7 @@ export type OpenAiBackend = Required<Pick<ModelBackend<OpenAiEntity>, 'chat' | '
 
 /**
  * A backend for any server speaking OpenAI's HTTP API (OpenAI itself, vLLM, TGI, Ollama...),
- * over undici (Node's own HTTP client) with no provider SDK. Requests go out as the caller sent them, with the
+ * over node:http(s) with no provider SDK. Requests go out as the caller sent them, with the
  * entity's `model`; the key (if the entity has one) is read through `deps.secrets` on each call
  * (the store caches it) and sent as a bearer token. Answers are checked against the OpenAI
  * schemas; errors are translated as `ModelBackend` promises.

@@ -1,4 +1,5 @@
-import { request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import { describeIssues } from '../../core/describe-issues';
 import {
@@ -21,8 +22,8 @@ export const maxAnswerBytes = 16 * 1024 * 1024;
 /** Error bodies are read this far and no further. */
 const maxErrorBodyBytes = 64 * 1024;
 
-/** undici's codes for "gave up waiting", as opposed to "could not connect". */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** Codes for "gave up waiting", as opposed to "could not connect". */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT']);
 
 /** A provider's answer: its status, its headers, and its body, read once. */
 export interface ProviderAnswer {
@@ -31,43 +32,66 @@ export interface ProviderAnswer {
   ok: boolean;
   /** A header's value (names in any case); repeated headers are joined with `, `. */
   header(name: string): string | undefined;
-  /** Leaving a `for await` over it early stops the read and lets the connection go. */
+  /** Leaving a `for await` over it early stops the read. */
   body: AsyncIterable<Uint8Array>;
   /** Stops reading an answer that will not be read to its end. */
   discard(): void;
 }
 
+// Connections to providers stay open between requests, for as long as the container lives.
+const httpAgent = new HttpAgent({ keepAlive: true });
+const httpsAgent = new HttpsAgent({ keepAlive: true });
+
 /**
  * POSTs a JSON body and resolves with the answer, whatever its status. A failure to get an
  * answer at all (refused, reset, DNS, TLS, abort) becomes an `AppError`.
  *
- * Over undici's `request` on its keep-alive pool, not `fetch`: the same client without the
- * WHATWG layer (web streams, `Request`/`Response` objects, header guards), which cost 13% of the
- * invocation handler's CPU (BENCHMARKS.md). undici follows no redirect here: an API does not
- * redirect, and following one would hand our key (x-api-key is not stripped across origins) to
- * wherever it points. A 3xx is answered as a refusal instead.
+ * Over node:http(s) on keep-alive agents, not `fetch`: the WHATWG layer (web streams,
+ * `Request`/`Response` objects, header guards) cost 13% of the invocation handler's CPU
+ * (BENCHMARKS.md), and undici's own `request` would add half a megabyte to every bundle. node:http
+ * follows no redirect: an API does not redirect, and following one would hand our key (x-api-key
+ * is not stripped across origins) to wherever it points. A 3xx is answered as a refusal instead.
  */
-export async function postJson(url: string, call: { headers: Record<string, string>; body: unknown }, context: ProviderCallContext): Promise<ProviderAnswer> {
-  try {
-    const answer = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...call.headers },
-      body: JSON.stringify(call.body),
-      signal: context.signal,
-    });
-    return {
-      status: answer.statusCode,
-      ok: answer.statusCode >= 200 && answer.statusCode < 300,
-      header(name) {
-        const value = answer.headers[name.toLowerCase()];
-        return Array.isArray(value) ? value.join(', ') : value;
+export function postJson(url: string, call: { headers: Record<string, string>; body: unknown }, context: ProviderCallContext): Promise<ProviderAnswer> {
+  const body = JSON.stringify(call.body);
+  return new Promise((resolve, reject) => {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch (error) {
+      reject(translateFetchFailure(error, context));
+      return;
+    }
+    const https = target.protocol === 'https:';
+    const outgoing = (https ? httpsRequest : httpRequest)(
+      target,
+      {
+        method: 'POST',
+        agent: https ? httpsAgent : httpAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...call.headers },
+        signal: context.signal,
       },
-      body: answer.body,
-      discard: () => answer.body.destroy(),
-    };
-  } catch (error) {
-    throw translateFetchFailure(error, context);
-  }
+      (answer: IncomingMessage) => {
+        // A failure while the body is read reaches the reader through its iterator; this listener
+        // only keeps one that happens before the reader starts from being an uncaught error.
+        answer.on('error', () => undefined);
+        const status = answer.statusCode ?? 0;
+        resolve({
+          status,
+          ok: status >= 200 && status < 300,
+          header(name) {
+            const value = answer.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join(', ') : value;
+          },
+          body: answer,
+          discard: () => answer.destroy(),
+        });
+      },
+    );
+    // Every error of the request (before or after the answer began) is handled here, once.
+    outgoing.on('error', (error) => reject(translateFetchFailure(error, context)));
+    outgoing.end(body);
+  });
 }
 
 /**
@@ -86,7 +110,7 @@ export function translateFetchFailure(error: unknown, context: ProviderCallConte
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
   }
-  // undici's errors carry a code (UND_ERR_SOCKET, ECONNREFUSED, ...), here or on their cause.
+  // Network errors carry a code (ECONNREFUSED, ECONNRESET, EPIPE, ...), here or on their cause.
   if (code !== undefined) {
     return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} could not be reached or dropped the connection`, {
       cause: error,
