@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { main } from '../cli/main';
 import type { CliIo } from '../cli/command';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../lib/core/async/async-request-message';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { startSqsPoller } from '../local/sqs-poller';
 import { runAsyncMessage } from '../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../lib/core/async/serve-async-submission';
@@ -49,13 +49,7 @@ try {
   stack = await startLocalStack({
     root: ROOT,
     dataDir,
-    apiPort: 0,
-    emulatorPort: 0,
-    dynamoDbPort: 0,
-    modelServerPort: 0,
-    openaiServerPort: 0,
-    anthropicServerPort: 0,
-    secretsPort: 0,
+    ...ON_FREE_PORTS,
     scheduleIntervalSeconds: 3_600,
     batchingWindowSeconds: SETTINGS.batchingWindowSeconds,
     asyncWorkerConcurrency: SETTINGS.concurrency,

@@ -14,7 +14,7 @@ import { createKeyObjectDigestSigner } from '../lib/adapters/key-file-digest-sig
 import { createS3ObjectStore } from '../lib/adapters/s3-object-store';
 import { partitionPrefix, partitionsBetween } from '../lib/core/audit-log/layout';
 import type { ObjectStore } from '../lib/ports/object-store';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { auditRecordFixture } from '../test/fixtures/audit-records';
 import { seedAuditLog } from '../test/fixtures/seed-audit-log';
 import { writeBenchmarksSection } from './benchmarks-file';
@@ -52,7 +52,7 @@ const watchdog = setTimeout(() => {
 try {
   const machine = { nproc: availableParallelism(), node: process.version, loadAverage1m: loadavg()[0] ?? Number.NaN };
   // As `npm start` runs it: archiver batching window capped at 1 s, no digests during the run.
-  stack = await startLocalStack({ root: ROOT, dataDir, apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0, openaiServerPort: 0, anthropicServerPort: 0, secretsPort: 0, scheduleIntervalSeconds: 3_600, batchingWindowSeconds: 1 });
+  stack = await startLocalStack({ root: ROOT, dataDir, ...ON_FREE_PORTS, scheduleIntervalSeconds: 3_600, batchingWindowSeconds: 1 });
   const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials });
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
   const archive = createS3ObjectStore(s3, { bucket: stack.auditBucket });

@@ -15,7 +15,7 @@ import { toMessageBody } from '../lib/adapters/sqs-audit-sink';
 import { buildAuditRecord } from '../lib/core/audit-record';
 import { apiKeyRecordFor, newApiKey } from '../lib/core/api-key';
 import { buildApiGatewayEvent } from '../local/api/api-gateway-event';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { bundleComposition, esbuildOptionsFromServerlessYml, familyOf, type PackageShare } from './bundle-composition';
 import { formatColdStartReport } from './cold-start-report';
@@ -198,7 +198,7 @@ try {
   const functions = functionsOf(packageDir);
   const esbuildOptions = esbuildOptionsFromServerlessYml(ROOT);
 
-  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0, openaiServerPort: 0, anthropicServerPort: 0, secretsPort: 0 });
+  stack = await startLocalStack({ root: ROOT, dataDir: join(workDir, 'stack'), ...ON_FREE_PORTS });
   const apiKey = await createApiKey(stack);
   const pinnedCpu = await tasksetCpu(machine.nproc);
 

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { compareEndpointsConfig } from './compare-endpoint';
 import { formatCompareReport } from './compare-report';
@@ -119,13 +119,7 @@ try {
   stack = await startLocalStack({
     root: ROOT,
     dataDir,
-    apiPort: 0,
-    emulatorPort: 0,
-    dynamoDbPort: 0,
-    modelServerPort: 0,
-    openaiServerPort: 0,
-    anthropicServerPort: 0,
-    secretsPort: 0,
+    ...ON_FREE_PORTS,
     endpointsConfig,
   });
   pinProcess(stack.pids.api, layout.underTest);

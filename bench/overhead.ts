@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { measureHandlerInProcess } from './handler-in-process';
 import { startLoadGenerator, type BatchResult, type LoadGenerator, type LoadTarget } from './load';
@@ -56,7 +56,7 @@ try {
   // Taken first, so the load average describes the machine before our own load.
   const machine = machineFacts();
   const deadline = Date.now() + SETTINGS.timeBoundMs;
-  stack = await startLocalStack({ root: ROOT, dataDir, apiPort: 0, emulatorPort: 0, dynamoDbPort: 0, modelServerPort: 0, openaiServerPort: 0, anthropicServerPort: 0, secretsPort: 0 });
+  stack = await startLocalStack({ root: ROOT, dataDir, ...ON_FREE_PORTS });
   const pids = stack.pids;
   load = startLoadGenerator();
   const targets: Record<TargetName, LoadTarget> = {

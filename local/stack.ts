@@ -17,6 +17,20 @@ import { startSecretsServer } from './secrets-server/server';
 import { startEmulator, type LocalEmulator } from './emulator';
 import { startDynamoDb } from './dynamodb';
 
+/**
+ * Every server of the stack on a port the system picks: for tests and benchmarks, which must not
+ * collide with a running `npm start` or with each other.
+ */
+export const ON_FREE_PORTS = {
+  apiPort: 0,
+  emulatorPort: 0,
+  dynamoDbPort: 0,
+  modelServerPort: 0,
+  openaiServerPort: 0,
+  anthropicServerPort: 0,
+  secretsPort: 0,
+} as const satisfies Partial<LocalStackOptions>;
+
 export interface LocalStackOptions {
   /** Project root (serverless.yml, functions/, config/). */
   root?: string;

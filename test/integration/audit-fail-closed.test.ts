@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { findAuditRecord } from '../../lib/core/audit-log/search';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 
 const run = promisify(execFile);
 
@@ -21,13 +21,7 @@ describe('fail closed: with the S3 and SQS emulator stopped', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'modelgate-fail-closed-'));
     stack = await startLocalStack({
       dataDir,
-      apiPort: 0,
-      emulatorPort: 0,
-      dynamoDbPort: 0,
-      modelServerPort: 0,
-      openaiServerPort: 0,
-      anthropicServerPort: 0,
-      secretsPort: 0,
+      ...ON_FREE_PORTS,
       endpointsConfig: 'test/fixtures/endpoints.json',
       batchingWindowSeconds: 0.1,
     });

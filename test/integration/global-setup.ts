@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 
 /** What integration tests may use of the running stack. */
 export type StackInfo = Omit<LocalStack, 'stop' | 'dataDir' | 'pids' | 'emulator'>;
@@ -22,14 +22,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-it-'));
   const stack = await startLocalStack({
     dataDir,
-    apiPort: 0,
-    emulatorPort: 0,
-    dynamoDbPort: 0,
-    modelServerPort: 0,
+    ...ON_FREE_PORTS,
     endpointsConfig: 'test/fixtures/endpoints.json',
-    openaiServerPort: 0,
-    anthropicServerPort: 0,
-    secretsPort: 0,
     modelServerEndpoints: {
       'sentiment-v1': 'sentiment',
       'iris-v1': 'iris',
