@@ -11,19 +11,26 @@ export interface StackChild {
 }
 
 /**
- * Starts a TypeScript entry point as a child process (through tsx), waits for its ready line,
- * and sends everything else it prints to a log file.
+ * Starts a TypeScript entry point as a child process (through tsx), or node with the arguments
+ * given, optionally pinned to CPUs with taskset (which execs node, so the pid is node's); waits for
+ * its ready line and sends everything else it prints to a log file. The IPC channel lets the child
+ * notice when this process goes away, so it never outlives it.
  */
-export function startChild(options: {
-  name: string;
-  entry: string;
-  env: NodeJS.ProcessEnv;
-  logFile: string;
-  cwd: string;
-  timeoutMs?: number;
-}): Promise<StackChild> {
+export function startChild(
+  options: {
+    name: string;
+    env: NodeJS.ProcessEnv;
+    logFile: string;
+    cwd: string;
+    timeoutMs?: number;
+    /** `taskset --cpu-list` for the child (benchmarks pin the process under test). */
+    cpus?: string;
+  } & ({ entry: string; nodeArgs?: never } | { nodeArgs: string[]; entry?: never }),
+): Promise<StackChild> {
+  const nodeArgs = options.nodeArgs ?? ['--import', 'tsx', options.entry];
+  const [command, ...args] = options.cpus === undefined ? [process.execPath, ...nodeArgs] : ['taskset', '--cpu-list', options.cpus, process.execPath, ...nodeArgs];
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+  const child = spawn(command!, args, {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -60,6 +67,10 @@ export function startChild(options: {
         return;
       }
       log.write(`${line}\n`);
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name}: ${error.message}`, { cause: error }));
     });
     child.once('exit', (code) => {
       if (ready) return;
