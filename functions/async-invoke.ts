@@ -1,7 +1,4 @@
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { readEnvironment } from '../lib/config/environment';
@@ -9,10 +6,9 @@ import { wireAsyncSubmission } from '../lib/config/wire-async';
 import { serveAsyncSubmission } from '../lib/core/async/serve-async-submission';
 import { apiGatewayResult } from '../lib/http/api-gateway-event';
 import { asyncSubmissionFromEvent } from '../lib/http/async-events';
-import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
-import { metrics, recordAsyncSubmissionMetrics } from '../lib/http/metrics';
-import { tracingMiddleware } from '../lib/http/tracer';
+import { recordAsyncSubmissionMetrics } from '../lib/http/metrics';
+import { apiMiddlewares } from '../lib/http/api-middlewares';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
 const deps = wireAsyncSubmission(readEnvironment());
@@ -40,9 +36,5 @@ export async function asyncInvoke(event: APIGatewayProxyEvent): Promise<APIGatew
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(tracingMiddleware())
-  .use(httpHeaderNormalizer())
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .use(jsonErrorResponse({ logger }))
+  .use(apiMiddlewares())
   .handler(asyncInvoke);

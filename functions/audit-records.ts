@@ -1,7 +1,4 @@
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { readEnvironment } from '../lib/config/environment';
@@ -9,10 +6,9 @@ import { wireAuditReads } from '../lib/config/wire-audit';
 import { serveAuditRead } from '../lib/core/serve-audit-read';
 import { apiGatewayResult } from '../lib/http/api-gateway-event';
 import { auditReadRequestFromEvent } from '../lib/http/audit-read-event';
-import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
-import { tracingMiddleware } from '../lib/http/tracer';
-import { metrics, recordAuditReadMetrics } from '../lib/http/metrics';
+import { recordAuditReadMetrics } from '../lib/http/metrics';
+import { apiMiddlewares } from '../lib/http/api-middlewares';
 
 const deps = wireAuditReads(readEnvironment());
 
@@ -31,9 +27,5 @@ export async function auditRecords(event: APIGatewayProxyEvent): Promise<APIGate
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(tracingMiddleware())
-  .use(httpHeaderNormalizer())
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .use(jsonErrorResponse({ logger }))
+  .use(apiMiddlewares())
   .handler(auditRecords);

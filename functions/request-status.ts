@@ -1,7 +1,4 @@
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
@@ -10,10 +7,9 @@ import { wireRequestStatus } from '../lib/config/wire-async';
 import { serveRequestStatus } from '../lib/core/async/serve-request-status';
 import { apiGatewayResult } from '../lib/http/api-gateway-event';
 import { requestStatusFromEvent } from '../lib/http/async-events';
-import { jsonErrorResponse } from '../lib/http/json-error-response';
 import { logger } from '../lib/http/logger';
 import { metrics } from '../lib/http/metrics';
-import { tracingMiddleware } from '../lib/http/tracer';
+import { apiMiddlewares } from '../lib/http/api-middlewares';
 
 const deps = wireRequestStatus(readEnvironment());
 
@@ -34,9 +30,5 @@ export async function requestStatus(event: APIGatewayProxyEvent): Promise<APIGat
 }
 
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(tracingMiddleware())
-  .use(httpHeaderNormalizer())
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .use(jsonErrorResponse({ logger }))
+  .use(apiMiddlewares())
   .handler(requestStatus);

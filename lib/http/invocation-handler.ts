@@ -1,16 +1,13 @@
 import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { v7 as uuidv7 } from 'uuid';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
 import { invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
-import { jsonErrorResponse } from './json-error-response';
 import { logOutcome } from './log-outcome';
 import { logger } from './logger';
 import { metrics, recordInvocationMetrics } from './metrics';
-import { annotateInvocation, tracingMiddleware } from './tracer';
+import { annotateInvocation } from './tracer';
+import { apiMiddlewares } from './api-middlewares';
 
 /**
  * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
@@ -46,10 +43,6 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
   }
 
   return middy<APIGatewayProxyEvent, StreamingResult>({ streamifyResponse: true })
-    .use(tracingMiddleware())
-    .use(httpHeaderNormalizer())
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use(jsonErrorResponse({ logger }))
+    .use(apiMiddlewares())
     .handler(serve);
 }
