@@ -3,7 +3,6 @@ import { bodyObjectKey } from '../core/audit-log/layout';
 import { sha256Hex } from '../core/audit-log/sha256';
 import { USAGE_EVENT_ATTRIBUTE } from '../core/audit-log/archivable-record';
 import type { AuditedBody, AuditRecord } from '../core/audit-record';
-import type { UsageEvent } from '../core/usage-event';
 import type { AuditSink } from '../ports/audit-sink';
 import type { ObjectStore } from '../ports/object-store';
 
@@ -37,7 +36,7 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_AUDIT_MESSAGE_BYTES;
   return {
     async record(record, usage) {
-      const usageText = usage === undefined ? undefined : toUsageAttribute(usage);
+      const usageText = usage === undefined ? undefined : sqsSafeJson(usage);
       const budget = maxBytes - (usageText === undefined ? 0 : encoder.encode(usageText).byteLength + ATTRIBUTE_OVERHEAD_BYTES);
       let message = toMessageBody(record);
       if (encoder.encode(message).byteLength > budget) {
@@ -61,20 +60,16 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
   };
 }
 
-/**
- * The record as message text. SQS refuses U+FFFE and U+FFFF, which JSON.stringify leaves as they
- * are; escaped, they travel as the same JSON value (and a caller cannot make a request
- * unauditable by sending them).
- */
+/** The record as message text. */
 export function toMessageBody(record: AuditRecord): string {
   return sqsSafeJson(record);
 }
 
-/** The usage event as attribute text; a caller-chosen endpoint name may hold those characters too. */
-function toUsageAttribute(usage: UsageEvent): string {
-  return sqsSafeJson(usage);
-}
-
+/**
+ * JSON that SQS takes: it refuses U+FFFE and U+FFFF, which JSON.stringify leaves as they are;
+ * escaped, they travel as the same JSON value (and a caller cannot make a request unauditable by
+ * sending them, in a body or in a caller-chosen endpoint name of the usage event).
+ */
 function sqsSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }

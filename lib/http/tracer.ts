@@ -9,8 +9,8 @@ import type { SettledInvocation } from '../core/serve-invocation';
  * local stack, the tests), so nothing there looks for an X-Ray daemon.
  *
  * Where tracing is off, the Tracer is not even loaded: the X-Ray SDK under it creates a cls-hooked
- * namespace at import, an async hook whose destroy callback makes Node track every promise, and
- * that alone was 8% of the invocation handler's CPU with nothing reading it (BENCHMARKS.md).
+ * namespace at import, an async hook whose destroy callback makes Node track every promise; not
+ * loading it took the invocation handler's CPU to ×0.81 (`npm run bench:hot-path`, BENCHMARKS.md).
  */
 const tracingWanted = (process.env.AWS_EXECUTION_ENV ?? '') !== '' && (process.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
 
