@@ -1,10 +1,11 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { bodyObjectKey } from '../core/audit-log/layout';
 import { sha256Hex } from '../core/audit-log/sha256';
 import { USAGE_EVENT_ATTRIBUTE } from '../core/audit-log/archivable-record';
 import type { AuditedBody, AuditRecord } from '../core/audit-record';
 import type { AuditSink } from '../ports/audit-sink';
 import type { ObjectStore } from '../ports/object-store';
+import { createGroupCommitSender } from './sqs-group-commit';
 
 export interface SqsAuditSinkOptions {
   queueUrl: string;
@@ -30,10 +31,12 @@ const ATTRIBUTE_OVERHEAD_BYTES = 64;
  * it to the usage queue: the request path pays for one SQS call, not two. A record too large for
  * a message first has its largest bodies stored in the audit bucket under their SHA-256 (the
  * record keeps hash, size and key, so the hash chain still covers them): a second round trip only
- * for those requests.
+ * for those requests. Records of concurrent requests share SendMessageBatch calls (group commit,
+ * `sqs-group-commit.ts`); each request still waits for its own record to be stored.
  */
 export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptions): AuditSink {
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_AUDIT_MESSAGE_BYTES;
+  const send = createGroupCommitSender(client, options.queueUrl);
   return {
     async record(record, usage) {
       const usageText = usage === undefined ? undefined : sqsSafeJson(usage);
@@ -45,17 +48,14 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
       if (encoder.encode(message).byteLength > budget) {
         throw new Error(`audit record ${record.requestId} is larger than ${maxBytes} bytes even with its bodies stored by reference`);
       }
-      await client.send(
-        new SendMessageCommand({
-          QueueUrl: options.queueUrl,
-          MessageBody: message,
-          MessageAttributes: {
-            requestId: { DataType: 'String', StringValue: record.requestId },
-            schema: { DataType: 'String', StringValue: `audit-record.v${record.version}` },
-            ...(usageText === undefined ? {} : { [USAGE_EVENT_ATTRIBUTE]: { DataType: 'String', StringValue: usageText } }),
-          },
-        }),
-      );
+      await send({
+        MessageBody: message,
+        MessageAttributes: {
+          requestId: { DataType: 'String', StringValue: record.requestId },
+          schema: { DataType: 'String', StringValue: `audit-record.v${record.version}` },
+          ...(usageText === undefined ? {} : { [USAGE_EVENT_ATTRIBUTE]: { DataType: 'String', StringValue: usageText } }),
+        },
+      });
     },
   };
 }
