@@ -23,6 +23,7 @@ import { isSettled } from '../../lib/core/async/async-request';
 import { processAsyncBatch } from '../../lib/core/async/process-async-batch';
 import type { AsyncWorkerDeps, MessageDisposition } from '../../lib/core/async/run-async-message';
 import { serveAsyncSubmission, type AsyncSubmissionDeps } from '../../lib/core/async/serve-async-submission';
+import { USAGE_EVENT_ATTRIBUTE } from '../../lib/core/audit-log/archivable-record';
 import type { AuditRecord } from '../../lib/core/audit-record';
 import { CircuitBreakers } from '../../lib/core/circuit-breaker';
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
@@ -230,7 +231,7 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
     // Assess 2: every poison message is in the DLQ, and nothing else is.
     const deadLettered = await drain(queues.deadLetters);
     expect(deadLettered).toHaveLength(poison.length);
-    expect(new Set(deadLettered.map((text) => (JSON.parse(text) as { requestId: string }).requestId))).toEqual(new Set(poison));
+    expect(new Set(deadLettered.map(({ body }) => (JSON.parse(body) as { requestId: string }).requestId))).toEqual(new Set(poison));
 
     // Assess 3: the model answered each request that succeeded exactly once, and no duplicate
     // delivery caused a call: 1 call, 2 after a transient failure, one per delivery for poison
@@ -247,8 +248,14 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
     });
 
     // Assess 4: exactly one audit record and one usage event per request.
-    const auditRecords = (await drain(queues.audit)).map((text) => JSON.parse(text) as AuditRecord);
-    const usageEvents = (await drain(queues.usage)).map((text) => JSON.parse(text) as UsageEvent);
+    // A usage event rides along with its audit record (as the message attribute the archiver
+    // forwards) or, where the record could not be sent, goes to the usage queue on its own.
+    const auditMessages = await drain(queues.audit);
+    const auditRecords = auditMessages.map(({ body }) => JSON.parse(body) as AuditRecord);
+    const usageEvents = [
+      ...auditMessages.flatMap(({ attributes }) => (attributes[USAGE_EVENT_ATTRIBUTE] === undefined ? [] : [JSON.parse(attributes[USAGE_EVENT_ATTRIBUTE]) as UsageEvent])),
+      ...(await drain(queues.usage)).map(({ body }) => JSON.parse(body) as UsageEvent),
+    ];
     expect(countBy(auditRecords.map((record) => record.requestId))).toEqual(countBy(ids));
     expect(countBy(usageEvents.map((event) => event.requestId))).toEqual(countBy(ids));
     expect(auditRecords.every((record) => record.kind === 'async-invocation')).toBe(true);
@@ -268,12 +275,19 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
   }
 
   /** Every message of a queue, received and deleted. */
-  async function drain(url: string): Promise<string[]> {
-    const bodies: string[] = [];
+  async function drain(url: string): Promise<Array<{ body: string; attributes: Record<string, string> }>> {
+    const messages: Array<{ body: string; attributes: Record<string, string> }> = [];
     for (;;) {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }));
-      if (Messages.length === 0 && (await depth(url)) === 0) return bodies;
-      bodies.push(...Messages.map((message) => message.Body ?? ''));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300, MessageAttributeNames: ['All'] }),
+      );
+      if (Messages.length === 0 && (await depth(url)) === 0) return messages;
+      messages.push(
+        ...Messages.map((message) => ({
+          body: message.Body ?? '',
+          attributes: Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? ''])),
+        })),
+      );
       if (Messages.length > 0) {
         await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })) }));
       }

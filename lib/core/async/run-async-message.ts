@@ -1,4 +1,5 @@
 import { authorizeInvocation } from '../authenticate';
+import type { AuditRecord } from '../audit-record';
 import { sha256Hex } from '../audit-log/sha256';
 import { requestIdTime } from '../audit-log/layout';
 import { defaultAuditPolicy } from '../audit-policy';
@@ -18,6 +19,7 @@ import { parseJsonBody } from '../invocation-input';
 import { invokeEndpoint, type EndpointCallDeps } from '../invoke-endpoint';
 import { parseModelInput, wantsStream, type ModelInput } from '../model-call';
 import { isRetriable, type RouteAttempt } from '../route-request';
+import type { UsageEvent } from '../usage-event';
 import type { AsyncRequestQueue } from '../../ports/async-request-queue';
 import type { AuditSink } from '../../ports/audit-sink';
 import type { JobStore } from '../../ports/job-store';
@@ -355,18 +357,34 @@ async function settle(
   const resultJson = result?.json ?? JSON.parse(decoder.decode(resultBody));
   const policy = deps.endpoints.get(request.endpoint)?.audit ?? defaultAuditPolicy();
   const { audit, usage } = asyncExecutionRecords({ request, requestBody: body.bytes, requestJson: body.json, resultBody, resultJson }, policy);
-  const [audited, counted] = await Promise.allSettled([
-    request.handoff.audit ? Promise.resolve() : deps.audit.record(audit),
-    request.handoff.usage ? Promise.resolve() : deps.usage.publish(usage),
-  ]);
-  const handoff = { audit: audited.status === 'fulfilled', usage: counted.status === 'fulfilled' };
+  const { handoff, error } = await handOffMissing(request.handoff, audit, usage, deps);
   const settled = isSettled({ ...request, handoff });
   const changed = handoff.audit !== request.handoff.audit || handoff.usage !== request.handoff.usage;
   if (changed || settled) await deps.jobs.recordHandoff(request.requestId, lease, handoff, settled, deps.clock.now());
-  if (!settled) {
-    const reason = audited.status === 'rejected' ? audited.reason : counted.status === 'rejected' ? counted.reason : undefined;
-    throw new Error(`request ${request.requestId}: its audit record or usage event could not be handed off`, { cause: reason });
+  if (!settled) throw new Error(`request ${request.requestId}: its audit record or usage event could not be handed off`, { cause: error });
+}
+
+/**
+ * Sends what is not yet out: the audit record with the usage event riding along (one message, as
+ * on the synchronous path), or whichever of the two an earlier delivery left behind. When the
+ * record cannot be sent, the usage event still goes on its own: the result is kept and can be
+ * fetched, so it is billed whatever becomes of the record.
+ */
+async function handOffMissing(
+  done: AsyncRequest['handoff'],
+  audit: AuditRecord,
+  usage: UsageEvent,
+  deps: AsyncWorkerDeps,
+): Promise<{ handoff: AsyncRequest['handoff']; error?: unknown }> {
+  const attempt = (send: Promise<void>) => send.then(() => undefined, (error: unknown) => error ?? new Error('hand-off failed'));
+  if (!done.audit && !done.usage) {
+    const error = await attempt(deps.audit.record(audit, usage));
+    if (error === undefined) return { handoff: { audit: true, usage: true } };
+    const usageError = await attempt(deps.usage.publish(usage));
+    return { handoff: { audit: false, usage: usageError === undefined }, error };
   }
+  const error = await attempt(done.audit ? deps.usage.publish(usage) : deps.audit.record(audit));
+  return { handoff: error === undefined ? { audit: true, usage: true } : done, ...(error === undefined ? {} : { error }) };
 }
 
 function finished(request: AsyncRequest): MessageDisposition {

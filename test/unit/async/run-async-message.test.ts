@@ -55,6 +55,9 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
       async: { origin: 'http', deliveries: 1, submittedAt: '2026-11-21T10:15:30.000Z', finishedAt: '2026-11-21T10:15:30.250Z' },
     });
     expect(world.usage.events).toEqual([expect.objectContaining({ requestId, status: 200, async: true, units: { kind: 'rows', input: 1 } })]);
+    // One message: the usage event rides along with the audit record.
+    expect(world.audit.withUsage).toBe(1);
+    expect(world.usage.publishedAlone).toBe(0);
   });
 
   it('acknowledges a duplicate delivery of a settled request without calling the model or recording anything again', async () => {
@@ -204,7 +207,7 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
   });
 
   it('after a crash between the outcome and the hand-off, the next delivery hands off only what is missing', async () => {
-    // Prepare: the usage event goes out, the audit queue is down.
+    // Prepare: the audit queue is down; the usage event goes out on its own.
     const { requestId, message } = await submitted();
     world.audit.failWith = new Error('audit queue unreachable');
     const first = await runAsyncMessage(message, world.worker);
@@ -217,7 +220,9 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(second).toEqual({ kind: 'finished', requestId, status: 'succeeded', statusCode: 200 });
     expect(world.backend.requests).toHaveLength(1);
     expect(world.usage.events).toHaveLength(1);
+    expect(world.usage.publishedAlone).toBe(1);
     expect(world.audit.records).toHaveLength(1);
+    expect(world.audit.withUsage).toBe(0);
     expect(world.audit.records[0]).toMatchObject({ response: { body: { predictions: ['setosa'] } } });
     expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('succeeded');
   });
