@@ -114,7 +114,10 @@ interface InvocationLogLine {
 }
 
 interface HandlerLoopOptions<Request extends HandlerLoopRequest> {
+  /** Checkout whose serverless.yml names the handler and whose code it runs (the loop's working directory). */
   root: string;
+  /** Checkout whose bench/processes/handler-loop.ts runs it (default `root`); a baseline's own may predate an option asked for. */
+  loopRoot?: string;
   environment: Record<string, string>;
   request: Request;
   timeoutMs: number;
@@ -143,12 +146,13 @@ export async function measureHandlerInProcess(options: HandlerLoopOptions<Handle
  * process serves overlapping requests (a Lambda Managed Instances worker, the local API).
  */
 export async function measureHandlerConcurrently(options: HandlerLoopOptions<HandlerLoopRequest & { concurrency: number }>): Promise<ConcurrentInProcessFigures> {
-  const { result, logged } = await runHandlerLoop<ConcurrentLoopResult>(options);
+  const { result, logged } = await runHandlerLoop<ConcurrentLoopResult | HandlerLoopResult>(options);
+  if (!('phase' in result)) throw new Error(`the handler loop in ${options.loopRoot ?? options.root} predates concurrency: pass loopRoot`);
   return concurrentFiguresFrom(result, logged);
 }
 
 function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>): Promise<{ result: Result; logged: LoggedTimings }> {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.root, 'bench/processes/handler-loop.ts')];
+  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')];
   const [command = process.execPath, ...args] = options.cpus === undefined ? node : ['taskset', '--cpu-list', options.cpus, ...node];
   const child = spawn(command, args, {
     cwd: options.root,

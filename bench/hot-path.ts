@@ -21,6 +21,8 @@ import { summarize, type Distribution } from './stats';
 // `--concurrency N` (N > 1) has N callers invoke the handler at once in each loop, as one Node.js
 // process serves overlapping requests (Lambda Managed Instances, the local API); the measured
 // phase is then measured as a whole (CPU per invocation, req/s) and own time is not measured.
+// Both variants then run this checkout's loop (a baseline's own may predate --concurrency); the
+// handler, serverless.yml and lib/ stay each variant's own.
 
 const { values: args } = parseArgs({
   options: {
@@ -173,7 +175,7 @@ try {
       : {
           concurrent: true as const,
           rounds: await inRounds(
-            (root) => measureHandlerConcurrently({ ...loopOptions(root), request: { ...request, concurrency: CONCURRENCY } }),
+            (root) => measureHandlerConcurrently({ ...loopOptions(root), loopRoot: ROOT, request: { ...request, concurrency: CONCURRENCY } }),
             (figures) =>
               `c=${CONCURRENCY}: CPU ${figures.cpuUsPerInvocation.toFixed(0)} µs/inv. (whole phase), ${figures.requestsPerSecond.toFixed(0)} req/s; ` +
               `wall p50 ${figures.wallMs.p50.toFixed(2)} ms, p99 ${figures.wallMs.p99.toFixed(2)} ms; own time not measured`,
