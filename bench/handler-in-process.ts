@@ -81,7 +81,11 @@ export interface InProcessFigures {
   ownMs: Distribution;
 }
 
-/** The loop at a concurrency above 1: whole-phase CPU and throughput, per-invocation wall time; no own time. */
+/**
+ * The loop at a concurrency above 1: whole-phase CPU and throughput, per-invocation wall time; no
+ * own time. Nor the handler's logged timings: it sets `requestId` on a module-level logger, so with
+ * invocations overlapping a log line can carry another invocation's id.
+ */
 export interface ConcurrentInProcessFigures {
   concurrency: number;
   invocations: number;
@@ -98,12 +102,6 @@ export interface ConcurrentInProcessFigures {
   /** Per invocation, start to answer, with the other callers' invocations in flight. */
   wallMs: Distribution;
   overheadHeaderMs: Distribution;
-  /** From the handler's own log line: arrival to answer ready, before the hand-offs. */
-  loggedLatencyMs: Distribution;
-  /** From the log line: the SageMaker runtime SDK call as the handler timed it (SDK cost included). */
-  loggedBackendMs: Distribution;
-  /** Measured invocations whose log line was found (the logged figures cover only these). */
-  matchedLogLines: number;
 }
 
 interface InvocationLogLine {
@@ -146,9 +144,9 @@ export async function measureHandlerInProcess(options: HandlerLoopOptions<Handle
  * process serves overlapping requests (a Lambda Managed Instances worker, the local API).
  */
 export async function measureHandlerConcurrently(options: HandlerLoopOptions<HandlerLoopRequest & { concurrency: number }>): Promise<ConcurrentInProcessFigures> {
-  const { result, logged } = await runHandlerLoop<ConcurrentLoopResult | HandlerLoopResult>(options);
+  const { result } = await runHandlerLoop<ConcurrentLoopResult | HandlerLoopResult>(options);
   if (!('phase' in result)) throw new Error(`the handler loop in ${options.loopRoot ?? options.root} predates concurrency: pass loopRoot`);
-  return concurrentFiguresFrom(result, logged);
+  return concurrentFiguresFrom(result);
 }
 
 function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>): Promise<{ result: Result; logged: LoggedTimings }> {
@@ -227,8 +225,7 @@ function figuresFrom(result: HandlerLoopResult, logged: LoggedTimings): InProces
   return figures;
 }
 
-function concurrentFiguresFrom(result: ConcurrentLoopResult, logged: LoggedTimings): ConcurrentInProcessFigures {
-  const lines = result.samples.flatMap((sample) => logged.get(sample.requestId) ?? []);
+function concurrentFiguresFrom(result: ConcurrentLoopResult): ConcurrentInProcessFigures {
   const figures: ConcurrentInProcessFigures = {
     concurrency: result.concurrency,
     invocations: result.samples.length,
@@ -239,9 +236,6 @@ function concurrentFiguresFrom(result: ConcurrentLoopResult, logged: LoggedTimin
     requestsPerSecond: result.phase.invocations / (result.phase.wallMs / 1000),
     wallMs: summarize(result.samples.map((sample) => sample.wallMs)),
     overheadHeaderMs: summarize(result.samples.map((sample) => sample.overheadHeaderMs)),
-    loggedLatencyMs: summarize(lines.map((line) => line.latencyMs)),
-    loggedBackendMs: summarize(lines.map((line) => line.backendLatencyMs)),
-    matchedLogLines: lines.length,
   };
   if (result.firstFailure !== undefined) figures.firstFailure = result.firstFailure;
   return figures;
