@@ -17,6 +17,12 @@ export interface HandlerLoopRequest {
   profileFile?: string;
   /** Parts of the hot path taken away in this run, to measure what they cost (see processes/what-if.ts). */
   whatIfs?: WhatIf[];
+  /**
+   * Callers invoking the handler at once (default 1, one invocation at a time). Above 1 the loop
+   * answers with a {@link ConcurrentLoopResult}: overlapping invocations share the CPU and the SQS
+   * hand-off wait, so only the measured phase as a whole is measured.
+   */
+  concurrency?: number;
 }
 
 /** One measured invocation. */
@@ -32,6 +38,24 @@ export interface HandlerSample {
 
 export interface HandlerLoopResult {
   samples: HandlerSample[];
+  failures: number;
+  firstFailure?: string;
+}
+
+/** One invocation measured while others overlapped it: its CPU and hand-off wait are not its own alone. */
+export type OverlappedSample = Pick<HandlerSample, 'requestId' | 'wallMs' | 'overheadHeaderMs'>;
+
+/** What the loop answers when asked for a concurrency above 1. */
+export interface ConcurrentLoopResult {
+  concurrency: number;
+  samples: OverlappedSample[];
+  /** The measured phase as a whole, from its first invocation's start to its last one's answer (warm-up excluded). */
+  phase: {
+    invocations: number;
+    wallMs: number;
+    /** `process.cpuUsage()` delta over the phase, user + system, µs. */
+    cpuUs: number;
+  };
   failures: number;
   firstFailure?: string;
 }
@@ -57,6 +81,29 @@ export interface InProcessFigures {
   ownMs: Distribution;
 }
 
+/**
+ * The loop at a concurrency above 1: whole-phase CPU and throughput, per-invocation wall time; no
+ * own time. Nor the handler's logged timings: it sets `requestId` on a module-level logger, so with
+ * invocations overlapping a log line can carry another invocation's id.
+ */
+export interface ConcurrentInProcessFigures {
+  concurrency: number;
+  invocations: number;
+  failures: number;
+  firstFailure?: string;
+  /** Wall time of the measured phase. */
+  phaseWallMs: number;
+  /** The process's CPU over the measured phase (every thread, user + system), µs. */
+  phaseCpuUs: number;
+  /** `phaseCpuUs` ÷ measured invocations. */
+  cpuUsPerInvocation: number;
+  /** Measured invocations per second of the phase's wall time. */
+  requestsPerSecond: number;
+  /** Per invocation, start to answer, with the other callers' invocations in flight. */
+  wallMs: Distribution;
+  overheadHeaderMs: Distribution;
+}
+
 interface InvocationLogLine {
   message?: string;
   requestId?: string;
@@ -64,23 +111,46 @@ interface InvocationLogLine {
   backendLatencyMs?: number;
 }
 
-/**
- * Runs the invoke handler in a loop with no HTTP in front of it, in a child process of its own:
- * the S3/SQS emulator lives in this process, so `process.cpuUsage()` here would count the
- * emulator's work as the handler's. The child's stdout is the handler's structured log, which
- * gives the handler's own latency and backend timings per request id.
- */
-export function measureHandlerInProcess(options: {
+interface HandlerLoopOptions<Request extends HandlerLoopRequest> {
+  /** Checkout whose serverless.yml names the handler and whose code it runs (the loop's working directory). */
   root: string;
+  /** Checkout whose bench/processes/handler-loop.ts runs it (default `root`); a baseline's own may predate an option asked for. */
+  loopRoot?: string;
   environment: Record<string, string>;
-  request: HandlerLoopRequest;
+  request: Request;
   timeoutMs: number;
   /** Run the loop under `taskset --cpu-list` with these CPUs. */
   cpus?: string;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
-}): Promise<InProcessFigures> {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.root, 'bench/processes/handler-loop.ts')];
+}
+
+type LoggedTimings = ReadonlyMap<string, { latencyMs: number; backendLatencyMs: number }>;
+
+/**
+ * Runs the invoke handler in a loop with no HTTP in front of it, in a child process of its own:
+ * the S3/SQS emulator lives in this process, so `process.cpuUsage()` here would count the
+ * emulator's work as the handler's. The child's stdout is the handler's structured log, which
+ * gives the handler's own latency and backend timings per request id. One invocation at a time,
+ * so each one's CPU and own time are measured on their own.
+ */
+export async function measureHandlerInProcess(options: HandlerLoopOptions<HandlerLoopRequest & { concurrency?: 1 }>): Promise<InProcessFigures> {
+  const { result, logged } = await runHandlerLoop<HandlerLoopResult>(options);
+  return figuresFrom(result, logged);
+}
+
+/**
+ * The same loop with `request.concurrency` callers invoking the handler at once, as one Node.js
+ * process serves overlapping requests (a Lambda Managed Instances worker, the local API).
+ */
+export async function measureHandlerConcurrently(options: HandlerLoopOptions<HandlerLoopRequest & { concurrency: number }>): Promise<ConcurrentInProcessFigures> {
+  const { result } = await runHandlerLoop<ConcurrentLoopResult | HandlerLoopResult>(options);
+  if (!('phase' in result)) throw new Error(`the handler loop in ${options.loopRoot ?? options.root} predates concurrency: pass loopRoot`);
+  return concurrentFiguresFrom(result);
+}
+
+function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>): Promise<{ result: Result; logged: LoggedTimings }> {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')];
   const [command = process.execPath, ...args] = options.cpus === undefined ? node : ['taskset', '--cpu-list', options.cpus, ...node];
   const child = spawn(command, args, {
     cwd: options.root,
@@ -100,12 +170,12 @@ export function measureHandlerInProcess(options: {
   });
 
   return new Promise((resolve, reject) => {
-    let result: HandlerLoopResult | undefined;
+    let result: Result | undefined;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the in-process handler loop did not finish within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
-    child.on('message', (message: HandlerLoopResult) => {
+    child.on('message', (message: Result) => {
       result = message;
     });
     child.once('error', (error) => {
@@ -119,13 +189,13 @@ export function measureHandlerInProcess(options: {
         reject(new Error(`the in-process handler loop exited with code ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
         return;
       }
-      resolve(figuresFrom(result, logged));
+      resolve({ result, logged });
     });
     child.send(options.request);
   });
 }
 
-function figuresFrom(result: HandlerLoopResult, logged: ReadonlyMap<string, { latencyMs: number; backendLatencyMs: number }>): InProcessFigures {
+function figuresFrom(result: HandlerLoopResult, logged: LoggedTimings): InProcessFigures {
   const latencies: number[] = [];
   const backends: number[] = [];
   const after: number[] = [];
@@ -150,6 +220,22 @@ function figuresFrom(result: HandlerLoopResult, logged: ReadonlyMap<string, { la
     matchedLogLines: latencies.length,
     handoffMs: summarize(result.samples.map((sample) => sample.handoffMs)),
     ownMs: summarize(own),
+  };
+  if (result.firstFailure !== undefined) figures.firstFailure = result.firstFailure;
+  return figures;
+}
+
+function concurrentFiguresFrom(result: ConcurrentLoopResult): ConcurrentInProcessFigures {
+  const figures: ConcurrentInProcessFigures = {
+    concurrency: result.concurrency,
+    invocations: result.samples.length,
+    failures: result.failures,
+    phaseWallMs: result.phase.wallMs,
+    phaseCpuUs: result.phase.cpuUs,
+    cpuUsPerInvocation: result.phase.cpuUs / result.phase.invocations,
+    requestsPerSecond: result.phase.invocations / (result.phase.wallMs / 1000),
+    wallMs: summarize(result.samples.map((sample) => sample.wallMs)),
+    overheadHeaderMs: summarize(result.samples.map((sample) => sample.overheadHeaderMs)),
   };
   if (result.firstFailure !== undefined) figures.firstFailure = result.firstFailure;
   return figures;

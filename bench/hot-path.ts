@@ -9,7 +9,7 @@ import { writeBenchmarksSection } from './benchmarks-file';
 import { compareEndpointsConfig } from './compare-endpoint';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
-import { measureHandlerInProcess, type InProcessFigures } from './handler-in-process';
+import { measureHandlerConcurrently, measureHandlerInProcess, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
 import { resumeProcess } from './resume-process';
 import { summarize, type Distribution } from './stats';
 
@@ -18,6 +18,11 @@ import { summarize, type Distribution } from './stats';
 // checkout and from a git worktree of the baseline, in alternating rounds against one local stack.
 // Each round pairs the two, so a change's effect is a ratio from the same minutes of a shared,
 // noisy machine. Every run is kept in bench/results/hot-path-*.json and listed in BENCHMARKS.md.
+// `--concurrency N` (N > 1) has N callers invoke the handler at once in each loop, as one Node.js
+// process serves overlapping requests (Lambda Managed Instances, the local API); the measured
+// phase is then measured as a whole (CPU per invocation, req/s) and own time is not measured.
+// Both variants then run this checkout's loop (a baseline's own may predate --concurrency); the
+// handler, serverless.yml and lib/ stay each variant's own.
 
 const { values: args } = parseArgs({
   options: {
@@ -26,6 +31,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '200' },
     invocations: { type: 'string', default: '400' },
+    // Callers invoking the handler at once in each loop; 1 measures every invocation on its own.
+    concurrency: { type: 'string', default: '1' },
     // Only rewrite BENCHMARKS.md's section from the runs kept in bench/results/.
     'report-only': { type: 'boolean', default: false },
     // After the rounds, one more run of the current commit under V8's sampling profiler; prints where its CPU goes.
@@ -35,6 +42,8 @@ const { values: args } = parseArgs({
 const ROUNDS = Number(args.rounds);
 const WARMUP = Number(args.warmup);
 const INVOCATIONS = Number(args.invocations);
+const CONCURRENCY = Number(args.concurrency);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) throw new Error(`--concurrency takes a whole number ≥ 1, not ${args.concurrency}`);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENDPOINT = 'toy-gpt';
@@ -44,25 +53,45 @@ const KEY_PARAMETER = '/modelgate/local/openai-api-key';
 
 type Variant = 'baseline' | 'current';
 
-interface HotPathRound {
+interface HotPathRound<Figures> {
   round: number;
   variant: Variant;
-  figures: Omit<InProcessFigures, 'firstFailure'>;
+  figures: Omit<Figures, 'firstFailure'>;
 }
 
-/** One run: what bench/results/hot-path-*.json holds. */
-export interface HotPathResults {
+/** current ÷ baseline within each round: median and range over rounds. */
+interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface HotPathRunHeader {
   benchmark: 'hot-path';
   startedAt: string;
   command: string;
   label: string;
   commits: Record<Variant, string>;
+}
+
+/** A run at concurrency 1 (every run before `--concurrency`): each invocation measured on its own. */
+interface OneAtATimeRun extends HotPathRunHeader {
   settings: { rounds: number; warmup: number; invocations: number };
   loadAverage: { before: number[]; after: number[] };
-  rounds: HotPathRound[];
-  /** current ÷ baseline within each round: median and range over rounds. */
-  ratios: Record<'cpuMeanUs' | 'cpuP50Us' | 'ownP50Ms' | 'ownP99Ms' | 'wallP50Ms', { median: number; min: number; max: number }>;
+  rounds: HotPathRound<InProcessFigures>[];
+  ratios: Record<'cpuMeanUs' | 'cpuP50Us' | 'ownP50Ms' | 'ownP99Ms' | 'wallP50Ms', PairedRatio>;
 }
+
+/** A run at concurrency > 1: the measured phase as a whole; own time is not measured (invocations overlap). */
+interface ConcurrentRun extends HotPathRunHeader {
+  settings: { rounds: number; warmup: number; invocations: number; concurrency: number };
+  loadAverage: { before: number[]; after: number[] };
+  rounds: HotPathRound<ConcurrentInProcessFigures>[];
+  ratios: Record<'cpuPerInvocationUs' | 'requestsPerSecond' | 'wallP50Ms' | 'wallP99Ms', PairedRatio>;
+}
+
+/** One run: what bench/results/hot-path-*.json holds. */
+export type HotPathResults = OneAtATimeRun | ConcurrentRun;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
@@ -106,40 +135,67 @@ try {
   pausedWorkers = stack.pids.workers;
 
   const variants = (Object.keys(roots) as Variant[]).sort();
-  const rounds: HotPathRound[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    // Alternating which goes first, so a drift of the machine within a round favours neither.
-    const order = round % 2 === 0 ? variants : [...variants].reverse();
-    for (const variant of order) {
-      const figures = await measureHandlerInProcess({
-        root: roots[variant]!,
-        environment: stack.environment,
-        request: { apiKey: stack.demoApiKey, endpoint: ENDPOINT, path: PATH, body: BODY, warmup: WARMUP, invocations: INVOCATIONS },
-        timeoutMs: 180_000,
-        cpus: layout.underTest,
-      });
-      if (figures.failures > 0) throw new Error(`${variant}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
-      rounds.push({ round, variant, figures });
-      console.log(
-        `hot-path: round ${round + 1}/${ROUNDS} ${variant.padEnd(8)} CPU mean ${figures.cpuUs.mean.toFixed(0)} µs, p50 ${figures.cpuUs.p50.toFixed(0)} µs; ` +
-          `own p50 ${figures.ownMs.p50.toFixed(2)} ms, p99 ${figures.ownMs.p99.toFixed(2)} ms; wall p50 ${figures.wallMs.p50.toFixed(2)} ms`,
-      );
+  const { environment } = stack;
+  const loopOptions = (root: string) => ({ root, environment, timeoutMs: 180_000, cpus: layout.underTest });
+  const request = { apiKey: stack.demoApiKey, endpoint: ENDPOINT, path: PATH, body: BODY, warmup: WARMUP, invocations: INVOCATIONS };
+  const inRounds = async <Figures extends { failures: number; firstFailure?: string }>(
+    measure: (root: string) => Promise<Figures>,
+    describe: (figures: Figures) => string,
+  ): Promise<HotPathRound<Figures>[]> => {
+    const rounds: HotPathRound<Figures>[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // Alternating which goes first, so a drift of the machine within a round favours neither.
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const variant of order) {
+        const figures = await measure(roots[variant]!);
+        if (figures.failures > 0) throw new Error(`${variant}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
+        rounds.push({ round, variant, figures });
+        console.log(`hot-path: round ${round + 1}/${ROUNDS} ${variant.padEnd(8)} ${describe(figures)}`);
+      }
     }
+    return rounds;
+  };
+  if (CONCURRENCY > 1) {
+    console.log(
+      `hot-path: c=${CONCURRENCY}, ${CONCURRENCY} callers at once in each loop: CPU per invocation is the process's CPU over the measured phase ÷ its invocations; ` +
+        'own time (wall − backend − SQS hand-off) is not measured, as overlapping invocations share the hand-off wait',
+    );
   }
+  const measured =
+    CONCURRENCY === 1
+      ? {
+          concurrent: false as const,
+          rounds: await inRounds(
+            (root) => measureHandlerInProcess({ ...loopOptions(root), request }),
+            (figures) =>
+              `CPU mean ${figures.cpuUs.mean.toFixed(0)} µs, p50 ${figures.cpuUs.p50.toFixed(0)} µs; ` +
+              `own p50 ${figures.ownMs.p50.toFixed(2)} ms, p99 ${figures.ownMs.p99.toFixed(2)} ms; wall p50 ${figures.wallMs.p50.toFixed(2)} ms`,
+          ),
+        }
+      : {
+          concurrent: true as const,
+          rounds: await inRounds(
+            (root) => measureHandlerConcurrently({ ...loopOptions(root), loopRoot: ROOT, request: { ...request, concurrency: CONCURRENCY } }),
+            (figures) =>
+              `c=${CONCURRENCY}: CPU ${figures.cpuUsPerInvocation.toFixed(0)} µs/inv. (whole phase), ${figures.requestsPerSecond.toFixed(0)} req/s; ` +
+              `wall p50 ${figures.wallMs.p50.toFixed(2)} ms, p99 ${figures.wallMs.p99.toFixed(2)} ms; own time not measured`,
+          ),
+        };
 
   if (args.profile) {
     const profileFile = join(tmpdir(), `modelgate-hot-path-${stamp}.cpuprofile`);
-    const profiled = await measureHandlerInProcess({
-      root: ROOT,
-      environment: stack.environment,
-      request: { apiKey: stack.demoApiKey, endpoint: ENDPOINT, path: PATH, body: BODY, warmup: WARMUP, invocations: INVOCATIONS, profileFile },
-      timeoutMs: 180_000,
-      cpus: layout.underTest,
-    });
+    const profiled =
+      CONCURRENCY === 1
+        ? await measureHandlerInProcess({ ...loopOptions(ROOT), request: { ...request, profileFile } })
+        : await measureHandlerConcurrently({ ...loopOptions(ROOT), request: { ...request, profileFile, concurrency: CONCURRENCY } });
+    const cpuPerInvocation = 'cpuUs' in profiled ? profiled.cpuUs.mean : profiled.cpuUsPerInvocation;
     // bench/processes/handler-loop.ts samples every 100 µs.
     const summary = summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: 100, top: 25 });
     const percent = (share: number) => `${(share * 100).toFixed(1).padStart(5)}%`;
-    console.log(`hot-path: profile of the current commit (${profiled.invocations} invocations, CPU mean ${profiled.cpuUs.mean.toFixed(0)} µs), kept at ${profileFile}`);
+    console.log(
+      `hot-path: profile of the current commit (${profiled.invocations} invocations${CONCURRENCY === 1 ? '' : `, c=${CONCURRENCY}`}, ` +
+        `CPU mean ${cpuPerInvocation.toFixed(0)} µs), kept at ${profileFile}`,
+    );
     for (const group of summary.groups) console.log(`  ${percent(group.share)}  ${group.name}`);
     console.log('  owners:');
     for (const owner of summary.owners.slice(0, 20)) console.log(`  ${percent(owner.share)}  ${owner.name}`);
@@ -147,23 +203,43 @@ try {
     for (const leaf of summary.leafFunctions.slice(0, 25)) console.log(`  ${percent(leaf.share)}  ${leaf.name} (${leaf.component})`);
   }
 
-  const results: HotPathResults = {
+  const header: HotPathRunHeader = {
     benchmark: 'hot-path',
     startedAt: startedAt.toISOString(),
-    command: `npm run bench:hot-path --${args.baseline === undefined ? '' : ` --baseline ${args.baseline}`} --label ${JSON.stringify(args.label)} --rounds ${ROUNDS} --warmup ${WARMUP} --invocations ${INVOCATIONS}`,
+    command:
+      `npm run bench:hot-path --${args.baseline === undefined ? '' : ` --baseline ${args.baseline}`} --label ${JSON.stringify(args.label)} ` +
+      `--rounds ${ROUNDS} --warmup ${WARMUP} --invocations ${INVOCATIONS}${CONCURRENCY === 1 ? '' : ` --concurrency ${CONCURRENCY}`}`,
     label: args.label,
     commits,
-    settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS },
-    loadAverage: { before: loadBefore, after: loadavg() },
-    rounds,
-    ratios: {
-      cpuMeanUs: pairedRatio(rounds, (f) => f.cpuUs.mean),
-      cpuP50Us: pairedRatio(rounds, (f) => f.cpuUs.p50),
-      ownP50Ms: pairedRatio(rounds, (f) => f.ownMs.p50),
-      ownP99Ms: pairedRatio(rounds, (f) => f.ownMs.p99),
-      wallP50Ms: pairedRatio(rounds, (f) => f.wallMs.p50),
-    },
   };
+  const loadAverage = { before: loadBefore, after: loadavg() };
+  // Keys in the order the JSON files have always had them.
+  const results: HotPathResults = measured.concurrent
+    ? {
+        ...header,
+        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS, concurrency: CONCURRENCY },
+        loadAverage,
+        rounds: measured.rounds,
+        ratios: {
+          cpuPerInvocationUs: pairedRatio(measured.rounds, (f) => f.cpuUsPerInvocation),
+          requestsPerSecond: pairedRatio(measured.rounds, (f) => f.requestsPerSecond),
+          wallP50Ms: pairedRatio(measured.rounds, (f) => f.wallMs.p50),
+          wallP99Ms: pairedRatio(measured.rounds, (f) => f.wallMs.p99),
+        },
+      }
+    : {
+        ...header,
+        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS },
+        loadAverage,
+        rounds: measured.rounds,
+        ratios: {
+          cpuMeanUs: pairedRatio(measured.rounds, (f) => f.cpuUs.mean),
+          cpuP50Us: pairedRatio(measured.rounds, (f) => f.cpuUs.p50),
+          ownP50Ms: pairedRatio(measured.rounds, (f) => f.ownMs.p50),
+          ownP99Ms: pairedRatio(measured.rounds, (f) => f.ownMs.p99),
+          wallP50Ms: pairedRatio(measured.rounds, (f) => f.wallMs.p50),
+        },
+      };
   // A run without a baseline has no ratio to record: it is only printed (e.g. for --profile).
   if (args.baseline !== undefined) {
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
@@ -187,7 +263,7 @@ function commitOf(root: string): string {
   return git(root, 'status', '--porcelain', '--', 'lib', 'functions', 'local', 'package.json').trim() === '' ? commit : `${commit} (+ uncommitted changes)`;
 }
 
-function pairedRatio(rounds: readonly HotPathRound[], measure: (figures: HotPathRound['figures']) => number) {
+function pairedRatio<Figures>(rounds: readonly HotPathRound<Figures>[], measure: (figures: HotPathRound<Figures>['figures']) => number): PairedRatio {
   const ratios: number[] = [];
   for (const round of new Set(rounds.map((r) => r.round))) {
     const of = (variant: Variant) => rounds.find((r) => r.round === round && r.variant === variant)?.figures;
@@ -208,26 +284,48 @@ function readAllRuns(): HotPathResults[] {
     .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as HotPathResults);
 }
 
+function isConcurrentRun(run: HotPathResults): run is ConcurrentRun {
+  return 'concurrency' in run.settings;
+}
+
 function formatHotPathLog(runs: readonly HotPathResults[]): string {
-  const range = (r: { median: number; min: number; max: number }) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
-  const medianOf = (run: HotPathResults, variant: Variant, measure: (f: HotPathRound['figures']) => number) =>
-    summarize(run.rounds.filter((r) => r.variant === variant).map((r) => measure(r.figures))).p50;
+  const range = (r: PairedRatio) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+  const medianOf = <Figures>(rounds: readonly HotPathRound<Figures>[], measure: (f: HotPathRound<Figures>['figures']) => number) =>
+    summarize(rounds.filter((r) => r.variant === 'current').map((r) => measure(r.figures))).p50;
   const lines = [
     '## Hot path, change by change',
     '',
-    "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit. *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). The exact command of each row is in its JSON in `bench/results/`.",
+    "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit. *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). " +
+      'Rows marked *c=N* (`--concurrency N`) have N callers invoke the handler at once in the one process, as a Lambda Managed Instances worker or the local API serves overlapping requests: their CPU is the process\'s CPU over the whole measured phase ÷ its invocations, *× req/s* compares invocations per second of wall time and *× wall p50* the per-invocation wall time with N in flight; own time is not measured there (overlapping invocations share the hand-off wait), hence —. ' +
+      'The exact command of each row is in its JSON in `bench/results/`.',
     '',
-    '| run | change | baseline → current | rounds × invocations | CPU µs/inv. (mean) | × CPU mean | own p50 / p99 (ms) | × own p50 | × own p99 | × wall p50 | load avg |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | change | baseline → current | rounds × invocations | CPU µs/inv. (mean) | × CPU mean | own p50 / p99 (ms) | × own p50 | × own p99 | × wall p50 | × req/s | load avg |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const run of runs) {
     const baseline = run.commits.baseline === '' ? '—' : run.commits.baseline;
-    lines.push(
-      `| ${run.startedAt.slice(0, 16)}Z | ${run.label || '—'} | ${baseline} → ${run.commits.current} | ${run.settings.rounds} × ${run.settings.invocations} | ` +
-        `${medianOf(run, 'current', (f) => f.cpuUs.mean).toFixed(0)} | ${range(run.ratios.cpuMeanUs)} | ` +
-        `${medianOf(run, 'current', (f) => f.ownMs.p50).toFixed(2)} / ${medianOf(run, 'current', (f) => f.ownMs.p99).toFixed(2)} | ` +
-        `${range(run.ratios.ownP50Ms)} | ${range(run.ratios.ownP99Ms)} | ${range(run.ratios.wallP50Ms)} | ${run.loadAverage.before[0]?.toFixed(1)} |`,
-    );
+    const measured = isConcurrentRun(run)
+      ? [
+          `${run.settings.rounds} × ${run.settings.invocations}, c=${run.settings.concurrency}`,
+          medianOf(run.rounds, (f) => f.cpuUsPerInvocation).toFixed(0),
+          range(run.ratios.cpuPerInvocationUs),
+          '—',
+          '—',
+          '—',
+          range(run.ratios.wallP50Ms),
+          range(run.ratios.requestsPerSecond),
+        ]
+      : [
+          `${run.settings.rounds} × ${run.settings.invocations}`,
+          medianOf(run.rounds, (f) => f.cpuUs.mean).toFixed(0),
+          range(run.ratios.cpuMeanUs),
+          `${medianOf(run.rounds, (f) => f.ownMs.p50).toFixed(2)} / ${medianOf(run.rounds, (f) => f.ownMs.p99).toFixed(2)}`,
+          range(run.ratios.ownP50Ms),
+          range(run.ratios.ownP99Ms),
+          range(run.ratios.wallP50Ms),
+          '—',
+        ];
+    lines.push(`| ${[`${run.startedAt.slice(0, 16)}Z`, run.label || '—', `${baseline} → ${run.commits.current}`, ...measured, run.loadAverage.before[0]?.toFixed(1)].join(' | ')} |`);
   }
   return lines.join('\n');
 }

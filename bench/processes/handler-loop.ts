@@ -2,15 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
-import type { HandlerLoopRequest, HandlerLoopResult, HandlerSample } from '../handler-in-process';
+import type { ConcurrentLoopResult, HandlerLoopRequest, HandlerLoopResult, HandlerSample, OverlappedSample } from '../handler-in-process';
 import { applyWhatIfs } from './what-if';
 
 // Calls a handler in a loop, in this process, as a warm Lambda container would: no HTTP in front
 // of it. Started by handler-in-process.ts with the stack's environment already set, so the
 // handler's cold start (which reads process.env) sees it; the request arrives over IPC.
+// With a concurrency above 1, several callers invoke it at once, as one Node.js process serves
+// overlapping requests (a Lambda Managed Instances worker, the local API).
 // A benchmark that died must not leave this loop calling the stack.
 process.once('disconnect', () => process.exit(1));
 process.once('message', (request: HandlerLoopRequest) => {
@@ -26,7 +29,8 @@ process.once('message', (request: HandlerLoopRequest) => {
 /**
  * Time spent waiting on SQS (the audit and usage hand-offs) during one invocation: the union of
  * the intervals of every `SQSClient.send` in flight, measured by wrapping `send` in this process
- * only. Invocations run one at a time here, so every send belongs to the current one.
+ * only. At concurrency 1 invocations run one at a time, so every send belongs to the current one;
+ * above 1 sends overlap and the figure is not used (the wrapper stays, so both modes run the same code).
  */
 const handoffs = { inFlight: 0, since: 0, totalMs: 0 };
 
@@ -46,7 +50,20 @@ async function timeSqsSends(): Promise<void> {
   } as typeof send;
 }
 
-async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> {
+/** The handler under test and what each invocation of it is given. */
+interface LoopTarget {
+  handler: LambdaHandler;
+  buildEvent: () => APIGatewayProxyEvent;
+  buildContext: () => Context;
+}
+
+/** Non-2xx answers, warm-up included. */
+interface Failures {
+  count: number;
+  first?: string;
+}
+
+async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult | ConcurrentLoopResult> {
   installLambdaStreamingGlobal();
   await applyWhatIfs(request.whatIfs ?? []);
   await timeSqsSends();
@@ -55,7 +72,6 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> 
   if (!matched) throw new Error(`serverless.yml has no route for POST ${path}`);
   const dot = matched.route.handler.lastIndexOf('.');
   const module = (await import(pathToFileURL(resolve(`${matched.route.handler.slice(0, dot)}.ts`)).href)) as Record<string, unknown>;
-  const handler = module[matched.route.handler.slice(dot + 1)] as LambdaHandler;
   const headers = {
     authorization: `Bearer ${request.apiKey}`,
     'content-type': 'application/json',
@@ -63,44 +79,45 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> 
     host: '127.0.0.1',
     'user-agent': 'modelgate-bench',
   };
+  const target: LoopTarget = {
+    handler: module[matched.route.handler.slice(dot + 1)] as LambdaHandler,
+    buildEvent: () =>
+      buildApiGatewayEvent({
+        method: 'POST',
+        path,
+        query: new URLSearchParams(),
+        headers,
+        body: Buffer.from(request.body),
+        sourceIp: '127.0.0.1',
+        resource: matched.route.resource,
+        pathParameters: matched.pathParameters,
+        stage: 'local',
+      }),
+    buildContext: () => buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds),
+  };
+  const concurrency = request.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, not ${concurrency}`);
+  return concurrency === 1 ? runOneAtATime(target, request) : runConcurrently(target, request, concurrency);
+}
 
+async function runOneAtATime(target: LoopTarget, request: HandlerLoopRequest): Promise<HandlerLoopResult> {
   const samples: HandlerSample[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
+  const failures: Failures = { count: 0 };
   const profiler = request.profileFile === undefined ? undefined : new Session();
   for (let i = 0; i < request.warmup + request.invocations; i += 1) {
-    if (profiler && i === request.warmup) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
-      await profiler.post('Profiler.start');
-    }
+    if (profiler && i === request.warmup) await startProfiler(profiler);
     // Building the event is API Gateway's work, so it stays outside the timed region.
-    const event = buildApiGatewayEvent({
-      method: 'POST',
-      path,
-      query: new URLSearchParams(),
-      headers,
-      body: Buffer.from(request.body),
-      sourceIp: '127.0.0.1',
-      resource: matched.route.resource,
-      pathParameters: matched.pathParameters,
-      stage: 'local',
-    });
-    const context = buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds);
+    const event = target.buildEvent();
+    const context = target.buildContext();
 
     handoffs.totalMs = 0;
     const cpuBefore = process.cpuUsage();
     const startedAt = performance.now();
-    const result = await invokeHandler(handler, event, context);
+    const result = await invokeHandler(target.handler, event, context);
     const wallMs = performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
 
-    if (result.statusCode < 200 || result.statusCode > 299) {
-      failures += 1;
-      firstFailure ??= `HTTP ${result.statusCode}: ${result.body.slice(0, 200)}`;
-      continue;
-    }
+    if (!answered(result, failures)) continue;
     if (i < request.warmup) continue;
     samples.push({
       requestId: String(result.headers?.['x-request-id'] ?? ''),
@@ -110,10 +127,79 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult> 
       handoffMs: handoffs.totalMs,
     });
   }
-  if (profiler && request.profileFile) {
-    const { profile } = await profiler.post('Profiler.stop');
-    writeFileSync(request.profileFile, JSON.stringify(profile));
-    profiler.disconnect();
-  }
-  return firstFailure === undefined ? { samples, failures } : { samples, failures, firstFailure };
+  if (profiler && request.profileFile) await stopProfiler(profiler, request.profileFile);
+  return failures.first === undefined ? { samples, failures: failures.count } : { samples, failures: failures.count, firstFailure: failures.first };
+}
+
+/**
+ * `concurrency` callers, each invoking the handler again as soon as its last invocation answers,
+ * first through the warm-up, then through the measured phase, which is measured as a whole: the
+ * process's CPU over it (per invocation it would be the overlapping invocations' too), its wall
+ * time, and each invocation's wall time.
+ */
+async function runConcurrently(target: LoopTarget, request: HandlerLoopRequest, concurrency: number): Promise<ConcurrentLoopResult> {
+  const samples: OverlappedSample[] = [];
+  const failures: Failures = { count: 0 };
+  const callAll = async (events: () => APIGatewayProxyEvent, count: number, measured: boolean) => {
+    let next = 0;
+    const caller = async () => {
+      while (next < count) {
+        next += 1;
+        const event = events();
+        const context = target.buildContext();
+        const startedAt = performance.now();
+        const result = await invokeHandler(target.handler, event, context);
+        const wallMs = performance.now() - startedAt;
+        if (!answered(result, failures) || !measured) continue;
+        samples.push({
+          requestId: String(result.headers?.['x-request-id'] ?? ''),
+          wallMs,
+          overheadHeaderMs: Number(result.headers?.['x-modelgate-overhead-ms']),
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, caller));
+  };
+
+  await callAll(target.buildEvent, request.warmup, false);
+  // Building the events is API Gateway's work, so it is done before the measured phase.
+  const events = Array.from({ length: request.invocations }, target.buildEvent);
+  const profiler = request.profileFile === undefined ? undefined : new Session();
+  if (profiler) await startProfiler(profiler);
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
+  await callAll(() => events.pop()!, request.invocations, true);
+  const wallMs = performance.now() - startedAt;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (profiler && request.profileFile) await stopProfiler(profiler, request.profileFile);
+
+  const result: ConcurrentLoopResult = {
+    concurrency,
+    samples,
+    phase: { invocations: request.invocations, wallMs, cpuUs: cpu.user + cpu.system },
+    failures: failures.count,
+  };
+  if (failures.first !== undefined) result.firstFailure = failures.first;
+  return result;
+}
+
+/** True for a 2xx answer; counts anything else as a failure. */
+function answered(result: { statusCode: number; body: string }, failures: Failures): boolean {
+  if (result.statusCode >= 200 && result.statusCode <= 299) return true;
+  failures.count += 1;
+  failures.first ??= `HTTP ${result.statusCode}: ${result.body.slice(0, 200)}`;
+  return false;
+}
+
+async function startProfiler(profiler: Session): Promise<void> {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfiler(profiler: Session, profileFile: string): Promise<void> {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(profileFile, JSON.stringify(profile));
+  profiler.disconnect();
 }
