@@ -29,8 +29,8 @@ export function invocationRequestFromEvent(
 }
 
 /**
- * A response for a streaming (`streamifyResponse`) handler: middy writes the status and headers
- * first, then pipes the body — the JSON text at once, or Server-Sent Events as they are produced.
+ * A response for a streaming handler (`streamingHandler`): the status and headers go first, then
+ * the body — the JSON text at once, or Server-Sent Events as they are produced.
  */
 export interface StreamingResult {
   statusCode: number;

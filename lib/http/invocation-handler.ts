@@ -8,12 +8,13 @@ import { logger } from './logger';
 import { metrics, recordInvocationMetrics } from './metrics';
 import { annotateInvocation } from './tracer';
 import { apiMiddlewares } from './api-middlewares';
+import { streamingHandler } from './response-streaming';
 
 /**
  * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
- * last-resort JSON errors, and response streaming (`streamifyResponse`), so `stream: true` reaches
+ * last-resort JSON errors, and response streaming (`streamingHandler`), so `stream: true` reaches
  * the caller as Server-Sent Events through API Gateway's STREAM transfer mode. JSON answers are
- * streamed as one piece.
+ * written as one piece.
  */
 export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGatewayProxyEvent) => InvocationSurface) {
   async function serve(event: APIGatewayProxyEvent): Promise<StreamingResult> {
@@ -42,7 +43,5 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
     return streamingResult(outcome, requestId);
   }
 
-  return middy<APIGatewayProxyEvent, StreamingResult>({ streamifyResponse: true })
-    .use(apiMiddlewares())
-    .handler(serve);
+  return streamingHandler(middy<APIGatewayProxyEvent, StreamingResult>().use(apiMiddlewares()).handler(serve));
 }
