@@ -40,13 +40,13 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
   return {
     async record(record, usage) {
       const usageText = usage === undefined ? undefined : sqsSafeJson(usage);
-      const budget = maxBytes - (usageText === undefined ? 0 : encoder.encode(usageText).byteLength + ATTRIBUTE_OVERHEAD_BYTES);
+      const budget = maxBytes - (usageText === undefined ? 0 : Buffer.byteLength(usageText) + ATTRIBUTE_OVERHEAD_BYTES);
       let message = toMessageBody(record);
-      if (encoder.encode(message).byteLength > budget) {
+      if (Buffer.byteLength(message) > budget) {
         message = toMessageBody(await storeBodiesByReference(record, options.bodies, budget));
-      }
-      if (encoder.encode(message).byteLength > budget) {
-        throw new Error(`audit record ${record.requestId} is larger than ${maxBytes} bytes even with its bodies stored by reference`);
+        if (Buffer.byteLength(message) > budget) {
+          throw new Error(`audit record ${record.requestId} is larger than ${maxBytes} bytes even with its bodies stored by reference`);
+        }
       }
       await send({
         MessageBody: message,
@@ -89,7 +89,7 @@ async function storeBodiesByReference(record: AuditRecord, store: ObjectStore, m
     const { body: _body, ...rest } = record[side];
     const byReference: AuditedBody = { ...rest, ref: { sha256, bytes: bytes.byteLength, s3Key } };
     result[side] = byReference;
-    if (encoder.encode(toMessageBody(result)).byteLength <= maxBytes) break;
+    if (Buffer.byteLength(toMessageBody(result)) <= maxBytes) break;
   }
   return result;
 }
