@@ -46,6 +46,22 @@ describe('the structured logger', () => {
     expect(written).toContain('[REDACTED:email]');
     expect(written).toContain('Bearer [REDACTED:secret]');
   });
+
+  it('leaves the values it makes itself (time, ids, Lambda context) as they are, and masks free text beside them', () => {
+    // Prepare
+    const replacer = (logger as unknown as { getJsonReplacer(): (key: string, value: unknown) => unknown }).getJsonReplacer();
+    const line = {
+      timestamp: '2026-11-22T02:00:00.000Z',
+      function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:modelgate-dev-openai',
+      requestId: '019aa1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+      message: 'Invocation',
+      endpoint: 'call jane@example.com',
+    };
+    // Act
+    const written = JSON.parse(JSON.stringify(line, replacer)) as typeof line;
+    // Assess
+    expect(written).toEqual({ ...line, endpoint: 'call [REDACTED:email]' });
+  });
 });
 
 describe('the local stack\'s event sources', () => {

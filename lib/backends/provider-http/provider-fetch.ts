@@ -1,4 +1,5 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
 import { describeIssues } from '../../core/describe-issues';
@@ -56,17 +57,17 @@ const httpsAgent = new HttpsAgent({ keepAlive: true });
 export function postJson(url: string, call: { headers: Record<string, string>; body: unknown }, context: ProviderCallContext): Promise<ProviderAnswer> {
   const body = JSON.stringify(call.body);
   return new Promise((resolve, reject) => {
-    let target: URL;
+    let target: RequestTarget;
     try {
-      target = new URL(url);
+      target = requestTarget(url);
     } catch (error) {
       reject(translateFetchFailure(error, context));
       return;
     }
     const https = target.protocol === 'https:';
     const outgoing = (https ? httpsRequest : httpRequest)(
-      target,
       {
+        ...target,
         method: 'POST',
         agent: https ? httpsAgent : httpAgent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...call.headers },
@@ -93,6 +94,21 @@ export function postJson(url: string, call: { headers: Record<string, string>; b
     outgoing.on('error', (error) => reject(translateFetchFailure(error, context)));
     outgoing.end(body);
   });
+}
+
+type RequestTarget = Pick<RequestOptions, 'protocol' | 'hostname' | 'port' | 'path' | 'auth'>;
+
+/** Parsed once per URL: the served entities' URLs are few and fixed by the endpoint config. */
+const requestTargets = new Map<string, RequestTarget>();
+
+function requestTarget(url: string): RequestTarget {
+  let target = requestTargets.get(url);
+  if (target === undefined) {
+    const { protocol, hostname, port, path, auth } = urlToHttpOptions(new URL(url));
+    target = { protocol, hostname, port, path, auth };
+    requestTargets.set(url, target);
+  }
+  return target;
 }
 
 /**
