@@ -89,13 +89,47 @@ export async function respondWithHandler(handler: LambdaHandler, event: APIGatew
     res.end(payload);
     return;
   }
+  // Chunks leave on the next turn of the event loop, so an answer written and ended at once (every
+  // JSON answer) goes out as one write with a content-length, as a buffered API Gateway answer
+  // does, instead of headers, a chunk and the chunked terminator as three. A streamed answer's
+  // chunks still leave as they come.
+  let metadata: ResponseMetadata = {};
+  let pending: Buffer[] = [];
+  let flushScheduled = false;
+  let drained: Promise<void> | undefined;
+  const writeHead = (contentLength?: number): void => {
+    if (res.headersSent) return;
+    const headers = contentLength === undefined ? (metadata.headers ?? {}) : { ...metadata.headers, 'content-length': String(contentLength) };
+    res.writeHead(metadata.statusCode ?? 200, headers);
+  };
+  const flush = (): void => {
+    flushScheduled = false;
+    if (pending.length === 0 || res.destroyed) return;
+    writeHead();
+    const chunks = pending;
+    pending = [];
+    let ready = true;
+    for (const chunk of chunks) ready = res.write(chunk);
+    if (!ready) drained = new Promise<void>((resolve) => res.once('drain', resolve));
+  };
   const stream = new LocalResponseStream(async (event) => {
     if ('metadata' in event) {
-      res.writeHead(event.metadata.statusCode ?? 200, event.metadata.headers ?? {});
-      res.flushHeaders();
+      metadata = event.metadata;
     } else if ('chunk' in event) {
-      if (!res.write(event.chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+      if (drained) await drained;
+      drained = undefined;
+      pending.push(event.chunk);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    } else if (!res.headersSent) {
+      const body = Buffer.concat(pending);
+      pending = [];
+      writeHead(body.byteLength);
+      res.end(body);
     } else {
+      flush();
       res.end();
     }
   });
