@@ -152,7 +152,7 @@ export function createGroupCommitSender(client: SQSClient, queueUrl: string, opt
 }
 
 /** What SQS counts toward a message's size: its body, and each attribute's name, type and value. */
-export function messageBytes(message: QueueMessage): number {
+function messageBytes(message: QueueMessage): number {
   let bytes = Buffer.byteLength(message.MessageBody);
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '') + (value.BinaryValue?.byteLength ?? 0);

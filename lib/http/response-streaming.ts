@@ -15,8 +15,9 @@ declare const awslambda: {
 /**
  * Makes a handler that answers with a `StreamingResult` a Lambda streaming handler. A JSON answer
  * is written to the response stream in one `end`; only Server-Sent Events go through a stream
- * pipeline. (middy's own `streamifyResponse` wraps every string in a Readable and pipes it, which
- * cost the JSON path a pipeline, its listeners and an AbortController's DOMException per request.)
+ * pipeline. (middy's own `streamifyResponse` wraps every string in a Readable and pipes it: a
+ * pipeline, its listeners and an AbortController's DOMException per request. Leaving it took the
+ * handler's own time at c=1 to ×0.81, `npm run bench:hot-path`, BENCHMARKS.md.)
  */
 export function streamingHandler(handle: (event: APIGatewayProxyEvent, context: Context) => Promise<StreamingResult>): unknown {
   return awslambda.streamifyResponse(async (event, responseStream, context) => {
