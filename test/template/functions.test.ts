@@ -17,8 +17,10 @@ const functions = resourcesOfType(template, 'AWS::Lambda::Function');
 // Upper bounds on each function's minified bundle, a little above what it is now, so that an
 // import that drags in a whole SDK or library shows up here instead of in the cold start.
 // invoke and openai carry five SDK clients (S3, SQS, SageMaker runtime, SSM, Secrets Manager);
-// the async worker those five and DynamoDB's.
-const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_750_000, openai: 1_750_000, asyncWorker: 1_950_000, notFound: 250_000 };
+// the async worker those five and DynamoDB's. invoke and openai were 1,750,271 bytes once the
+// audit hand-off's group commit brought SendMessageBatch (ea1c750); undici, refused for this
+// reason, would have added about 540 KB.
+const BUNDLE_BUDGET_BYTES: Record<string, number> = { invoke: 1_800_000, openai: 1_800_000, asyncWorker: 1_950_000, notFound: 250_000 };
 const DEFAULT_BUNDLE_BUDGET_BYTES = 1_500_000;
 
 describe('Lambda functions in the packaged template', () => {
