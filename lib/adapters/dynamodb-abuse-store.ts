@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, paginateQuery, PutCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { abuseFindingSchema, type AbuseFinding } from '../core/abuse/abuse-finding';
 import type { AbuseStore } from '../ports/abuse-store';
 
@@ -87,22 +87,20 @@ export function createDynamoDbAbuseStore(client: DynamoDBDocumentClient, options
     async listFindings({ from, to }) {
       const findings: AbuseFinding[] = [];
       for (let day = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()); day < to.getTime(); day += DAY_MS) {
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const page = await client.send(
-            new QueryCommand({
-              TableName: table,
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-              ExpressionAttributeValues: { ':pk': `findings#${new Date(day).toISOString().slice(0, 10)}`, ':from': from.toISOString(), ':to': `${to.toISOString()}` },
-              ExclusiveStartKey: startKey,
-            }),
-          );
+        const pages = paginateQuery(
+          { client },
+          {
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': `findings#${new Date(day).toISOString().slice(0, 10)}`, ':from': from.toISOString(), ':to': to.toISOString() },
+          },
+        );
+        for await (const page of pages) {
           for (const item of page.Items ?? []) {
             const finding = toFinding(item);
             if (finding.windowStart < to.toISOString()) findings.push(finding);
           }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined);
+        }
       }
       return findings;
     },

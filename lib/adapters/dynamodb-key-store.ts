@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, paginateScan, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { apiKeyRecordSchema, type ApiKeyRecord } from '../core/api-key';
 import type { KeyAdminStore, KeyStatusChange } from '../ports/key-store';
 import { TtlCache } from './ttl-cache';
@@ -70,23 +70,14 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
 
     async list(filter = {}) {
       const records: ApiKeyRecord[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page =
-          filter.tenant === undefined
-            ? await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }))
-            : await client.send(
-                new QueryCommand({
-                  TableName: table,
-                  IndexName: TENANT_INDEX,
-                  KeyConditionExpression: 'tenant = :tenant',
-                  ExpressionAttributeValues: { ':tenant': filter.tenant },
-                  ExclusiveStartKey: startKey,
-                }),
-              );
-        for (const item of page.Items ?? []) records.push(parseRecord(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      const pages =
+        filter.tenant === undefined
+          ? paginateScan({ client }, { TableName: table })
+          : paginateQuery(
+              { client },
+              { TableName: table, IndexName: TENANT_INDEX, KeyConditionExpression: 'tenant = :tenant', ExpressionAttributeValues: { ':tenant': filter.tenant } },
+            );
+      for await (const page of pages) for (const item of page.Items ?? []) records.push(parseRecord(item));
       return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
     },
 

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, paginateScan, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tenantBudgetSchema, type TenantBudget } from '../core/limits/tenant-budget';
 import type { TenantBudgetAdmin } from '../ports/tenant-budgets';
 import { TtlCache } from './ttl-cache';
@@ -37,19 +37,8 @@ export function createDynamoDbTenantBudgets(
     },
     async list() {
       const budgets: TenantBudget[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new ScanCommand({
-            TableName: table,
-            FilterExpression: 'begins_with(pk, :prefix)',
-            ExpressionAttributeValues: { ':prefix': PREFIX },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) budgets.push(toBudget(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      const pages = paginateScan({ client }, { TableName: table, FilterExpression: 'begins_with(pk, :prefix)', ExpressionAttributeValues: { ':prefix': PREFIX } });
+      for await (const page of pages) for (const item of page.Items ?? []) budgets.push(toBudget(item));
       return budgets.sort((a, b) => a.tenant.localeCompare(b.tenant));
     },
   };

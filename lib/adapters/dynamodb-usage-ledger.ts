@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { addIncrements, aggregateKeyId, emptyIncrements, type UsageAggregateKey, type UsageContribution, type UsageIncrements } from '../core/usage/usage-contribution';
 import { LATENCY_BUCKETS } from '../core/usage/latency-histogram';
 import type { UsageRow } from '../core/usage/usage-report';
@@ -190,33 +190,18 @@ export function createDynamoDbUsageLedger(client: DynamoDBDocumentClient, option
 
     async monthRows(tenant, month) {
       const rows: UsageRow[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `usage#${tenant}#${month}` },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) rows.push(toRow(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      const pages = paginateQuery(
+        { client },
+        { TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `usage#${tenant}#${month}` }, ConsistentRead: true },
+      );
+      for await (const page of pages) for (const item of page.Items ?? []) rows.push(toRow(item));
       return rows;
     },
 
     async tenantsOf(month) {
       const tenants: string[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `month#${month}` }, ExclusiveStartKey: startKey }),
-        );
-        for (const item of page.Items ?? []) tenants.push(String(item.sk));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      const pages = paginateQuery({ client }, { TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `month#${month}` } });
+      for await (const page of pages) for (const item of page.Items ?? []) tenants.push(String(item.sk));
       return tenants.sort();
     },
 

@@ -251,3 +251,22 @@ describe('usage events into the bill', () => {
     expect(rows.reduce((sum, row) => sum + row.requests, 0)).toBe(1);
   });
 });
+
+describe('the governance tables, read whole', () => {
+  it('lists a tenant\'s keys, every key, and every budget, as the CLI does', async () => {
+    // Prepare
+    const tenant = `listed-${randomUUID().slice(0, 8)}`;
+    const first = await client.createKey({ tenant, endpoints: ['*'] });
+    const second = await client.createKey({ tenant, endpoints: ['iris'] });
+    await client.budgets.setBudget({ tenant, monthlyBudgetNanos: parseMoney('5'), currency: 'USD', updatedAt: new Date().toISOString() });
+    // Act
+    const ofTenant = await client.keys.list({ tenant });
+    const all = await client.keys.list();
+    const budgets = await client.budgets.list();
+    // Assess
+    expect(ofTenant.map((record) => record.keyId).sort()).toEqual([first.record.keyId, second.record.keyId].sort());
+    expect(all.map((record) => record.keyId)).toEqual(expect.arrayContaining([first.record.keyId, second.record.keyId]));
+    expect(all.length).toBeGreaterThan(ofTenant.length);
+    expect(budgets).toContainEqual(expect.objectContaining({ tenant, monthlyBudgetNanos: parseMoney('5') }));
+  });
+});
