@@ -92,7 +92,8 @@ const create: Command = {
   async run({ values, json }, io) {
     const tenant = text(values, 'tenant');
     if (tenant === undefined) throw new UsageError('--tenant is required');
-    if (!tenantNameSchema.safeParse(tenant).success) throw new UsageError(`tenant "${tenant}" ${tenantNameSchema.safeParse(tenant).error?.issues[0]?.message}`);
+    const tenantName = tenantNameSchema.safeParse(tenant);
+    if (!tenantName.success) throw new UsageError(`tenant "${tenant}" ${tenantName.error.issues[0]?.message}`);
     const roles = (text(values, 'roles') ?? 'invoke').split(',').map((role) => role.trim()).filter(Boolean);
     for (const role of roles) if (!roleSchema.safeParse(role).success) throw new UsageError(`unknown role "${role}"; roles are invoke, auditor, admin`);
     if (roles.length === 0) throw new UsageError('--roles needs at least one role');

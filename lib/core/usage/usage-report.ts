@@ -10,24 +10,19 @@ export interface UsageRow extends UsageIncrements {
   servedEntity: string;
 }
 
-/** One line of a tenant's monthly invoice: an endpoint and served entity over the month. */
-export interface InvoiceLine {
+/**
+ * One line of a tenant's monthly invoice: an endpoint and served entity over the month, its
+ * counts summed over the hours and its latency histogram read as percentiles.
+ */
+export interface InvoiceLine extends Omit<UsageIncrements, 'latency'> {
   tenant: string;
   month: string;
   endpoint: string;
   servedEntity: string;
-  unit: 'tokens' | 'rows';
-  requests: number;
-  errors: number;
-  billable: number;
-  inputUnits: number;
-  outputUnits: number;
-  estimated: number;
   /** Approximate (see latency-histogram.ts): within 10% above the true value. */
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
-  costNanos: Nanos;
 }
 
 export interface UsageReport {
@@ -49,22 +44,15 @@ export function buildUsageReport(month: string, currency: string, rows: readonly
   }
   const round = (value: number | undefined) => (value === undefined ? null : Math.round(value * 10) / 10);
   const lines: InvoiceLine[] = [...byLine.values()]
-    .map(({ tenant, endpoint, servedEntity, sum }) => ({
+    .map(({ tenant, endpoint, servedEntity, sum: { latency, ...counts } }) => ({
       tenant,
       month,
       endpoint,
       servedEntity,
-      unit: sum.unit,
-      requests: sum.requests,
-      errors: sum.errors,
-      billable: sum.billable,
-      inputUnits: sum.inputUnits,
-      outputUnits: sum.outputUnits,
-      estimated: sum.estimated,
-      latencyP50Ms: round(percentileMs(sum.latency, 0.5)),
-      latencyP95Ms: round(percentileMs(sum.latency, 0.95)),
-      latencyP99Ms: round(percentileMs(sum.latency, 0.99)),
-      costNanos: sum.costNanos,
+      ...counts,
+      latencyP50Ms: round(percentileMs(latency, 0.5)),
+      latencyP95Ms: round(percentileMs(latency, 0.95)),
+      latencyP99Ms: round(percentileMs(latency, 0.99)),
     }))
     .sort((a, b) => a.tenant.localeCompare(b.tenant) || a.endpoint.localeCompare(b.endpoint) || a.servedEntity.localeCompare(b.servedEntity));
   const totals = new Map<string, { tenant: string; requests: number; errors: number; costNanos: Nanos }>();
