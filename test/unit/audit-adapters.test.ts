@@ -54,6 +54,8 @@ describe('the structured logger', () => {
       timestamp: '2026-11-22T02:00:00.000Z',
       function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:modelgate-dev-openai',
       requestId: '019aa1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+      // Shaped like an e-mail address on purpose: the scan would mask it, so it shows own members are not scanned.
+      servedEntity: 'support@acme.example',
       message: 'Invocation',
       endpoint: 'call jane@example.com',
     };
