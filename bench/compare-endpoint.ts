@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 
 /**
  * The shipped local endpoint config plus one chat endpoint named after the backend's model, on
  * the `openai` backend pointed at the local OpenAI-compatible server: every benchmark target then
  * gets byte-identical bodies.
  */
-export function compareEndpointsConfig(root: string, endpoint: string, backendModel: string, keyParameter: string): unknown {
+function compareEndpointsConfig(root: string, endpoint: string, backendModel: string, keyParameter: string): unknown {
   const config = JSON.parse(readFileSync(join(root, 'config/endpoints.json'), 'utf8')) as { endpoints: unknown[] };
   config.endpoints.push({
     name: endpoint,
@@ -25,4 +26,18 @@ export function compareEndpointsConfig(root: string, endpoint: string, backendMo
     ],
   });
   return config;
+}
+
+/**
+ * The local stack every comparison benchmark runs against: the config above, every server on a
+ * port the system picks, and the audit archiver paused (SIGSTOP). The archiver is AWS-side work
+ * (its own Lambda), not the request path; left running it would compete with what is measured.
+ * The caller resumes it (`resumeProcess(stack.pids.workers)`) before stopping the stack.
+ */
+export async function startCompareStack(options: { root: string; dataDir: string; endpoint: string; backendModel: string; keyParameter: string }): Promise<LocalStack> {
+  const endpointsConfig = join(options.dataDir, 'compare-endpoints.json');
+  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(options.root, options.endpoint, options.backendModel, options.keyParameter), null, 2));
+  const stack = await startLocalStack({ root: options.root, dataDir: options.dataDir, ...ON_FREE_PORTS, endpointsConfig });
+  process.kill(stack.pids.workers, 'SIGSTOP');
+  return stack;
 }

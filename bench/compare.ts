@@ -4,9 +4,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
+import type { LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
-import { compareEndpointsConfig } from './compare-endpoint';
+import { startCompareStack } from './compare-endpoint';
 import { formatCompareReport } from './compare-report';
 import {
   COMPARE_TARGETS,
@@ -113,21 +113,12 @@ try {
   // server, workers), the load generator thread, the emulator. The process under test is moved off.
   pinProcess(process.pid, layout.rest);
 
-  const endpointsConfig = join(dataDir, 'compare-endpoints.json');
-  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(ROOT, MODELGATE_ENDPOINT, BACKEND_MODEL, OPENAI_KEY_PARAMETER), null, 2));
   console.log('compare: starting the local stack');
-  stack = await startLocalStack({
-    root: ROOT,
-    dataDir,
-    ...ON_FREE_PORTS,
-    endpointsConfig,
-  });
-  pinProcess(stack.pids.api, layout.underTest);
-  // The audit archiver drains the audit queue modelgate fills: AWS-side work (its own Lambda),
-  // not the request path. Left running it would catch up during the next targets' batches on the
-  // load generator's CPU, so it is paused for the run (SIGSTOP) and resumed before the stack stops.
-  process.kill(stack.pids.workers, 'SIGSTOP');
+  // The audit archiver comes paused: left running it would catch up during the next targets'
+  // batches on the load generator's CPU. It is resumed before the stack stops.
+  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: MODELGATE_ENDPOINT, backendModel: BACKEND_MODEL, keyParameter: OPENAI_KEY_PARAMETER });
   pausedWorkers = stack.pids.workers;
+  pinProcess(stack.pids.api, layout.underTest);
   const backendUrl = stack.openaiServerUrl;
   const backendKey = await readBackendKey(stack.secretsUrl);
 

@@ -4,9 +4,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
+import type { LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
-import { compareEndpointsConfig } from './compare-endpoint';
+import { startCompareStack } from './compare-endpoint';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerConcurrently, measureHandlerInProcess, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
@@ -121,17 +121,8 @@ try {
     commits.baseline = commitOf(worktree);
   }
 
-  const endpointsConfig = join(dataDir, 'endpoints.json');
-  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(ROOT, ENDPOINT, ENDPOINT, KEY_PARAMETER), null, 2));
   console.log('hot-path: starting the local stack');
-  stack = await startLocalStack({
-    root: ROOT,
-    dataDir,
-    ...ON_FREE_PORTS,
-    endpointsConfig,
-  });
-  // The archiver is AWS-side work; paused so it does not compete with the loops (as in bench:compare).
-  process.kill(stack.pids.workers, 'SIGSTOP');
+  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: ENDPOINT, backendModel: ENDPOINT, keyParameter: KEY_PARAMETER });
   pausedWorkers = stack.pids.workers;
 
   const variants = (Object.keys(roots) as Variant[]).sort();
