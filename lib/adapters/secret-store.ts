@@ -3,6 +3,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretRef } from '../core/endpoint-config';
 import { ConfigError } from '../core/errors';
 import type { SecretStore } from '../ports/secret-store';
+import { TtlCache } from './ttl-cache';
 
 export interface SecretStoreOptions {
   ssm: SSMClient;
@@ -22,7 +23,8 @@ export interface SecretStoreOptions {
  */
 export function createSecretStore(options: SecretStoreOptions): SecretStore {
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { value: string; expiresAt: number }>();
+  // Failures are never cached (no negative lifetime).
+  const cache = new TtlCache<string>(options.cacheTtlMs, 0, now);
   const pending = new Map<string, Promise<string>>();
 
   async function fetchValue(ref: SecretRef): Promise<string> {
@@ -50,13 +52,13 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
     read(ref) {
       const key = cacheKey(ref);
       const cached = cache.get(key);
-      if (cached !== undefined && cached.expiresAt > now()) return Promise.resolve(cached.value);
+      if (cached.hit && cached.value !== undefined) return Promise.resolve(cached.value);
       const inFlight = pending.get(key);
       if (inFlight !== undefined) return inFlight;
       const read = (async () => {
         try {
           const value = await fetchValue(ref);
-          cache.set(key, { value, expiresAt: now() + options.cacheTtlMs });
+          cache.set(key, value);
           return value;
         } finally {
           pending.delete(key);
