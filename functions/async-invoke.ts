@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { v7 as uuidv7 } from 'uuid';
+import { newRequestId } from '../lib/http/request-id';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAsyncSubmission } from '../lib/config/wire-async';
 import { serveAsyncSubmission } from '../lib/core/async/serve-async-submission';
@@ -16,7 +16,7 @@ const deps = wireAsyncSubmission(readEnvironment());
 /** `POST /serving-endpoints/{name}/async-invocations`: checked like a synchronous request, then queued (202). */
 export async function asyncInvoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const startedAt = performance.now();
-  const requestId = uuidv7();
+  const requestId = newRequestId();
   logger.appendKeys({ requestId });
   const outcome = await serveAsyncSubmission(asyncSubmissionFromEvent(event, { requestId, receivedAt: new Date(), startedAt }), deps);
   const fields = {

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { v7 as uuidv7 } from 'uuid';
+import { newRequestId } from '../lib/http/request-id';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAuditReads } from '../lib/config/wire-audit';
 import { serveAuditRead } from '../lib/core/serve-audit-read';
@@ -15,7 +15,7 @@ const deps = wireAuditReads(readEnvironment());
 /** `GET /audit/records` (search) and `GET /audit/records/{id}` (one record): auditors only, every read audited. */
 export async function auditRecords(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const startedAt = performance.now();
-  const requestId = uuidv7();
+  const requestId = newRequestId();
   logger.appendKeys({ requestId });
   const outcome = await serveAuditRead(auditReadRequestFromEvent(event, { requestId, receivedAt: new Date(), startedAt }), deps);
   const fields = { route: outcome.audit.endpoint, tenant: outcome.audit.tenant, keyId: outcome.audit.keyId, status: outcome.statusCode, errorCode: outcome.error?.code };

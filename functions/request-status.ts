@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { v7 as uuidv7 } from 'uuid';
+import { newRequestId } from '../lib/http/request-id';
 import { readEnvironment } from '../lib/config/environment';
 import { wireRequestStatus } from '../lib/config/wire-async';
 import { serveRequestStatus } from '../lib/core/async/serve-request-status';
@@ -19,7 +19,7 @@ const deps = wireRequestStatus(readEnvironment());
  * execution's, which holds the same result.
  */
 export async function requestStatus(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const requestId = uuidv7();
+  const requestId = newRequestId();
   logger.appendKeys({ requestId });
   const outcome = await serveRequestStatus(requestStatusFromEvent(event, requestId), deps);
   const fields = { asked: event.pathParameters?.id, tenant: outcome.principal?.tenant, keyId: outcome.principal?.keyId, status: outcome.statusCode, errorCode: outcome.error?.code };

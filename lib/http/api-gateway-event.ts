@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { v7 as uuidv7 } from 'uuid';
+import { newRequestId } from './request-id';
 import { errorResponse } from '../core/error-response';
 import type { AppError } from '../core/errors';
 import type { InvocationOutcome, InvocationRequest, InvocationSurface } from '../core/serve-invocation';
@@ -58,6 +58,6 @@ export function apiGatewayResult(outcome: { statusCode: number; headers: Record<
 
 /** An error as API Gateway expects it: our JSON error body, under a fresh request id. */
 export function apiGatewayErrorResult(error: AppError): APIGatewayProxyResult {
-  const requestId = uuidv7();
+  const requestId = newRequestId();
   return apiGatewayResult(errorResponse(error, requestId), requestId);
 }

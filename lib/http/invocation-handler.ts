@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { v7 as uuidv7 } from 'uuid';
+import { newRequestId } from './request-id';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
 import { invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
 import { logOutcome } from './log-outcome';
@@ -19,7 +19,7 @@ import { streamingHandler } from './response-streaming';
 export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGatewayProxyEvent) => InvocationSurface) {
   async function serve(event: APIGatewayProxyEvent): Promise<StreamingResult> {
     const startedAt = performance.now();
-    const requestId = uuidv7();
+    const requestId = newRequestId();
     logger.appendKeys({ requestId });
     const outcome = await serveInvocation(
       invocationRequestFromEvent(event, surfaceOf(event), { requestId, receivedAt: new Date(), startedAt }),
