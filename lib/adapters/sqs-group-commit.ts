@@ -22,6 +22,11 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Sends of an entry SQS failed on its side (not the sender's fault), before it is given up. */
   maxEntryAttempts?: number;
+  /**
+   * Wait before the first resend of such an entry, doubling for each further one; half of it
+   * fixed, half random, so a struggling queue is not hit again at once and in step.
+   */
+  entryRetryDelayMs?: number;
 }
 
 /** Hands one message to the queue; resolves once SQS has durably stored it. */
@@ -33,6 +38,8 @@ const DEFAULT_MAX_BATCH_BYTES = 262_144;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 /** As the SDK's own standard retry strategy, which already retries the call as a whole. */
 const DEFAULT_MAX_ENTRY_ATTEMPTS = 3;
+/** Short: the requests whose records wait are waiting on the answer to their callers. */
+const DEFAULT_ENTRY_RETRY_DELAY_MS = 50;
 
 interface Waiting {
   message: QueueMessage;
@@ -56,6 +63,7 @@ export function createGroupCommitSender(client: SQSClient, queueUrl: string, opt
   const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const maxEntryAttempts = options.maxEntryAttempts ?? DEFAULT_MAX_ENTRY_ATTEMPTS;
+  const entryRetryDelayMs = options.entryRetryDelayMs ?? DEFAULT_ENTRY_RETRY_DELAY_MS;
   const waiting: Waiting[] = [];
   let inFlight = 0;
   let flushQueued = false;
@@ -140,8 +148,13 @@ export function createGroupCommitSender(client: SQSClient, queueUrl: string, opt
         ),
       );
     });
-    // Entries SQS failed on its side go again, ahead of newer ones.
-    waiting.unshift(...again);
+    if (again.length === 0) return;
+    // Entries SQS failed on its side go again after a backoff, then ahead of newer ones.
+    const delay = entryRetryDelayMs * 2 ** (again[0]!.attempts - 1);
+    setTimeout(() => {
+      waiting.unshift(...again);
+      scheduleFlush();
+    }, delay / 2 + Math.random() * (delay / 2));
   }
 
   return (message) =>

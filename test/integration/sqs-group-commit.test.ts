@@ -114,9 +114,17 @@ describe('SQS group commit', () => {
     expect(received.map((m) => m.Body).sort()).toEqual([message(1).MessageBody, message(3).MessageBody]);
   });
 
-  it('sends again, and then stores, a message SQS failed on its own side', async () => {
+  it('sends again after a backoff, and then stores, a message SQS failed on its own side', async () => {
     // Prepare
     const { sqs, calls } = recordingSqsClient();
+    const callTimes: number[] = [];
+    sqs.middlewareStack.add(
+      (next) => async (args) => {
+        callTimes.push(performance.now());
+        return next(args);
+      },
+      { step: 'initialize', name: 'timeCalls' },
+    );
     const queueUrl = await queue(sqs, 'group-commit-server-fault');
     // The first batch's answer reports its second entry as failed on SQS's side, as SQS does for an internal error.
     let faulted = false;
@@ -133,8 +141,9 @@ describe('SQS group commit', () => {
       },
       { step: 'initialize', name: 'failOneEntry' },
     );
-    const send = createGroupCommitSender(sqs, queueUrl);
+    const send = createGroupCommitSender(sqs, queueUrl, { entryRetryDelayMs: 200 });
     calls.length = 0;
+    callTimes.length = 0;
     // Act
     const results = await Promise.allSettled([send(message(1)), send(message(2)), send(message(3))]);
     // Assess
@@ -143,6 +152,8 @@ describe('SQS group commit', () => {
       { command: 'SendMessageBatchCommand', entries: 3 },
       { command: 'SendMessageCommand', entries: 1 },
     ]);
+    // At least half the 200 ms delay between the failed batch and the resend.
+    expect(callTimes[1]! - callTimes[0]!).toBeGreaterThanOrEqual(100);
   });
 
   it('gives a message SQS failed on its side up once it has had its sends, naming the failure', async () => {
