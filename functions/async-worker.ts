@@ -19,7 +19,10 @@ const deps = wireAsyncWorker(readEnvironment());
 export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchResponse> {
   const { response, dispositions } = await processAsyncBatch(event, deps);
   for (const disposition of dispositions) {
-    if (disposition.kind === 'finished') logger.info('Async request finished', { ...disposition });
+    if (disposition.limitsSettleError !== undefined) {
+      logger.warn('Rate-limit reservation not settled (it stays held until its window ends)', { requestId: disposition.requestId, error: disposition.limitsSettleError });
+    }
+    if (disposition.kind === 'finished') logger.info('Async request finished', { ...disposition, limitsSettleError: undefined });
     else if (disposition.kind === 'duplicate') logger.info('Duplicate delivery acknowledged', { ...disposition });
     else if (disposition.kind === 'retry') logger.warn('Async request back on the queue', { requestId: disposition.requestId, delaySeconds: disposition.delaySeconds, error: disposition.error });
     else logger.error('Async request message dead-lettered', { requestId: disposition.requestId, markedFailed: disposition.markedFailed, error: disposition.error });

@@ -94,6 +94,29 @@ describe('governance across gateway instances', () => {
     }
   }, 60_000);
 
+  it('holds async requests to the same limit: one over it waits on the queue (RATE_LIMITED) instead of running', async () => {
+    // Prepare: a key that may send one request a minute.
+    const created = await cli('keys', 'create', '--tenant', `asynclimited-${randomUUID().slice(0, 8)}`, '--endpoints', 'iris', '--rpm', '1', '--json');
+    expect(created.code).toBe(0);
+    const { apiKey } = JSON.parse(created.stdout) as { apiKey: string };
+    await awayFromMinuteEdge();
+    // Act: two submissions, both accepted (submitting calls no model); the worker runs them.
+    const first = await client.submitAsync('iris', IRIS, { key: apiKey });
+    const second = await client.submitAsync('iris', IRIS, { key: apiKey });
+    // Assess
+    expect([first.status, second.status]).toEqual([202, 202]);
+    const ids = [first.json.request_id as string, second.json.request_id as string];
+    const views = await eventually('one request run and the other put back', async () => {
+      const answers = await Promise.all(ids.map((id) => client.requestStatus(id, { key: apiKey })));
+      const statuses = answers.map((answer) => answer.json.status);
+      return statuses.includes('succeeded') && answers.some((answer) => answer.json.last_error !== undefined) ? answers : undefined;
+    });
+    const ran = views.find((view) => view.json.status === 'succeeded')!;
+    const waiting = views.find((view) => view.json.status !== 'succeeded')!;
+    expect(ran.json).toMatchObject({ result: { predictions: [{ class: 'setosa' }] } });
+    expect(waiting.json).toMatchObject({ status: 'queued', last_error: { code: 'RATE_LIMITED', message: expect.stringContaining('key.requests_per_minute') } });
+  }, 60_000);
+
   it('keeps a tenant within its budget under concurrent calls: the committed spend never passes it by more than one reservation', async () => {
     // Prepare: every call reserves 100 prompt tokens + 100 max_tokens at the costliest entity
     // (claude: 3 and 15 per million) = 0.0018; it costs less on the SageMaker model that serves it.

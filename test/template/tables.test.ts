@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { copyOf, readPackagedTemplate, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { asArray, copyOf, readPackagedTemplate, refersTo, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { roleStatements } from './iam-checks';
 import { findBroadTableGrants, findTablesWithoutKms, findTablesWithoutRecovery } from './table-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
@@ -13,6 +14,19 @@ describe('DynamoDB tables in the packaged template', () => {
   it('has the governance tables: keys, limits, usage and abuse', () => {
     const tables = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::DynamoDB::Table').map(([id]) => id);
     expect(tables).toEqual(expect.arrayContaining(['KeysTable', 'LimitsTable', 'UsageTable', 'AbuseTable']));
+  });
+
+  it('lets every function that calls models (the synchronous ones and the async worker) add to the limit counters, and no other', () => {
+    const countersWriters = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+      .filter(([roleId]) =>
+        roleStatements(template, roleId).some(
+          ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action).includes('dynamodb:UpdateItem') && refersTo(statement.Resource, 'LimitsTable'),
+        ),
+      )
+      .map(([roleId]) => roleId)
+      .sort();
+    expect(countersWriters).toEqual(['AsyncWorkerFunctionRole', 'InvokeFunctionRole', 'OpenaiFunctionRole']);
   });
 
   it('encrypts every table with the stack\'s own KMS key (DataKey)', () => {

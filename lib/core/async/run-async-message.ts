@@ -1,3 +1,4 @@
+import type { Principal } from '../api-key';
 import { authorizeInvocation } from '../authenticate';
 import type { AuditRecord } from '../audit-record';
 import { sha256Hex } from '../audit-log/sha256';
@@ -12,9 +13,11 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   PermissionDeniedError,
+  RateLimitedError,
   UnauthenticatedError,
   toAppError,
 } from '../errors';
+import type { Admission, AdmissionOutcome, RequestLimiter } from '../limits/request-limiter';
 import { parseJsonBody } from '../invocation-input';
 import { invokeEndpoint, type EndpointCallDeps } from '../invoke-endpoint';
 import { parseModelInput, wantsStream, type ModelInput } from '../model-call';
@@ -57,26 +60,32 @@ export interface AsyncWorkerDeps extends EndpointCallDeps {
   leaseMs: number;
   /** How long a request created from a producer's message is kept (days). */
   retentionDays: number;
+  /** The synchronous path's rate limits and budgets, applied where the model is called; absent: nothing is limited. */
+  limits?: RequestLimiter;
 }
 
 /** What became of a message, which decides whether the event source deletes it. */
-export type MessageDisposition =
+export type MessageDisposition = (
   /** The request ended (succeeded or failed) and is settled: delete the message. */
   | { kind: 'finished'; requestId: string; status: 'succeeded' | 'failed'; statusCode: number; errorCode?: string }
   /** Another delivery has the request, or it was already settled: delete this duplicate. */
   | { kind: 'duplicate'; requestId: string; reason: 'busy' | 'settled' }
-  /** Keep it: back on the queue after `delaySeconds` (transient failure). */
+  /** Keep it: back on the queue after `delaySeconds` (transient failure, or a per-minute limit reached). */
   | { kind: 'retry'; requestId: string | undefined; delaySeconds: number; error: unknown }
   /** Keep it: its deliveries are used up, SQS moves it to the DLQ at its next receive. */
-  | { kind: 'dead-letter'; requestId: string | undefined; error: unknown; markedFailed: boolean };
+  | { kind: 'dead-letter'; requestId: string | undefined; error: unknown; markedFailed: boolean }
+) & {
+  /** Set when the delivery's rate-limit reservation could not be settled (it then stays held until its window ends: the safe side). */
+  limitsSettleError?: unknown;
+};
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
  * Runs one delivery of one async request message, exactly as the synchronous path runs a request
- * (same checks, same routing with retries, fallbacks and breakers inside the endpoint's deadline),
- * with the guarantees a queue needs:
+ * (same checks, same limits and budget, same routing with retries, fallbacks and breakers inside
+ * the endpoint's deadline), with the guarantees a queue needs:
  *
  * - **One model call per request, whatever the duplicates.** The delivery first takes the
  *   request's lease with a conditional write; a duplicate delivery finding a live lease, or a
@@ -89,7 +98,9 @@ const decoder = new TextDecoder();
  *   the request back (`queued`, with the error) and the message back to the queue after a growing
  *   backoff. **On the last delivery** (`maxReceiveCount`) the request is marked `failed` with the
  *   reason, audited, and the message left for SQS to move to the DLQ.
- * - **A model's or the caller's own mistake** (4xx: refused key, grant, body) fails the request at once.
+ * - **A per-minute limit reached** gives the request back the same way, until the limit's window
+ *   ends; on the last delivery it fails with the 429.
+ * - **A model's or the caller's own mistake** (4xx: refused key, grant, body, a spent budget) fails the request at once.
  *
  * Never throws: the disposition says what to do with the message.
  */
@@ -213,13 +224,25 @@ async function execute(
   lastDelivery: boolean,
   deps: AsyncWorkerDeps & { progress: { committed: boolean } },
 ): Promise<MessageDisposition> {
-  let checked: { endpoint: ServingEndpoint; input: ModelInput };
+  let checked: { endpoint: ServingEndpoint; input: ModelInput; principal: Principal };
+  let admission: Admission | undefined;
   try {
     checked = await checkRequest(request, body, message.senderId, deps);
+    // The synchronous path's limit step, taken where the model is called: queued work counts
+    // against the same per-minute limits and budget as synchronous calls, on every delivery that
+    // calls the model.
+    if (deps.limits) admission = await deps.limits.admit({ ...checked, now: deps.clock.now() });
   } catch (thrown) {
     const error = toAppError(thrown);
-    // A refusal (the key, the grant, the body): fails the request at once, like a synchronous 4xx.
     if (error.statusCode >= 500) throw thrown;
+    if (error instanceof RateLimitedError && error.code === 'RATE_LIMITED') {
+      // A per-minute limit: the request waits on the queue for the window to pass, while it has deliveries left.
+      if (!lastDelivery) return putBack(message, request, lease, request.attempts, error, deps);
+      const reason = failureReason(error, message.receiveCount);
+      await finishAndSettle(request, lease, body, { ok: false, ...reason, attempts: request.attempts }, deps);
+      return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code };
+    }
+    // A refusal (the key, the grant, the body, a spent budget): fails the request at once, like a synchronous 4xx.
     const attempted: Attempted = { ok: false, error: { code: error.code, message: error.message }, statusCode: error.statusCode, attempts: request.attempts };
     await finishAndSettle(request, lease, body, attempted, deps);
     return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code };
@@ -227,6 +250,16 @@ async function execute(
   const { endpoint, input } = checked;
   const called = await invokeEndpoint(endpoint, input, request.requestId, deps.clock.monotonic() + endpoint.timeoutMs, deps);
   const attempts = [...request.attempts, ...called.attempts].slice(-MAX_KEPT_ATTEMPTS);
+  const partialUnits = input.task === 'custom' ? ({ kind: 'rows', input: input.rows } as const) : undefined;
+  // Settled before the outcome is committed: a later delivery that only hands off never admits, so never settles.
+  const limitsSettleError = await settleLimits(
+    admission,
+    called.ok
+      ? { status: 200, units: called.units, servedEntity: called.entity.name }
+      : { status: called.error.statusCode, units: partialUnits, servedEntity: called.entity?.name ?? null },
+    deps.limits,
+  );
+  const noted = limitsSettleError === undefined ? {} : { limitsSettleError };
   if (called.ok) {
     await finishAndSettle(request, lease, body, {
       ok: true,
@@ -237,24 +270,47 @@ async function execute(
       backendLatencyMs: called.backendLatencyMs,
       attempts,
     }, deps);
-    return { kind: 'finished', requestId: request.requestId, status: 'succeeded', statusCode: 200 };
+    return { kind: 'finished', requestId: request.requestId, status: 'succeeded', statusCode: 200, ...noted };
   }
-  const partial = { entity: called.entity?.name, units: input.task === 'custom' ? ({ kind: 'rows', input: input.rows } as const) : undefined, backendLatencyMs: called.backendLatencyMs, attempts };
+  const partial = { entity: called.entity?.name, units: partialUnits, backendLatencyMs: called.backendLatencyMs, attempts };
   if (isTransient(called.error)) {
-    if (!lastDelivery) {
-      const lastError = { code: called.error.code, message: exposedMessage(called.error) };
-      await deps.jobs.release(request.requestId, lease, { attempts, lastError, now: deps.clock.now() });
-      const delaySeconds = retryDelaySeconds(message.receiveCount, deps.retry, deps.random ?? Math.random, called.error);
-      await deps.queue.retryLater(message.receiptHandle, delaySeconds).catch(() => undefined);
-      return { kind: 'retry', requestId: request.requestId, delaySeconds, error: called.error };
-    }
+    if (!lastDelivery) return { ...(await putBack(message, request, lease, attempts, called.error, deps)), ...noted };
     const reason = failureReason(called.error, message.receiveCount);
     await finishAndSettle(request, lease, body, { ok: false, ...reason, ...partial }, deps);
-    return deadLetter(message, deps, request.requestId, called.error, true);
+    return { ...(await deadLetter(message, deps, request.requestId, called.error, true)), ...noted };
   }
   const error = called.error;
   await finishAndSettle(request, lease, body, { ok: false, error: { code: error.code, message: exposedMessage(error) }, statusCode: error.statusCode, ...partial }, deps);
-  return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code };
+  return { kind: 'finished', requestId: request.requestId, status: 'failed', statusCode: error.statusCode, errorCode: error.code, ...noted };
+}
+
+/** Gives the request back (`queued`, with the error) and its message back to the queue after a backoff. */
+async function putBack(
+  message: QueuedMessage,
+  request: AsyncRequest,
+  lease: AsyncRequestLease,
+  attempts: RouteAttempt[],
+  error: AppError,
+  deps: AsyncWorkerDeps,
+): Promise<MessageDisposition> {
+  const lastError = { code: error.code, message: exposedMessage(error) };
+  await deps.jobs.release(request.requestId, lease, { attempts, lastError, now: deps.clock.now() });
+  // Never sooner than a limit's window or a backend's own retry-after.
+  const delaySeconds = retryDelaySeconds(message.receiveCount, deps.retry, deps.random ?? Math.random, error);
+  await deps.queue.retryLater(message.receiptHandle, delaySeconds).catch(() => undefined);
+  return { kind: 'retry', requestId: request.requestId, delaySeconds, error };
+}
+
+/**
+ * Replaces the delivery's reservation by what it used, as the synchronous path does. A failure is
+ * returned, not thrown: the reservation then stays held until its window ends, the safe side.
+ */
+async function settleLimits(admission: Admission | undefined, outcome: AdmissionOutcome, limits: RequestLimiter | undefined): Promise<unknown> {
+  if (admission === undefined || limits === undefined) return undefined;
+  return limits.settle(admission, outcome).then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('settle failed'),
+  );
 }
 
 /**
@@ -268,24 +324,29 @@ async function checkRequest(
   body: LoadedBody,
   senderId: string | undefined,
   deps: { endpoints: EndpointRegistry; keys: KeyStore },
-): Promise<{ endpoint: ServingEndpoint; input: ModelInput }> {
+): Promise<{ endpoint: ServingEndpoint; input: ModelInput; principal: Principal }> {
   const endpoint = deps.endpoints.get(request.endpoint);
   if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${request.endpoint}`);
+  let principal: Principal;
   if (request.origin === 'http') {
     const record = request.keyHash === null ? undefined : await deps.keys.findByHash(request.keyHash);
     if (record === undefined) throw new UnauthenticatedError('The API key that submitted this request no longer exists');
     if (record.status !== 'active') throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
-    authorizeInvocation({ keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints }, endpoint);
+    principal = { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints, limits: record.limits };
+    authorizeInvocation(principal, endpoint);
   } else {
     authorizeQueueProducer(deps.endpoints.queueProducers(), request.tenant, endpoint.name, senderId);
     if (body.bytes.byteLength > endpoint.maxRequestBytes) {
       throw new PayloadTooLargeError(`Request body is ${body.bytes.byteLength} bytes; endpoint ${endpoint.name} accepts at most ${endpoint.maxRequestBytes}`);
     }
+    // No API key: the endpoint's limits and the tenant's budget apply, and its per-key limits
+    // count the tenant's queue producers as one caller.
+    principal = { keyId: `queue:${request.tenant}`, tenant: request.tenant, roles: ['invoke'], endpoints: [endpoint.name] };
   }
   const json = body.json === undefined ? parseJsonBody(body.bytes) : body.json;
   const input = parseModelInput(endpoint, body.bytes, json);
   if (wantsStream(input)) throw new InvalidRequestError('stream: not supported for asynchronous invocations');
-  return { endpoint, input };
+  return { endpoint, input, principal };
 }
 
 /** Failures another delivery may cure: those routing retries, and anything we did not anticipate. */
