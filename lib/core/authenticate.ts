@@ -1,5 +1,5 @@
 import { PermissionDeniedError, UnauthenticatedError } from './errors';
-import { hashApiKey, isWellFormedApiKey, type Principal } from './api-key';
+import { hashApiKey, isWellFormedApiKey, type ApiKeyRecord, type Principal } from './api-key';
 import type { KeyStore } from '../ports/key-store';
 import type { ServingEndpoint } from './endpoint-config';
 
@@ -24,6 +24,12 @@ export async function authenticate(authorization: string | undefined, keys: KeyS
   if (record === undefined) {
     throw new UnauthenticatedError('Invalid API key');
   }
+  assertKeyUsable(record, now);
+  return { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints, limits: record.limits };
+}
+
+/** @throws PermissionDeniedError (403) unless the key is active and not past a rotation's grace period at `now`. */
+export function assertKeyUsable(record: ApiKeyRecord, now: Date): void {
   if (record.status !== 'active') {
     throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
   }
@@ -31,7 +37,6 @@ export async function authenticate(authorization: string | undefined, keys: KeyS
   if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) {
     throw new PermissionDeniedError(`API key ${record.keyId} expired at ${record.expiresAt} (it was rotated)`);
   }
-  return { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints, limits: record.limits };
 }
 
 /** @throws PermissionDeniedError (403) unless the principal may query the endpoint. */

@@ -1,5 +1,5 @@
 import type { Principal } from '../api-key';
-import { authorizeInvocation } from '../authenticate';
+import { assertKeyUsable, authorizeInvocation } from '../authenticate';
 import type { AuditRecord } from '../audit-record';
 import { sha256Hex } from '../audit-log/sha256';
 import { requestIdTime } from '../audit-log/layout';
@@ -12,7 +12,6 @@ import {
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
-  PermissionDeniedError,
   RateLimitedError,
   UnauthenticatedError,
   toAppError,
@@ -323,7 +322,7 @@ async function checkRequest(
   request: AsyncRequest,
   body: LoadedBody,
   senderId: string | undefined,
-  deps: { endpoints: EndpointRegistry; keys: KeyStore },
+  deps: { endpoints: EndpointRegistry; keys: KeyStore; clock: { now(): Date } },
 ): Promise<{ endpoint: ServingEndpoint; input: ModelInput; principal: Principal }> {
   const endpoint = deps.endpoints.get(request.endpoint);
   if (endpoint === undefined) throw new NotFoundError(`No serving endpoint named ${request.endpoint}`);
@@ -331,7 +330,8 @@ async function checkRequest(
   if (request.origin === 'http') {
     const record = request.keyHash === null ? undefined : await deps.keys.findByHash(request.keyHash);
     if (record === undefined) throw new UnauthenticatedError('The API key that submitted this request no longer exists');
-    if (record.status !== 'active') throw new PermissionDeniedError(`API key ${record.keyId} is ${record.status}`);
+    // Revoked, suspended, or rotated and past its grace period: queued work stops with the key.
+    assertKeyUsable(record, deps.clock.now());
     principal = { keyId: record.keyId, tenant: record.tenant, roles: record.roles, endpoints: record.endpoints, limits: record.limits };
     authorizeInvocation(principal, endpoint);
   } else {

@@ -5,8 +5,8 @@ import { visibleStatus } from '../../../lib/core/async/async-request';
 import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
 import { ModelInputError, ServiceUnavailableError } from '../../../lib/core/errors';
-import { answering } from '../../fakes/fake-ports';
-import { asyncWorld, delivery, IRIS, redelivery, submissionOf, SUSPENDED_KEY } from './async-fixtures';
+import { answering, FakeKeyStore } from '../../fakes/fake-ports';
+import { asyncWorld, delivery, IRIS, KEY, keyRecords, redelivery, submissionOf, SUSPENDED_KEY } from './async-fixtures';
 
 describe('runAsyncMessage (one delivery of the async worker)', () => {
   let world: ReturnType<typeof asyncWorld>;
@@ -148,6 +148,18 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     const { requestId, message } = await submitted();
     const stored = world.jobs.requests.get(requestId)!;
     world.jobs.requests.set(requestId, { ...stored, keyHash: (await import('../../../lib/core/api-key')).hashApiKey(SUSPENDED_KEY) });
+    // Act
+    const disposition = await runAsyncMessage(message, world.worker);
+    // Assess
+    expect(disposition).toMatchObject({ kind: 'finished', status: 'failed', statusCode: 403, errorCode: 'PERMISSION_DENIED' });
+    expect(world.backend.requests).toHaveLength(0);
+  });
+
+  it('honours a rotation: a request of a key past its grace period fails with 403 instead of running', async () => {
+    // Prepare: submitted while the key worked; by the time it runs (10:15:30), its grace ended at 10:15.
+    const { message } = await submitted();
+    const keyHash = (await import('../../../lib/core/api-key')).hashApiKey(KEY);
+    world.worker.keys = new FakeKeyStore(keyRecords().map((record) => (record.keyHash === keyHash ? { ...record, expiresAt: '2026-11-21T10:15:00.000Z' } : record)));
     // Act
     const disposition = await runAsyncMessage(message, world.worker);
     // Assess
