@@ -11,8 +11,6 @@ export interface ArchiveMessagesResult {
   appended: (AppendResult & { records: number; oldestRecordTime: Date; usageForwarded: number }) | undefined;
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /**
  * One archiver invocation: each message is checked on its own (Powertools' partial batch
  * response: a message that is not an audit record, or whose usage event is not one, is reported
@@ -24,6 +22,8 @@ const processor = new BatchProcessor(EventType.SQS);
  * lost or counted twice.
  */
 export async function archiveAuditMessages(event: SQSEvent, writer: AuditArchiveWriter, usage: UsageSink): Promise<ArchiveMessagesResult> {
+  // A processor per invocation: it holds the batch's state, and invocations may run side by side in one process.
+  const processor = new BatchProcessor(EventType.SQS);
   const records: ArchivableRecord[] = [];
   const usageEvents: UsageEvent[] = [];
   const response = await processPartialResponse(

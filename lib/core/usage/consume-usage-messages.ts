@@ -34,8 +34,6 @@ export class InvalidUsageMessageError extends Error {
   override name = 'InvalidUsageMessageError';
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /**
  * One usage-consumer invocation. Each message is parsed on its own (Powertools' partial batch
  * response: a malformed one fails alone). The valid events are then counted exactly once per
@@ -45,6 +43,8 @@ const processor = new BatchProcessor(EventType.SQS);
  * throws: the whole batch returns, and what was done is recognised on the retry.
  */
 export async function consumeUsageMessages(event: SQSEvent, deps: UsageConsumerDeps): Promise<{ response: SQSBatchResponse; summary: UsageBatchSummary }> {
+  // A processor per invocation: it holds the batch's state, and invocations may run side by side in one process.
+  const processor = new BatchProcessor(EventType.SQS);
   const valid: Array<{ event: UsageEvent; messageId: string }> = [];
   const response = await processPartialResponse(
     event,

@@ -43,6 +43,22 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     expect(store.keys(AUDIT_RECORDS_PREFIX)).toHaveLength(1);
   });
 
+  it('keeps the results of two invocations running side by side in one process apart', async () => {
+    // Prepare: one batch with a bad message, one without.
+    const withBad = event([JSON.stringify(auditRecordFixture(3, time)), 'not json']);
+    const allGood = event([JSON.stringify(auditRecordFixture(4, time)), JSON.stringify(auditRecordFixture(5, time)), JSON.stringify(auditRecordFixture(6, time))]);
+    // Act
+    const [first, second] = await Promise.all([
+      archiveAuditMessages(withBad, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink()),
+      archiveAuditMessages(allGood, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink()),
+    ]);
+    // Assess
+    expect(first.response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(first.appended).toMatchObject({ records: 1 });
+    expect(second.response.batchItemFailures).toEqual([]);
+    expect(second.appended).toMatchObject({ records: 3 });
+  });
+
   it('reports every message failed, without throwing, when none is a record', async () => {
     const { response, appended } = await archiveAuditMessages(event(['{}', '[]']), createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink());
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm1']);
