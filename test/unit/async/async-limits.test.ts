@@ -7,7 +7,7 @@ import { createRequestLimiter } from '../../../lib/core/limits/request-limiter';
 import { parseMoney } from '../../../lib/core/money';
 import { pricingSchema } from '../../../lib/core/price-table';
 import type { QuotaAdjustment } from '../../../lib/ports/quota-counters';
-import { FakeKeyStore } from '../../fakes/fake-ports';
+import { chatAnswering, FakeKeyStore } from '../../fakes/fake-ports';
 import { MemoryQuotaCounters, MemoryTenantBudgets } from '../../fakes/fake-governance';
 import { asyncWorld, delivery, IRIS, keyRecords, redelivery, submissionOf } from './async-fixtures';
 
@@ -31,14 +31,7 @@ describe('the async worker applies the synchronous path\'s limits and budgets', 
     world.submission.keys = keys;
     world.worker.keys = keys;
     world.worker.limits = createRequestLimiter({ counters, budgets, pricing });
-    world.backend.chatWith = async () => ({
-      id: 'c',
-      object: 'chat.completion',
-      created: 1,
-      model: 'gpt',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
-    });
+    world.backend.chatWith = chatAnswering();
   });
 
   async function submitted(body: unknown, endpointName: string, key = LIMITED_KEY) {

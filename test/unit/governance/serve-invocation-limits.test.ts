@@ -7,7 +7,7 @@ import { parseMoney } from '../../../lib/core/money';
 import type { ChatCompletionChunk } from '../../../lib/core/openai-api';
 import { pricingSchema } from '../../../lib/core/price-table';
 import { serveInvocation, type InvocationDeps, type InvocationRequest } from '../../../lib/core/serve-invocation';
-import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, scriptedRegistry } from '../../fakes/fake-ports';
+import { chatAnswering, FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, scriptedRegistry } from '../../fakes/fake-ports';
 import { MemoryQuotaCounters, MemoryTenantBudgets } from '../../fakes/fake-governance';
 
 const KEY = `mgk_${'l'.repeat(43)}`;
@@ -42,14 +42,7 @@ describe('serveInvocation with the limit step', () => {
 
   beforeEach(() => {
     backend = new ScriptedBackend(async () => Promise.reject(new Error('not custom')));
-    backend.chatWith = async () => ({
-      id: 'c',
-      object: 'chat.completion',
-      created: 1,
-      model: 'llama',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
-    });
+    backend.chatWith = chatAnswering();
     usage = new RecordingUsageSink();
     audit = new RecordingAuditSink(usage);
     counters = new MemoryQuotaCounters();
