@@ -3,6 +3,7 @@ import type { InProcessFigures } from './handler-in-process';
 import type { MachineFacts } from './machine-facts';
 import type { ProfileSummary } from './cpu-profile-summary';
 import type { WhatIf } from './processes/what-if';
+import type { BatchFigures } from './load';
 import { summarize, type Distribution } from './stats';
 
 /**
@@ -46,16 +47,12 @@ export interface CompareBatchTicks {
 }
 
 /** One measured batch, as recorded. */
-export interface CompareBatch {
+export interface CompareBatch extends BatchFigures {
   level: string;
   target: CompareTarget;
   repeat: number;
   /** Where in its repeat's order this batch ran (0 = first). */
   position: number;
-  requests: number;
-  elapsedMs: number;
-  throughputRps: number;
-  latencyMs: Distribution;
   cpuTicks: CompareBatchTicks;
   /** Set when the batch had a non-2xx answer or a transport error: it is left out of every figure. */
   discarded?: string;

@@ -22,7 +22,7 @@ import {
 import { cpuListOf, pinProcess, twoCoreLayout } from './cpu-pinning';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { measureHandlerInProcess } from './handler-in-process';
-import { startLoadGenerator, type LoadGenerator, type LoadTarget } from './load';
+import { batchFigures, startLoadGenerator, type LoadGenerator, type LoadTarget } from './load';
 import { machineFacts } from './machine-facts';
 import { startPinnedChild, type PinnedChild } from './pinned-child';
 import { cpuTicksOf, machineCpuTicks, perCpuTicks } from './proc-cpu';
@@ -224,10 +224,7 @@ try {
           target,
           repeat,
           position,
-          requests: result.completed,
-          elapsedMs: result.elapsedMs,
-          throughputRps: result.completed / (result.elapsedMs / 1000),
-          latencyMs: summarize(result.latenciesMs),
+          ...batchFigures(result),
           cpuTicks: {
             target: after.target - before.target,
             backend: after.backend - before.backend,

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { summarize, type Distribution } from './stats';
 
 /** Where a batch sends its requests: one URL, one body, the same headers every time. */
 export interface LoadTarget {
@@ -32,6 +33,23 @@ export interface BatchResult {
   elapsedMs: number;
   /** CPU the load generator's own thread spent on the batch, in clock ticks. */
   loadGeneratorCpuTicks: number;
+}
+
+/** What every benchmark records of a batch it ran: how many answers, over how long, at what rate and latency. */
+export interface BatchFigures {
+  requests: number;
+  elapsedMs: number;
+  throughputRps: number;
+  latencyMs: Distribution;
+}
+
+export function batchFigures(result: BatchResult): BatchFigures {
+  return {
+    requests: result.completed,
+    elapsedMs: result.elapsedMs,
+    throughputRps: result.completed / (result.elapsedMs / 1000),
+    latencyMs: summarize(result.latenciesMs),
+  };
 }
 
 export interface LoadGenerator {

@@ -1,6 +1,7 @@
 import type { MachineFacts } from './machine-facts';
 import type { InProcessFigures } from './handler-in-process';
 import { summarize, type Distribution } from './stats';
+import type { BatchFigures } from './load';
 
 export type TargetName = 'direct' | 'gateway';
 
@@ -21,16 +22,12 @@ export interface BatchCpuTicks {
 }
 
 /** One measured batch, as recorded; the pooled figures are derived from these. */
-export interface BatchRecord {
+export interface BatchRecord extends BatchFigures {
   concurrency: number;
   target: TargetName;
   repeat: number;
   /** 0 when this target went first in its repeat, 1 when second. */
   position: number;
-  requests: number;
-  elapsedMs: number;
-  throughputRps: number;
-  latencyMs: Distribution;
   overheadHeaderMs?: Distribution;
   cpuTicks: BatchCpuTicks;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { measureHandlerInProcess } from './handler-in-process';
-import { startLoadGenerator, type BatchResult, type LoadGenerator, type LoadTarget } from './load';
+import { batchFigures, startLoadGenerator, type BatchResult, type LoadGenerator, type LoadTarget } from './load';
 import { formatOverheadReport } from './overhead-report';
 import { machineFacts } from './machine-facts';
 import { summarizeLevel, type BatchRecord, type OverheadResults, type TargetName } from './overhead-results';
@@ -91,10 +91,7 @@ try {
           target: name,
           repeat,
           position,
-          requests: result.completed,
-          elapsedMs: result.elapsedMs,
-          throughputRps: result.completed / (result.elapsedMs / 1000),
-          latencyMs: summarize(result.latenciesMs),
+          ...batchFigures(result),
           cpuTicks: {
             api: after.api - before.api,
             modelServer: after.modelServer - before.modelServer,
