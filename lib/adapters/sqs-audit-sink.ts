@@ -3,6 +3,7 @@ import { bodyObjectKey } from '../core/audit-log/layout';
 import { sha256Hex } from '../core/audit-log/sha256';
 import { USAGE_EVENT_ATTRIBUTE } from '../core/audit-log/archivable-record';
 import type { AuditedBody, AuditRecord } from '../core/audit-record';
+import { sqsSafeJson } from '../core/sqs-safe-text';
 import type { AuditSink } from '../ports/audit-sink';
 import type { ObjectStore } from '../ports/object-store';
 import { createGroupCommitSender } from './sqs-group-commit';
@@ -63,15 +64,6 @@ export function createSqsAuditSink(client: SQSClient, options: SqsAuditSinkOptio
 /** The record as message text. */
 export function toMessageBody(record: AuditRecord): string {
   return sqsSafeJson(record);
-}
-
-/**
- * JSON that SQS takes: it refuses U+FFFE and U+FFFF, which JSON.stringify leaves as they are;
- * escaped, they travel as the same JSON value (and a caller cannot make a request unauditable by
- * sending them, in a body or in a caller-chosen endpoint name of the usage event).
- */
-function sqsSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
 async function storeBodiesByReference(record: AuditRecord, store: ObjectStore, maxBytes: number): Promise<AuditRecord> {

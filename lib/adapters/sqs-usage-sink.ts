@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sqsSafeJson } from '../core/sqs-safe-text';
 import type { UsageEvent } from '../core/usage-event';
 import type { UsageSink } from '../ports/usage-sink';
 import { createGroupCommitSender, type QueueMessage } from './sqs-group-commit';
@@ -22,7 +23,7 @@ export function createSqsUsageSink(client: SQSClient, queueUrl: string): UsageSi
 
 function usageMessage(event: UsageEvent): QueueMessage {
   return {
-    MessageBody: JSON.stringify(event),
+    MessageBody: sqsSafeJson(event),
     MessageAttributes: {
       requestId: { DataType: 'String', StringValue: event.requestId },
       schema: { DataType: 'String', StringValue: `usage-event.v${event.version}` },

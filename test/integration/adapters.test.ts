@@ -176,4 +176,17 @@ describe('SQS usage sink', () => {
     expect(received.map((message) => message.requestId).sort()).toEqual(events.map((event) => event.requestId).sort());
     expect(received.map((message) => message.body)).toEqual(expect.arrayContaining(events));
   });
+
+  it('sends a usage event holding characters SQS refuses raw (U+FFFF, in a caller-chosen endpoint name) as JSON escapes', async () => {
+    // Prepare
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'adapter-test-usage-unicode' }))).QueueUrl!;
+    const sink = createSqsUsageSink(sqs, queueUrl);
+    const record = { ...auditRecord('01a1ffdf-0000-7000-8000-000000000200'), endpoint: 'odd \uffff name' };
+    const event = usageEventFor(record, { units: undefined, requestBytes: 1, responseBytes: 1 });
+    // Act
+    await sink.publish(event);
+    // Assess
+    const [message] = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }))).Messages ?? [];
+    expect(JSON.parse(message!.Body!)).toEqual(event);
+  });
 });

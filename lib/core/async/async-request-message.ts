@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isRequestId, requestIdTime } from '../audit-log/layout';
+import { escapeForSqs } from '../sqs-safe-text';
 
 /** The schema name and version every request queue message carries. */
 export const ASYNC_REQUEST_MESSAGE_SCHEMA = 'modelgate.async-request.v1';
@@ -104,12 +105,4 @@ export function requestBodyKey(requestId: string): string {
 /** Where a request's result (the answer, or the error) is stored in the async bucket. */
 export function resultKey(requestId: string): string {
   return `results/v1/${requestId}.json`;
-}
-
-/**
- * SQS refuses U+FFFE and U+FFFF in message text, which JSON text may hold as they are; escaped,
- * they travel as the same JSON value.
- */
-function escapeForSqs(text: string): string {
-  return text.replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
