@@ -1,10 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, respondWithHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
+import { loadHandler } from '../../local/load-handler';
 import { announceReady } from '../../local/processes/ready-line';
 import { readBody } from '../../local/read-body';
 
@@ -19,9 +18,7 @@ const handlers = new Map<string, Promise<LambdaHandler>>();
 function handlerOf(name: string): Promise<LambdaHandler> {
   let handler = handlers.get(name);
   if (!handler) {
-    const dot = name.lastIndexOf('.');
-    const modulePath = pathToFileURL(resolve(`${name.slice(0, dot)}.ts`)).href;
-    handler = import(modulePath).then((module: Record<string, unknown>) => module[name.slice(dot + 1)] as LambdaHandler);
+    handler = loadHandler<LambdaHandler>(process.cwd(), name);
     handlers.set(name, handler);
   }
   return handler;

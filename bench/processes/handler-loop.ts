@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
+import { loadHandler } from '../../local/load-handler';
 import type { ConcurrentLoopResult, HandlerLoopRequest, HandlerLoopResult, HandlerSample, OverlappedSample } from '../handler-in-process';
 import { applyWhatIfs } from './what-if';
 
@@ -70,8 +69,6 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult |
   const path = request.path ?? `/serving-endpoints/${request.endpoint}/invocations`;
   const matched = matchRoute(readRoutes('serverless.yml'), 'POST', path);
   if (!matched) throw new Error(`serverless.yml has no route for POST ${path}`);
-  const dot = matched.route.handler.lastIndexOf('.');
-  const module = (await import(pathToFileURL(resolve(`${matched.route.handler.slice(0, dot)}.ts`)).href)) as Record<string, unknown>;
   const headers = {
     authorization: `Bearer ${request.apiKey}`,
     'content-type': 'application/json',
@@ -80,7 +77,7 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult |
     'user-agent': 'modelgate-bench',
   };
   const target: LoopTarget = {
-    handler: module[matched.route.handler.slice(dot + 1)] as LambdaHandler,
+    handler: await loadHandler<LambdaHandler>(process.cwd(), matched.route.handler),
     buildEvent: () =>
       buildApiGatewayEvent({
         method: 'POST',
