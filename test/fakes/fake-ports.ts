@@ -116,15 +116,15 @@ export function answering(json: unknown): (call: AnyCall) => Promise<PredictionA
   return async () => ({ body: new TextEncoder().encode(JSON.stringify(json)), contentType: 'application/json' });
 }
 
-/** A chat backend's answer "ok", with the token counts it reports (8 prompt, 2 completion by default). */
-export function chatAnswering(usage: { prompt_tokens: number; completion_tokens: number } = { prompt_tokens: 8, completion_tokens: 2 }): () => Promise<ChatCompletion> {
+/** A chat backend's answer "ok", reporting 8 prompt and 2 completion tokens. */
+export function chatAnswering(): () => Promise<ChatCompletion> {
   return async () => ({
     id: 'c',
     object: 'chat.completion',
     created: 1,
     model: 'llm',
     choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+    usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
   });
 }
 
