@@ -1,5 +1,6 @@
-import type { CompareResults, CompareTarget, LevelResults, PairedRatio, Spread, TargetLevelSummary } from './compare-results';
-import { COMPARE_TARGETS, spread } from './compare-results';
+import type { CompareResults, CompareTarget, LevelResults, PairedRatio, TargetLevelSummary } from './compare-results';
+import { COMPARE_TARGETS } from './compare-results';
+import { spread, type Spread } from './stats';
 import type { Share } from './cpu-profile-summary';
 import type { Distribution } from './stats';
 

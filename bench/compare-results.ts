@@ -4,7 +4,7 @@ import type { MachineFacts } from './machine-facts';
 import type { ProfileSummary } from './cpu-profile-summary';
 import type { WhatIf } from './processes/what-if';
 import type { BatchFigures } from './load';
-import { summarize, type Distribution } from './stats';
+import { spread, summarize, type Distribution, type Spread } from './stats';
 
 /**
  * The targets of a comparison run, all answering the same OpenAI chat request from the same
@@ -58,13 +58,6 @@ export interface CompareBatch extends BatchFigures {
   discarded?: string;
 }
 
-/** A figure taken once per repeat: its median and range over the repeats that produced it. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  values: number[];
-}
 
 export interface TargetLevelSummary {
   /** Batches kept (not discarded). */
@@ -148,13 +141,6 @@ export interface CompareResults {
   batches: CompareBatch[];
 }
 
-export function spread(values: readonly number[]): Spread {
-  const sorted = [...values].filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-  if (sorted.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [] };
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-  return { median, min: sorted[0] as number, max: sorted.at(-1) as number, values: [...values] };
-}
 
 /** Per-level figures for every target from the kept batches; latencies pooled from their raw samples. */
 export function summarizeLevel(

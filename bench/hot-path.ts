@@ -11,7 +11,7 @@ import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerConcurrently, measureHandlerInProcess, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
 import { resumeProcess } from './resume-process';
-import { summarize, type Distribution } from './stats';
+import { spread } from './stats';
 
 // `npm run bench:hot-path -- --baseline <git ref> --label "what changed"`: the chat handler in
 // process (bench/processes/handler-loop.ts, as bench:compare's in-process figure), from this
@@ -262,8 +262,10 @@ function pairedRatio<Figures>(rounds: readonly HotPathRound<Figures>[], measure:
     const baseline = of('baseline');
     if (current && baseline) ratios.push(measure(current) / measure(baseline));
   }
-  const spread: Distribution = summarize(ratios);
-  return { median: spread.p50, min: spread.min, max: spread.max };
+  // A true median: with an even number of rounds, the mean of the middle two (a nearest-rank p50
+  // would report the lower one).
+  const { median, min, max } = spread(ratios);
+  return { median, min, max };
 }
 
 function readAllRuns(): HotPathResults[] {
@@ -282,11 +284,13 @@ function isConcurrentRun(run: HotPathResults): run is ConcurrentRun {
 function formatHotPathLog(runs: readonly HotPathResults[]): string {
   const range = (r: PairedRatio) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   const medianOf = <Figures>(rounds: readonly HotPathRound<Figures>[], measure: (f: HotPathRound<Figures>['figures']) => number) =>
-    summarize(rounds.filter((r) => r.variant === 'current').map((r) => measure(r.figures))).p50;
+    spread(rounds.filter((r) => r.variant === 'current').map((r) => measure(r.figures))).median;
+  // Ratios are derived from the rounds each time, not read from the file: runs recorded before
+  // pairedRatio took a true median stored a nearest-rank one (the lower middle round of an even count).
   const lines = [
     '## Hot path, change by change',
     '',
-    "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit. *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). " +
+    "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit (with an even number of rounds, the mean of the middle two). *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). " +
       'Rows marked *c=N* (`--concurrency N`) have N callers invoke the handler at once in the one process, as a Lambda Managed Instances worker or the local API serves overlapping requests: their CPU is the process\'s CPU over the whole measured phase ÷ its invocations, *× req/s* compares invocations per second of wall time and *× wall p50* the per-invocation wall time with N in flight; own time is not measured there (overlapping invocations share the hand-off wait), hence —. ' +
       'The exact command of each row is in its JSON in `bench/results/`.',
     '',
@@ -299,21 +303,21 @@ function formatHotPathLog(runs: readonly HotPathResults[]): string {
       ? [
           `${run.settings.rounds} × ${run.settings.invocations}, c=${run.settings.concurrency}`,
           medianOf(run.rounds, (f) => f.cpuUsPerInvocation).toFixed(0),
-          range(run.ratios.cpuPerInvocationUs),
+          range(pairedRatio(run.rounds, (f) => f.cpuUsPerInvocation)),
           '—',
           '—',
           '—',
-          range(run.ratios.wallP50Ms),
-          range(run.ratios.requestsPerSecond),
+          range(pairedRatio(run.rounds, (f) => f.wallMs.p50)),
+          range(pairedRatio(run.rounds, (f) => f.requestsPerSecond)),
         ]
       : [
           `${run.settings.rounds} × ${run.settings.invocations}`,
           medianOf(run.rounds, (f) => f.cpuUs.mean).toFixed(0),
-          range(run.ratios.cpuMeanUs),
+          range(pairedRatio(run.rounds, (f) => f.cpuUs.mean)),
           `${medianOf(run.rounds, (f) => f.ownMs.p50).toFixed(2)} / ${medianOf(run.rounds, (f) => f.ownMs.p99).toFixed(2)}`,
-          range(run.ratios.ownP50Ms),
-          range(run.ratios.ownP99Ms),
-          range(run.ratios.wallP50Ms),
+          range(pairedRatio(run.rounds, (f) => f.ownMs.p50)),
+          range(pairedRatio(run.rounds, (f) => f.ownMs.p99)),
+          range(pairedRatio(run.rounds, (f) => f.wallMs.p50)),
           '—',
         ];
     lines.push(`| ${[`${run.startedAt.slice(0, 16)}Z`, run.label || '—', `${baseline} → ${run.commits.current}`, ...measured, run.loadAverage.before[0]?.toFixed(1)].join(' | ')} |`);

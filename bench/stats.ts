@@ -30,3 +30,19 @@ export function summarize(values: readonly number[]): Distribution {
     max: sorted.at(-1) ?? Number.NaN,
   };
 }
+
+/** A figure taken once per repeat (or round): its true median (the mean of the middle two for an even count) and range. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values: [] };
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted.at(-1) as number, values: [...values] };
+}

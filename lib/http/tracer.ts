@@ -10,7 +10,8 @@ import type { SettledInvocation } from '../core/serve-invocation';
  *
  * Where tracing is off, the Tracer is not even loaded: the X-Ray SDK under it creates a cls-hooked
  * namespace at import, an async hook whose destroy callback makes Node track every promise; not
- * loading it took the invocation handler's CPU to ×0.81 (`npm run bench:hot-path`, BENCHMARKS.md).
+ * loading it measured ×0.91 (0.65–1.20) on the invocation handler's CPU over four rounds
+ * (`npm run bench:hot-path`, BENCHMARKS.md): a removed async hook, inside that run's noise.
  */
 const tracingWanted = (process.env.AWS_EXECUTION_ENV ?? '') !== '' && (process.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
 
