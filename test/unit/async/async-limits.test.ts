@@ -12,6 +12,8 @@ import { MemoryQuotaCounters, MemoryTenantBudgets } from '../../fakes/fake-gover
 import { asyncWorld, delivery, IRIS, keyRecords, redelivery, submissionOf } from './async-fixtures';
 
 const LIMITED_KEY = `mgk_${'e'.repeat(43)}`;
+/** A key with a token limit too, so a delivery holds tokens as well as budget. */
+const TOKEN_LIMITED_KEY = `mgk_${'f'.repeat(43)}`;
 const pricing = pricingSchema.parse({ endpoints: { assistant: { perMillionInputTokens: 1000, perMillionOutputTokens: 1000 } } });
 const CHAT = { model: 'assistant', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 50 };
 
@@ -27,6 +29,7 @@ describe('the async worker applies the synchronous path\'s limits and budgets', 
     const keys = new FakeKeyStore([
       ...keyRecords(),
       apiKeyRecordFor(LIMITED_KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date('2026-11-21T10:00:00Z'), limits: { requestsPerMinute: 1 } }),
+      apiKeyRecordFor(TOKEN_LIMITED_KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date('2026-11-21T10:00:00Z'), limits: { requestsPerMinute: 10, tokensPerMinute: 10_000 } }),
     ]);
     world.submission.keys = keys;
     world.worker.keys = keys;
@@ -113,14 +116,22 @@ describe('the async worker applies the synchronous path\'s limits and budgets', 
   it('releases the token and budget hold of a delivery that failed transiently (the request limit stays counted)', async () => {
     // Prepare
     await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('10'), currency: 'USD', updatedAt: '2026-11-01T00:00:00Z' });
-    const { message } = await submitted(CHAT, 'assistant');
+    const { message } = await submitted(CHAT, 'assistant', TOKEN_LIMITED_KEY);
     world.backend.chatWith = async () => {
       throw new (await import('../../../lib/core/errors')).ServiceUnavailableError('BACKEND_UNAVAILABLE', 'down');
     };
+    const held: number[] = [];
+    const reserve = counters.reserve.bind(counters);
+    counters.reserve = async (charges) => {
+      held.push(...charges.filter((charge) => charge.counter.includes('#tokens#')).map((charge) => charge.amount));
+      return reserve(charges);
+    };
     // Act
     const disposition = await runAsyncMessage(message, world.worker);
-    // Assess
+    // Assess: tokens were held for the call, and are released with the budget.
     expect(disposition).toMatchObject({ kind: 'retry' });
+    expect(held.length).toBeGreaterThan(0);
+    expect(counters.valueOf('#tokens#')).toBe(0);
     expect(counters.valueOf('tenant#acme#cost')).toBe(0);
     expect(counters.valueOf('#requests#')).toBe(1);
   });
