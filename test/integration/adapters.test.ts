@@ -149,6 +149,7 @@ describe('SQS audit sink', () => {
     await sink.record(record, usage);
     const [message] = await receive(queueUrl);
     const attribute = message!.MessageAttributes?.usageEvent?.StringValue ?? '';
+    expect(JSON.parse(attribute)).toEqual(usage);
     expect(Buffer.byteLength(message!.Body!) + Buffer.byteLength(attribute)).toBeLessThan(4_000);
     expect(JSON.parse(message!.Body!).request.ref).toBeDefined();
   });
@@ -161,6 +162,14 @@ describe('SQS usage sink', () => {
     // Prepare: a queue of its own (the stack's aggregator drains the real usage queue).
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'adapter-test-usage-batches' }))).QueueUrl!;
     const sink = createSqsUsageSink(sqs, queueUrl);
+    const calls: Array<{ command: string; entries: number }> = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push({ command: context.commandName ?? '', entries: (args.input as { Entries?: unknown[] }).Entries?.length ?? 1 });
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordUsageSinkCalls' },
+    );
     const events = Array.from({ length: 23 }, (_, i) =>
       usageEventFor(auditRecord(`01a1ffdf-0000-7000-8000-0000000001${String(i).padStart(2, '0')}`), { units: { kind: 'rows', input: i }, requestBytes: 1, responseBytes: 1 }),
     );
@@ -172,6 +181,12 @@ describe('SQS usage sink', () => {
       const batch = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }))).Messages ?? [];
       received.push(...batch.map((message) => ({ body: JSON.parse(message.Body!), requestId: message.MessageAttributes?.requestId?.StringValue })));
     }
+    // Handed over together: ten to a SendMessageBatch.
+    expect(calls.filter((call) => call.command.startsWith('SendMessage'))).toEqual([
+      { command: 'SendMessageBatchCommand', entries: 10 },
+      { command: 'SendMessageBatchCommand', entries: 10 },
+      { command: 'SendMessageBatchCommand', entries: 3 },
+    ]);
     expect(received).toHaveLength(23);
     expect(received.map((message) => message.requestId).sort()).toEqual(events.map((event) => event.requestId).sort());
     expect(received.map((message) => message.body)).toEqual(expect.arrayContaining(events));
