@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
+import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
+import { createDynamoDbTenantBudgets } from '../../lib/adapters/dynamodb-tenant-budgets';
 import type { CliIo } from '../../cli/command';
 import { newApiKey } from '../../lib/core/api-key';
 import { parseEndpointConfig } from '../../lib/core/endpoint-registry';
@@ -282,11 +286,29 @@ describe('the governance tables, read whole', () => {
     const first = await client.createKey({ tenant, endpoints: ['*'] });
     const second = await client.createKey({ tenant, endpoints: ['iris'] });
     await client.budgets.setBudget({ tenant, monthlyBudgetNanos: parseMoney('5'), currency: 'USD', updatedAt: new Date().toISOString() });
+    // The stores on a client that reads one item per page: a listing that stopped after its first
+    // page would miss keys and budgets.
+    const paged = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const pages: string[] = [];
+    paged.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand') {
+          (args.input as { Limit?: number }).Limit = 1;
+          pages.push(context.commandName);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'onePerPage' },
+    );
+    const keys = createDynamoDbKeyStore(paged, { tableName: stack.tables.KeysTable, cacheTtlMs: 0 });
+    const budgetStore = createDynamoDbTenantBudgets(paged, { tableName: stack.tables.LimitsTable, cacheTtlMs: 0 });
     // Act
-    const ofTenant = await client.keys.list({ tenant });
-    const all = await client.keys.list();
-    const budgets = await client.budgets.list();
+    const ofTenant = await keys.list({ tenant });
+    const tenantPages = pages.length;
+    const all = await keys.list();
+    const budgets = await budgetStore.list();
     // Assess
+    expect(tenantPages).toBeGreaterThan(1);
     expect(ofTenant.map((record) => record.keyId).sort()).toEqual([first.record.keyId, second.record.keyId].sort());
     expect(all.map((record) => record.keyId)).toEqual(expect.arrayContaining([first.record.keyId, second.record.keyId]));
     expect(all.length).toBeGreaterThan(ofTenant.length);
