@@ -11,3 +11,16 @@ export async function loadHandler<T>(root: string, handler: string): Promise<T> 
   if (typeof exported !== 'function') throw new Error(`${modulePath} does not export ${exportName}`);
   return exported as T;
 }
+
+/** A loader that imports each handler once and hands the same module's export to every later call. */
+export function cachedHandlerLoader<T>(root: string): (handler: string) => Promise<T> {
+  const loaded = new Map<string, Promise<T>>();
+  return (handler) => {
+    let module = loaded.get(handler);
+    if (module === undefined) {
+      module = loadHandler<T>(root, handler);
+      loaded.set(handler, module);
+    }
+    return module;
+  };
+}

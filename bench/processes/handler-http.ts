@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, respondWithHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
-import { loadHandler } from '../../local/load-handler';
+import { cachedHandlerLoader } from '../../local/load-handler';
 import { announceReady } from '../../local/processes/ready-line';
 import { readBody } from '../../local/read-body';
 
@@ -13,16 +13,7 @@ import { readBody } from '../../local/read-body';
 // Runs with the stack's environment, so the handler's cold start wires the same adapters.
 installLambdaStreamingGlobal();
 const routes = readRoutes('serverless.yml');
-const handlers = new Map<string, Promise<LambdaHandler>>();
-
-function handlerOf(name: string): Promise<LambdaHandler> {
-  let handler = handlers.get(name);
-  if (!handler) {
-    handler = loadHandler<LambdaHandler>(process.cwd(), name);
-    handlers.set(name, handler);
-  }
-  return handler;
-}
+const handlerOf = cachedHandlerLoader<LambdaHandler>(process.cwd());
 
 const server = createServer((req, res) => {
   void (async () => {

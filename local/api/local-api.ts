@@ -4,7 +4,7 @@ import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
 import { installLambdaStreamingGlobal, isStreamingHandler, respondWithHandler, type LambdaHandler } from './lambda-streaming';
 import { matchRoute, readRoutes, type Route } from './routes';
 import { listenOrExplain } from '../listen';
-import { loadHandler } from '../load-handler';
+import { cachedHandlerLoader } from '../load-handler';
 import { readBody } from '../read-body';
 
 export interface LocalApiOptions {
@@ -37,16 +37,8 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const routes = readRoutes(resolve(root, 'serverless.yml'));
   // Streaming handlers (middy's streamifyResponse) need Lambda's `awslambda` global at import.
   installLambdaStreamingGlobal();
-  const handlers = new Map<string, Promise<LambdaHandler>>();
-
-  const handlerOf = (route: Route): Promise<LambdaHandler> => {
-    let handler = handlers.get(route.handler);
-    if (!handler) {
-      handler = loadHandler<LambdaHandler>(root, route.handler);
-      handlers.set(route.handler, handler);
-    }
-    return handler;
-  };
+  const handlerNamed = cachedHandlerLoader<LambdaHandler>(root);
+  const handlerOf = (route: Route): Promise<LambdaHandler> => handlerNamed(route.handler);
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
