@@ -32,12 +32,23 @@ function compareEndpointsConfig(root: string, endpoint: string, backendModel: st
  * The local stack every comparison benchmark runs against: the config above, every server on a
  * port the system picks, and the audit archiver paused (SIGSTOP). The archiver is AWS-side work
  * (its own Lambda), not the request path; left running it would compete with what is measured.
- * The caller resumes it (`resumeProcess(stack.pids.workers)`) before stopping the stack.
+ * Its `stop` resumes the archiver first, so it can stop like the rest.
  */
 export async function startCompareStack(options: { root: string; dataDir: string; endpoint: string; backendModel: string; keyParameter: string }): Promise<LocalStack> {
   const endpointsConfig = join(options.dataDir, 'compare-endpoints.json');
   writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(options.root, options.endpoint, options.backendModel, options.keyParameter), null, 2));
   const stack = await startLocalStack({ root: options.root, dataDir: options.dataDir, ...ON_FREE_PORTS, endpointsConfig });
-  process.kill(stack.pids.workers, 'SIGSTOP');
-  return stack;
+  const workers = stack.pids.workers;
+  process.kill(workers, 'SIGSTOP');
+  return {
+    ...stack,
+    stop: async () => {
+      try {
+        process.kill(workers, 'SIGCONT');
+      } catch {
+        // It exited meanwhile: nothing left to resume.
+      }
+      await stack.stop();
+    },
+  };
 }

@@ -14,7 +14,7 @@ const LABELS: Record<CompareTarget, string> = {
 const MODELGATES = ['modelgate-api', 'modelgate-entry'] as const;
 
 /** One of issue 8's targets, judged from this run. */
-export interface Verdict {
+interface Verdict {
   target: string;
   figure: string;
   value: number;
@@ -71,7 +71,7 @@ export function formatCompareReport(results: CompareResults): string {
     '| --- | --- | ---: | :---: | ---: |',
     ...verdicts.map(
       (verdict) =>
-        `| ${verdict.target} | ${verdict.figure} | ${fixed(verdict.value, verdict.unit === '×' ? 2 : 2)}${verdict.unit === '×' ? '×' : ` ${verdict.unit}`} | ` +
+        `| ${verdict.target} | ${verdict.figure} | ${fixed(verdict.value, 2)}${verdict.unit === '×' ? '×' : ` ${verdict.unit}`} | ` +
         `${verdict.meets ? 'yes' : '**no**'} | ${verdict.meets ? '—' : `${fixed(verdict.factor, 1)}×`} |`,
     ),
     '',
@@ -151,7 +151,7 @@ export function formatCompareReport(results: CompareResults): string {
 }
 
 /** Issue 8's targets against this run's figures, for both modelgate entries. */
-export function judge(results: CompareResults): Verdict[] {
+function judge(results: CompareResults): Verdict[] {
   const ratio = (level: string, measure: PairedRatio['measure'], of: CompareTarget, over: CompareTarget) =>
     results.ratios.find((entry) => entry.level === level && entry.measure === measure && entry.of === of && entry.over === over)?.ratio.median ?? Number.NaN;
   const verdict = (target: string, figure: string, value: number, limit: number, kind: 'max' | 'min', unit: string): Verdict => ({

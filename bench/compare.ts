@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,12 +20,11 @@ import {
 } from './compare-results';
 import { cpuListOf, pinProcess, twoCoreLayout } from './cpu-pinning';
 import { summarizeCpuProfile } from './cpu-profile-summary';
-import { measureHandlerInProcess } from './handler-in-process';
+import { measureHandlerInProcess, PROFILE_SAMPLING_INTERVAL_US } from './handler-in-process';
 import { batchFigures, startLoadGenerator, type LoadGenerator, type LoadTarget } from './load';
-import { machineFacts } from './machine-facts';
+import { commitOf, machineFacts } from './machine-facts';
 import { startPinnedChild, type PinnedChild } from './pinned-child';
 import { cpuTicksOf, machineCpuTicks, perCpuTicks } from './proc-cpu';
-import { resumeProcess } from './resume-process';
 import type { WhatIf } from './processes/what-if';
 import { residentMemoryOf } from './proc-memory';
 import { summarize } from './stats';
@@ -69,8 +67,6 @@ const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const PORTKEY_VERSION = '1.15.2';
 // The in-process what-if runs, in this order: a baseline first, then each part taken away.
 const WHAT_IFS: WhatIf[][] = [[], ['stub-sqs']];
-// Must match the interval bench/processes/handler-loop.ts gives V8's profiler.
-const PROFILE_INTERVAL_US = 100;
 const LOAD_GENERATOR =
   'bench/load.ts: node:http clients on a keep-alive http.Agent (a fresh one per batch, maxSockets = concurrency, Nagle off), closed loop, ' +
   'in a worker thread of the benchmark process. Not wrk: it is a Debian package and system packages are not installed here. Not autocannon: ' +
@@ -89,11 +85,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-compare-'));
 const profileFile = join(tmpdir(), `modelgate-compare-${stamp}.cpuprofile`);
 let stack: LocalStack | undefined;
 let load: LoadGenerator | undefined;
-let pausedWorkers: number | undefined;
 const children: PinnedChild[] = [];
 const stopAll = async (): Promise<void> => {
-  if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
-  pausedWorkers = undefined;
   for (const child of children.splice(0)) await child.stop().catch(() => undefined);
   await load?.close().catch(() => undefined);
   load = undefined;
@@ -117,7 +110,6 @@ try {
   // The audit archiver comes paused: left running it would catch up during the next targets'
   // batches on the load generator's CPU. It is resumed before the stack stops.
   stack = await startCompareStack({ root: ROOT, dataDir, endpoint: MODELGATE_ENDPOINT, backendModel: BACKEND_MODEL, keyParameter: OPENAI_KEY_PARAMETER });
-  pausedWorkers = stack.pids.workers;
   pinProcess(stack.pids.api, layout.underTest);
   const backendUrl = stack.openaiServerUrl;
   const backendKey = await readBackendKey(stack.secretsUrl);
@@ -180,16 +172,15 @@ try {
     portkey: `Portkey \`@portkey-ai/gateway\` ${PORTKEY_VERSION} \`--headless\`, provider \`openai\` with \`x-portkey-custom-host\` = the backend`,
   };
   const cpusOf = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, cpuListOf(pids[target])])) as Record<CompareTarget, string>;
-  // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
-  cpusOf.direct = cpuListOf(stack.pids.openaiServer);
   const rssAtStart = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).rssKb])) as Record<CompareTarget, number>;
   for (const target of COMPARE_TARGETS) {
+    // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
     if (target !== 'direct' && cpusOf[target] !== layout.underTest) throw new RunAborted(`${target} runs on CPUs ${cpusOf[target]}, not ${layout.underTest}`);
   }
 
   load = startLoadGenerator();
-  const run = (target: CompareTarget, concurrency: number, durationMs: number, requests = 1_000_000) =>
-    load!.run({ target: targets[target], concurrency, requests, deadline: Date.now() + durationMs });
+  const run = (target: CompareTarget, concurrency: number, durationMs: number) =>
+    load!.run({ target: targets[target], concurrency, requests: 1_000_000, deadline: Date.now() + durationMs });
 
   console.log(`compare: warming up every target (${SETTINGS.warmupMs} ms at c=16, then c=1)`);
   await setBackendDelay(backendUrl, 0);
@@ -271,7 +262,7 @@ try {
   });
   if (profiled.failures > 0) throw new RunAborted(`profiled in-process handler: ${profiled.failures} non-2xx answers (first: ${profiled.firstFailure})`);
   const profile = {
-    ...summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: PROFILE_INTERVAL_US }),
+    ...summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: PROFILE_SAMPLING_INTERVAL_US }),
     file: profileFile,
     cpuUsPerInvocation: profiled.cpuUs,
   };
@@ -368,7 +359,6 @@ try {
   clearTimeout(watchdog);
 }
 
-/** config/endpoints.json plus one chat endpoint served by the `openai` backend on the local server. */
 /** The backend's API key, read from the local SSM stand-in as modelgate reads it. */
 async function readBackendKey(secretsUrl: string): Promise<string> {
   const ssm = new SSMClient({ region: 'us-east-1', endpoint: secretsUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -419,16 +409,9 @@ function snapshot(targetPid: number, pids: LocalStack['pids'], testCpu: string) 
 function versions(): Record<string, string> {
   const packageVersion = (name: string) =>
     (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    if (execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'local'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '') commit += ' (+ uncommitted changes)';
-  } catch {
-    // Not a git checkout: the version stays unknown.
-  }
   return {
     node: process.version,
-    modelgate: commit,
+    modelgate: commitOf(ROOT),
     '@portkey-ai/gateway': packageVersion('@portkey-ai/gateway'),
     '@middy/core': packageVersion('@middy/core'),
     '@aws-sdk/client-sqs': packageVersion('@aws-sdk/client-sqs'),

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pinProcess } from './cpu-pinning';
 import type { WhatIf } from './processes/what-if';
 import { summarize, type Distribution } from './stats';
 
 /** What the handler loop is asked to do (sent over IPC). */
+/** V8's sampling interval when the loop is profiled (`profileFile`): what a profile's samples are worth. */
+export const PROFILE_SAMPLING_INTERVAL_US = 100;
+
 export interface HandlerLoopRequest {
   apiKey: string;
   endpoint: string;
@@ -119,16 +123,14 @@ interface HandlerLoopOptions<Request extends HandlerLoopRequest> {
   environment: Record<string, string>;
   request: Request;
   timeoutMs: number;
-  /** Run the loop under `taskset --cpu-list` with these CPUs. */
+  /** Pin the loop to these CPUs (`taskset --cpu-list`) before it is given its work. */
   cpus?: string;
-  /** Extra node flags, e.g. `--cpu-prof`. */
-  nodeArgs?: string[];
 }
 
 type LoggedTimings = ReadonlyMap<string, { latencyMs: number; backendLatencyMs: number }>;
 
 /**
- * Runs the invoke handler in a loop with no HTTP in front of it, in a child process of its own:
+ * Runs the handler serverless.yml names for the request's route in a loop with no HTTP in front of it, in a child process of its own:
  * the S3/SQS emulator lives in this process, so `process.cpuUsage()` here would count the
  * emulator's work as the handler's. The child's stdout is the handler's structured log, which
  * gives the handler's own latency and backend timings per request id. One invocation at a time,
@@ -150,9 +152,7 @@ export async function measureHandlerConcurrently(options: HandlerLoopOptions<Han
 }
 
 function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>): Promise<{ result: Result; logged: LoggedTimings }> {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')];
-  const [command = process.execPath, ...args] = options.cpus === undefined ? node : ['taskset', '--cpu-list', options.cpus, ...node];
-  const child = spawn(command, args, {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')], {
     cwd: options.root,
     env: { ...process.env, ...options.environment },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -191,6 +191,8 @@ function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>)
       }
       resolve({ result, logged });
     });
+    // The loop waits for this message: pinned now, everything it measures runs on these CPUs.
+    if (options.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, options.cpus);
     child.send(options.request);
   });
 }

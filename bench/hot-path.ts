@@ -7,10 +7,10 @@ import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
+import { commitOf } from './machine-facts';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
-import { measureHandlerConcurrently, measureHandlerInProcess, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
-import { resumeProcess } from './resume-process';
+import { measureHandlerConcurrently, measureHandlerInProcess, PROFILE_SAMPLING_INTERVAL_US, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
 import { spread } from './stats';
 
 // `npm run bench:hot-path -- --baseline <git ref> --label "what changed"`: the chat handler in
@@ -91,14 +91,13 @@ interface ConcurrentRun extends HotPathRunHeader {
 }
 
 /** One run: what bench/results/hot-path-*.json holds. */
-export type HotPathResults = OneAtATimeRun | ConcurrentRun;
+type HotPathResults = OneAtATimeRun | ConcurrentRun;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-hot-path-'));
 let stack: LocalStack | undefined;
-let pausedWorkers: number | undefined;
 let worktree: string | undefined;
 
 if (args['report-only']) {
@@ -123,7 +122,6 @@ try {
 
   console.log('hot-path: starting the local stack');
   stack = await startCompareStack({ root: ROOT, dataDir, endpoint: ENDPOINT, backendModel: ENDPOINT, keyParameter: KEY_PARAMETER });
-  pausedWorkers = stack.pids.workers;
 
   const variants = (Object.keys(roots) as Variant[]).sort();
   const { environment } = stack;
@@ -180,8 +178,7 @@ try {
         ? await measureHandlerInProcess({ ...loopOptions(ROOT), request: { ...request, profileFile } })
         : await measureHandlerConcurrently({ ...loopOptions(ROOT), request: { ...request, profileFile, concurrency: CONCURRENCY } });
     const cpuPerInvocation = 'cpuUs' in profiled ? profiled.cpuUs.mean : profiled.cpuUsPerInvocation;
-    // bench/processes/handler-loop.ts samples every 100 µs.
-    const summary = summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: 100, top: 25 });
+    const summary = summarizeCpuProfile({ path: profileFile, invocations: profiled.invocations, root: ROOT, samplingIntervalUs: PROFILE_SAMPLING_INTERVAL_US, top: 25 });
     const percent = (share: number) => `${(share * 100).toFixed(1).padStart(5)}%`;
     console.log(
       `hot-path: profile of the current commit (${profiled.invocations} invocations${CONCURRENCY === 1 ? '' : `, c=${CONCURRENCY}`}, ` +
@@ -239,7 +236,6 @@ try {
     console.log(formatHotPathLog([results]));
   }
 } finally {
-  if (pausedWorkers !== undefined) resumeProcess(pausedWorkers);
   await stack?.stop().catch(() => undefined);
   if (worktree !== undefined) git(ROOT, 'worktree', 'remove', '--force', worktree);
   rmSync(dataDir, { recursive: true, force: true });
@@ -247,11 +243,6 @@ try {
 
 function git(cwd: string, ...gitArgs: string[]): string {
   return execFileSync('git', gitArgs, { cwd, encoding: 'utf8' }).trim();
-}
-
-function commitOf(root: string): string {
-  const commit = git(root, 'rev-parse', '--short', 'HEAD');
-  return git(root, 'status', '--porcelain', '--', 'lib', 'functions', 'local', 'package.json').trim() === '' ? commit : `${commit} (+ uncommitted changes)`;
 }
 
 function pairedRatio<Figures>(rounds: readonly HotPathRound<Figures>[], measure: (figures: HotPathRound<Figures>['figures']) => number): PairedRatio {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, type } from 'node:os';
 import { clockTicksPerSecond } from './proc-cpu';
@@ -23,4 +24,18 @@ export function machineFacts(): MachineFacts {
     loadAverage1m: loadavg()[0] ?? Number.NaN,
     clockTicksPerSecond: clockTicksPerSecond(),
   };
+}
+
+/**
+ * The checkout's short commit, marked `(+ uncommitted changes)` when what the benchmarks run
+ * (lib/, functions/, local/, package.json) differs from it; `unknown` outside a git checkout.
+ */
+export function commitOf(root: string): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'local', 'package.json'], { cwd: root, encoding: 'utf8' }).trim();
+    return changed === '' ? commit : `${commit} (+ uncommitted changes)`;
+  } catch {
+    return 'unknown';
+  }
 }

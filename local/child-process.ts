@@ -12,8 +12,7 @@ export interface StackChild {
 
 /**
  * Starts a TypeScript entry point as a child process (through tsx), or node with the arguments
- * given, optionally pinned to CPUs with taskset (which execs node, so the pid is node's); waits for
- * its ready line and sends everything else it prints to a log file. The IPC channel lets the child
+ * given; waits for its ready line and sends everything else it prints to a log file. The IPC channel lets the child
  * notice when this process goes away, so it never outlives it.
  */
 export function startChild(
@@ -23,14 +22,11 @@ export function startChild(
     logFile: string;
     cwd: string;
     timeoutMs?: number;
-    /** `taskset --cpu-list` for the child (benchmarks pin the process under test). */
-    cpus?: string;
   } & ({ entry: string; nodeArgs?: never } | { nodeArgs: string[]; entry?: never }),
 ): Promise<StackChild> {
   const nodeArgs = options.nodeArgs ?? ['--import', 'tsx', options.entry];
-  const [command, ...args] = options.cpus === undefined ? [process.execPath, ...nodeArgs] : ['taskset', '--cpu-list', options.cpus, process.execPath, ...nodeArgs];
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const child = spawn(command!, args, {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

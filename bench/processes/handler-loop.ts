@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
 import { loadHandler } from '../../local/load-handler';
-import type { ConcurrentLoopResult, HandlerLoopRequest, HandlerLoopResult, HandlerSample, OverlappedSample } from '../handler-in-process';
+import { PROFILE_SAMPLING_INTERVAL_US, type ConcurrentLoopResult, type HandlerLoopRequest, type HandlerLoopResult, type HandlerSample, type OverlappedSample } from '../handler-in-process';
 import { applyWhatIfs } from './what-if';
 
 // Calls a handler in a loop, in this process, as a warm Lambda container would: no HTTP in front
@@ -33,10 +34,7 @@ process.once('message', (request: HandlerLoopRequest) => {
  */
 const handoffs = { inFlight: 0, since: 0, totalMs: 0 };
 
-async function timeSqsSends(): Promise<void> {
-  // Imported only now: the SDK creates an empty `awslambda` global when loaded, and
-  // installLambdaStreamingGlobal leaves an existing one alone.
-  const { SQSClient } = await import('@aws-sdk/client-sqs');
+function timeSqsSends(): void {
   const send = SQSClient.prototype.send;
   SQSClient.prototype.send = function timedSend(this: InstanceType<typeof SQSClient>, ...args: unknown[]) {
     if (handoffs.inFlight++ === 0) handoffs.since = performance.now();
@@ -65,7 +63,7 @@ interface Failures {
 async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult | ConcurrentLoopResult> {
   installLambdaStreamingGlobal();
   await applyWhatIfs(request.whatIfs ?? []);
-  await timeSqsSends();
+  timeSqsSends();
   const path = request.path ?? `/serving-endpoints/${request.endpoint}/invocations`;
   const matched = matchRoute(readRoutes('serverless.yml'), 'POST', path);
   if (!matched) throw new Error(`serverless.yml has no route for POST ${path}`);
@@ -191,7 +189,7 @@ function answered(result: { statusCode: number; body: string }, failures: Failur
 async function startProfiler(profiler: Session): Promise<void> {
   profiler.connect();
   await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  await profiler.post('Profiler.setSamplingInterval', { interval: PROFILE_SAMPLING_INTERVAL_US });
   await profiler.post('Profiler.start');
 }
 
