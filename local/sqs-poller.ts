@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { buildLambdaContext } from './api/api-gateway-event';
+import { runInvocation } from './invoke-store';
 
 /** A Lambda handler for SQS events, as `functions/*.ts` export them. */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | undefined>;
@@ -124,7 +125,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     let response: SQSBatchResponse | void | undefined;
     try {
       response = await Promise.race([
-        options.handler(event, context),
+        runInvocation(context, () => options.handler(event, context)),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`Task timed out after ${options.timeoutSeconds} seconds`)), options.timeoutSeconds * 1000);
         }),

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, respondWithHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
+import { installInvokeStore } from '../../local/invoke-store';
 import { matchRoute, readRoutes } from '../../local/api/routes';
 import { cachedHandlerLoader } from '../../local/load-handler';
 import { announceReady } from '../../local/processes/ready-line';
@@ -12,6 +13,8 @@ import { readBody } from '../../local/read-body';
 // routes loaded). Against the local API it shows what the API Gateway stand-in itself costs.
 // Runs with the stack's environment, so the handler's cold start wires the same adapters.
 installLambdaStreamingGlobal();
+// Requests overlap, as in the local API: each invocation keeps its own log keys and metrics.
+await installInvokeStore({ overlapping: true });
 const routes = readRoutes('serverless.yml');
 const handlerOf = cachedHandlerLoader<LambdaHandler>(process.cwd());
 

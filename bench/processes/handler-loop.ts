@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { buildApiGatewayEvent, buildLambdaContext } from '../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, invokeHandler, type LambdaHandler } from '../../local/api/lambda-streaming';
 import { matchRoute, readRoutes } from '../../local/api/routes';
+import { installInvokeStore } from '../../local/invoke-store';
 import { loadHandler } from '../../local/load-handler';
 import { PROFILE_SAMPLING_INTERVAL_US, type ConcurrentLoopResult, type HandlerLoopRequest, type HandlerLoopResult, type HandlerSample, type OverlappedSample } from '../handler-in-process';
 import { applyWhatIfs } from './what-if';
@@ -61,7 +62,12 @@ interface Failures {
 }
 
 async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult | ConcurrentLoopResult> {
+  const concurrency = request.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, not ${concurrency}`);
   installLambdaStreamingGlobal();
+  // One at a time is classic Lambda; overlapping callers are a Managed Instances worker, whose
+  // invocations keep their log keys and metrics apart in the invoke store.
+  await installInvokeStore({ overlapping: concurrency > 1 });
   await applyWhatIfs(request.whatIfs ?? []);
   timeSqsSends();
   const path = request.path ?? `/serving-endpoints/${request.endpoint}/invocations`;
@@ -90,8 +96,6 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult |
       }),
     buildContext: () => buildLambdaContext(matched.route.functionName, matched.route.timeoutSeconds),
   };
-  const concurrency = request.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, not ${concurrency}`);
   return concurrency === 1 ? runOneAtATime(target, request) : runConcurrently(target, request, concurrency);
 }
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { runInvocation } from '../invoke-store';
 
 /**
  * Lambda's response streaming, locally. In Lambda, `awslambda` is a global the runtime provides:
@@ -75,13 +76,14 @@ export function isStreamingHandler(handler: LambdaHandler): handler is Streaming
 }
 
 /**
- * Runs a handler and writes its answer to `res` as API Gateway would: a buffered result at once,
+ * Runs a handler (in its own context of the invoke store, `installInvokeStore`) and writes its
+ * answer to `res` as API Gateway would: a buffered result at once,
  * a streamed one as it is produced. When the caller goes away, the handler's stream is destroyed,
  * as Lambda does, so the handler sees its writes fail.
  */
 export async function respondWithHandler(handler: LambdaHandler, event: APIGatewayProxyEvent, context: Context, res: ServerResponse): Promise<void> {
   if (!isStreamingHandler(handler)) {
-    const result = await handler(event, context);
+    const result = await runInvocation(context, () => handler(event, context));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
@@ -138,7 +140,7 @@ export async function respondWithHandler(handler: LambdaHandler, event: APIGatew
   };
   res.once('close', onClose);
   try {
-    await handler(event, stream, context);
+    await runInvocation(context, () => handler(event, stream, context));
   } finally {
     res.off('close', onClose);
   }
@@ -151,7 +153,7 @@ export async function invokeHandler(
   context: Context,
 ): Promise<{ statusCode: number; headers: Record<string, string>; body: string }> {
   if (!isStreamingHandler(handler)) {
-    const result = await handler(event, context);
+    const result = await runInvocation(context, () => handler(event, context));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
     return { statusCode: result.statusCode, headers, body: result.body };
@@ -162,6 +164,6 @@ export async function invokeHandler(
     if ('metadata' in event) metadata = event.metadata;
     else if ('chunk' in event) chunks.push(event.chunk);
   });
-  await handler(event, stream, context);
+  await runInvocation(context, () => handler(event, stream, context));
   return { statusCode: metadata.statusCode ?? 200, headers: metadata.headers ?? {}, body: Buffer.concat(chunks).toString('utf8') };
 }

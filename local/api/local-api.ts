@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
+import { installInvokeStore } from '../invoke-store';
 import { installLambdaStreamingGlobal, isStreamingHandler, respondWithHandler, type LambdaHandler } from './lambda-streaming';
 import { matchRoute, readRoutes, type Route } from './routes';
 import { listenOrExplain } from '../listen';
@@ -35,8 +36,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'local';
   const routes = readRoutes(resolve(root, 'serverless.yml'));
-  // Streaming handlers (middy's streamifyResponse) need Lambda's `awslambda` global at import.
+  // Streaming handlers (middy's streamifyResponse) need Lambda's `awslambda` global at import;
+  // requests overlap, so invocations keep their log keys and metrics apart as on Managed Instances.
   installLambdaStreamingGlobal();
+  await installInvokeStore({ overlapping: true });
   const handlerNamed = cachedHandlerLoader<LambdaHandler>(root);
   const handlerOf = (route: Route): Promise<LambdaHandler> => handlerNamed(route.handler);
 

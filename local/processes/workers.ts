@@ -2,6 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { buildLambdaContext } from '../api/api-gateway-event';
 import { readEventSources } from '../event-sources';
+import { installInvokeStore, runInvocation } from '../invoke-store';
 import { loadHandler } from '../load-handler';
 import { startSqsPoller, type SqsHandler, type SqsPoller } from '../sqs-poller';
 import { announceReady, closeOnSignals, exitWithOneLine } from './ready-line';
@@ -21,6 +22,9 @@ type ScheduledHandler = (event: ScheduledEvent, context: Context) => Promise<unk
 const log = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
 try {
+  // Pollers and schedules invoke side by side in this one process: each invocation keeps its
+  // own log keys and metrics, as on Lambda Managed Instances.
+  await installInvokeStore({ overlapping: true });
   const root = process.cwd();
   const queues = JSON.parse(process.env.MODELGATE_LOCAL_QUEUES ?? '{}') as Record<string, { url: string; arn: string; concurrency?: number }>;
   const scheduleSeconds = Number(process.env.MODELGATE_LOCAL_SCHEDULE_SECONDS ?? 60);
@@ -76,7 +80,8 @@ try {
         resources: [],
         detail: {},
       } as ScheduledEvent;
-      const run = handler(event, buildLambdaContext(source.functionName, source.timeoutSeconds))
+      const context = buildLambdaContext(source.functionName, source.timeoutSeconds);
+      const run = runInvocation(context, () => handler(event, context))
         .catch((error: unknown) => log({ level: 'ERROR', message: `scheduled ${source.functionName} failed`, error: String(error) }))
         .finally(() => {
           busy = false;

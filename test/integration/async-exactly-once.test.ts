@@ -31,6 +31,7 @@ import { ServiceUnavailableError } from '../../lib/core/errors';
 import type { UsageEvent } from '../../lib/core/usage-event';
 import type { AsyncRequestQueue } from '../../lib/ports/async-request-queue';
 import { createRequestsTable } from '../../local/stack';
+import { installInvokeStore } from '../../local/invoke-store';
 import { startSqsPoller, type SqsPoller } from '../../local/sqs-poller';
 import { FakeKeyStore, ScriptedBackend, scriptedRegistry } from '../fakes/fake-ports';
 import { stackClient } from './stack-client';
@@ -84,6 +85,7 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
   }
 
   beforeAll(async () => {
+    await installInvokeStore({ overlapping: false });
     const deadLetters = await queue('eo-requests-dlq');
     const requests = await queue('eo-requests', {
       VisibilityTimeout: '30',

@@ -2,6 +2,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand,
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type LocalEmulator } from '../../local/emulator';
+import { installInvokeStore } from '../../local/invoke-store';
 import { startSqsPoller, type SqsPoller, type SqsPollerEvent } from '../../local/sqs-poller';
 
 // The poller against an emulator of its own, so it can be paused without disturbing other tests.
@@ -12,6 +13,7 @@ describe('the local SQS poller (Lambda\'s SQS event source mapping, locally)', (
   let queueCount = 0;
 
   beforeAll(async () => {
+    await installInvokeStore({ overlapping: false });
     emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
     sqs = new SQSClient({ region: 'us-east-1', endpoint: emulator.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   });

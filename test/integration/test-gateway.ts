@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
@@ -6,6 +6,8 @@ import { startChild } from '../../local/child-process';
 
 export interface TestGateway {
   url: string;
+  /** What the gateway process printed (its log lines), as far as it has been written. */
+  readLog(): string;
   stop(): Promise<void>;
 }
 
@@ -19,15 +21,17 @@ export async function startTestGateway(config: unknown, extraEnvironment: Record
   const folder = mkdtempSync(join(tmpdir(), 'modelgate-gateway-'));
   const configPath = join(folder, 'endpoints.json');
   writeFileSync(configPath, JSON.stringify(config));
+  const logFile = join(folder, 'api.log');
   const child = await startChild({
     name: 'test gateway',
     entry: resolve('local/processes/api.ts'),
     cwd: process.cwd(),
-    logFile: join(folder, 'api.log'),
+    logFile,
     env: { ...process.env, ...stack.environment, ...extraEnvironment, ENDPOINTS_CONFIG: configPath, MODELGATE_API_PORT: '0' },
   });
   return {
     url: child.url,
+    readLog: () => readFileSync(logFile, 'utf8'),
     async stop() {
       await child.stop();
       rmSync(folder, { recursive: true, force: true });

@@ -4,8 +4,10 @@ import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installLambdaStreamingGlobal, respondWithHandler, type LambdaHandler } from '../../../local/api/lambda-streaming';
+import { installInvokeStore } from '../../../local/invoke-store';
 
 installLambdaStreamingGlobal();
+await installInvokeStore({ overlapping: false });
 const lambda = (globalThis as unknown as {
   awslambda: {
     streamifyResponse(handler: (event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>): LambdaHandler;
