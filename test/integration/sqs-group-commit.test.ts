@@ -181,6 +181,32 @@ describe('SQS group commit', () => {
     expect(results[1]).toMatchObject({ status: 'fulfilled' });
   });
 
+  it('sends a batch SQS keeps failing on its side three times in all (the default), then refuses its messages', async () => {
+    // Prepare: every entry of every batch comes back failed on SQS's side, and nothing else waits,
+    // so the two messages go again together each time.
+    const { sqs, calls } = recordingSqsClient();
+    const queueUrl = await queue(sqs, 'group-commit-server-fault-default');
+    sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const output = result.output as SendMessageBatchResult;
+        if (output.Successful !== undefined) {
+          output.Failed = output.Successful.map((entry) => ({ Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'injected' }));
+          output.Successful = [];
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'failEveryEntry' },
+    );
+    const send = createGroupCommitSender(sqs, queueUrl, { entryRetryDelayMs: 5 });
+    calls.length = 0;
+    // Act
+    const results = await Promise.allSettled([send(message(1)), send(message(2))]);
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(calls).toEqual(Array.from({ length: 3 }, () => ({ command: 'SendMessageBatchCommand', entries: 2 })));
+  });
+
   it('refuses every message of a call that fails as a whole', async () => {
     // Prepare
     const { sqs } = recordingSqsClient();
