@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAsyncWorker } from '../lib/config/wire-async';
-import { processAsyncBatch } from '../lib/core/async/process-async-batch';
+import { processAsyncBatch } from '../lib/http/process-async-batch';
 import { logger } from '../lib/http/logger';
 import { metrics, recordAsyncWorkerMetrics } from '../lib/http/metrics';
 import { tracingMiddleware } from '../lib/http/tracer';

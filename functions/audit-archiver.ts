@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment } from '../lib/config/environment';
 import { wireAuditArchiver } from '../lib/config/wire-audit';
-import { archiveAuditMessages } from '../lib/core/audit-log/archive-messages';
+import { archiveAuditMessages } from '../lib/http/archive-messages';
 import { logger } from '../lib/http/logger';
 import { tracingMiddleware } from '../lib/http/tracer';
 import { metrics, recordArchiveMetrics } from '../lib/http/metrics';

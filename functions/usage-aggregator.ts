@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment } from '../lib/config/environment';
 import { wireUsageConsumer } from '../lib/config/wire-governance';
-import { consumeUsageMessages } from '../lib/core/usage/consume-usage-messages';
+import { consumeUsageMessages } from '../lib/http/consume-usage-messages';
 import { logger } from '../lib/http/logger';
 import { metrics } from '../lib/http/metrics';
 import { tracingMiddleware } from '../lib/http/tracer';

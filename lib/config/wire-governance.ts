@@ -6,7 +6,7 @@ import { createDynamoDbQuotaCounters } from '../adapters/dynamodb-quota-counters
 import { createDynamoDbTenantBudgets } from '../adapters/dynamodb-tenant-budgets';
 import { createDynamoDbUsageLedger } from '../adapters/dynamodb-usage-ledger';
 import { createRequestLimiter, type RequestLimiter } from '../core/limits/request-limiter';
-import type { UsageConsumerDeps } from '../core/usage/consume-usage-messages';
+import type { UsageConsumerDeps } from '../core/usage/count-usage-events';
 import type { KeyAdminStore } from '../ports/key-store';
 import type { Environment } from './environment';
 import { loadEndpointConfig } from './load-endpoint-config';

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { UsageBatchSummary } from '../core/usage/consume-usage-messages';
+import type { UsageBatchSummary } from './consume-usage-messages';
 import { metrics } from './metrics';
 
 /** What one usage-consumer invocation counted; `AbuseFindings` is what the abuse alarm watches. */

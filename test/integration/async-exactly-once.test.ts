@@ -20,7 +20,7 @@ import { systemClock } from '../../lib/adapters/system-clock';
 import { apiKeyRecordFor, newApiKey } from '../../lib/core/api-key';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../lib/core/async/async-request-message';
 import { isSettled } from '../../lib/core/async/async-request';
-import { processAsyncBatch } from '../../lib/core/async/process-async-batch';
+import { processAsyncBatch } from '../../lib/http/process-async-batch';
 import type { AsyncWorkerDeps, MessageDisposition } from '../../lib/core/async/run-async-message';
 import { serveAsyncSubmission, type AsyncSubmissionDeps } from '../../lib/core/async/serve-async-submission';
 import { USAGE_EVENT_ATTRIBUTE } from '../../lib/core/audit-log/archivable-record';

@@ -1,6 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { archiveAuditMessages } from '../../../lib/core/audit-log/archive-messages';
+import { archiveAuditMessages } from '../../../lib/http/archive-messages';
 import { createAuditArchiveWriter } from '../../../lib/core/audit-log/archive-writer';
 import { AUDIT_RECORDS_PREFIX } from '../../../lib/core/audit-log/layout';
 import { usageEventFor } from '../../../lib/core/usage-event';

@@ -1,6 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { consumeUsageMessages, type UsageConsumerDeps } from '../../../lib/core/usage/consume-usage-messages';
+import type { UsageConsumerDeps } from '../../../lib/core/usage/count-usage-events';
+import { consumeUsageMessages } from '../../../lib/http/consume-usage-messages';
 
 function event(prefix: string, bodies: string[]): SQSEvent {
   return {

@@ -1,6 +1,6 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { runAsyncMessage, type AsyncWorkerDeps, type MessageDisposition } from './run-async-message';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { runAsyncMessage, type AsyncWorkerDeps, type MessageDisposition } from '../core/async/run-async-message';
+import { eachQueueMessage } from './sqs-batch';
 
 /** A message the event source must not delete: retried after its backoff, or dead-lettered. */
 export class MessageKeptError extends Error {
@@ -16,17 +16,15 @@ export interface AsyncBatchResult {
 }
 
 /**
- * One worker invocation: the batch's messages run in parallel (each on its own; Powertools' partial
- * batch response reports only those to keep, so a poison message never holds up the others), and
- * the dispositions come back for the log and the metrics.
+ * One worker invocation: the batch's messages run in parallel, each on its own (only those to
+ * keep are reported, so a poison message never holds up the others), and the dispositions come
+ * back for the log and the metrics.
  */
 export async function processAsyncBatch(event: SQSEvent, deps: AsyncWorkerDeps): Promise<AsyncBatchResult> {
   const dispositions: MessageDisposition[] = [];
-  // A processor per invocation: it holds the batch's state, and the local stack may run invocations side by side.
-  const processor = new BatchProcessor(EventType.SQS);
-  const response = await processPartialResponse(
+  const response = await eachQueueMessage(
     event,
-    async (record: SQSRecord) => {
+    async (record) => {
       const disposition = await runAsyncMessage(
         {
           messageId: record.messageId,
@@ -40,8 +38,7 @@ export async function processAsyncBatch(event: SQSEvent, deps: AsyncWorkerDeps):
       dispositions.push(disposition);
       if (disposition.kind === 'retry' || disposition.kind === 'dead-letter') throw new MessageKeptError(disposition);
     },
-    processor,
-    { throwOnFullBatchFailure: false, processInParallel: true },
+    { inParallel: true },
   );
   return { response, dispositions };
 }
