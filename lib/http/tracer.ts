@@ -1,6 +1,7 @@
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { MiddlewareObj } from '@middy/core';
+import { isTracingWanted } from '../config/tracing';
 import type { SettledInvocation } from '../core/serve-invocation';
 
 /**
@@ -13,9 +14,7 @@ import type { SettledInvocation } from '../core/serve-invocation';
  * loading it measured ×0.91 (0.65–1.20) on the invocation handler's CPU over four rounds
  * (`npm run bench:hot-path`, BENCHMARKS.md): a removed async hook, inside that run's noise.
  */
-const tracingWanted = (process.env.AWS_EXECUTION_ENV ?? '') !== '' && (process.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
-
-const tracer: Tracer | undefined = tracingWanted ? new (await import('@aws-lambda-powertools/tracer')).Tracer() : undefined;
+const tracer: Tracer | undefined = isTracingWanted() ? new (await import('@aws-lambda-powertools/tracer')).Tracer() : undefined;
 
 /** Whether requests are traced in this container (Powertools may still turn it off, e.g. under SAM local). */
 export function isTracingEnabled(): boolean {
