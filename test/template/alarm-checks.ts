@@ -1,4 +1,4 @@
-import { asArray, propertyAt, refersTo, resourcesOfType, type CfnResource, type CfnTemplate } from './cloudformation-template';
+import { asArray, findWithoutTransportDeny, propertyAt, refersTo, resourcesOfType, type CfnResource, type CfnTemplate } from './cloudformation-template';
 import { functionsCallingModelBackends, functionsWithReservedConcurrency } from './function-checks';
 import { deadLetterQueueIds } from './queue-checks';
 
@@ -109,4 +109,9 @@ export function findAlarmsThatPageNoOne(template: CfnTemplate): string[] {
   return resourcesOfType(template, 'AWS::CloudWatch::Alarm')
     .filter(([, alarm]) => !asArray(alarm.Properties?.AlarmActions as unknown[] | undefined).some((action) => topics.some((topic) => refersTo(action, topic))))
     .map(([id]) => `${id}: AlarmActions notify no SNS topic of the stack`);
+}
+
+/** SNS topics whose topic policy does not refuse plain HTTP. */
+export function findTopicsWithoutTlsPolicy(template: CfnTemplate): string[] {
+  return findWithoutTransportDeny(template, { type: 'AWS::SNS::Topic', policyType: 'AWS::SNS::TopicPolicy', targets: 'Topics', action: 'sns:*' });
 }

@@ -5,6 +5,7 @@ import {
   findMissingApiAlarms,
   findMissingAuditHandoffAlarm,
   findMissingThrottlingAlarms,
+  findTopicsWithoutTlsPolicy,
 } from './alarm-checks';
 import { copyOf, readPackagedTemplate } from './cloudformation-template';
 
@@ -20,6 +21,17 @@ describe('alarms in the packaged template', () => {
     delete weakened.Resources.ApiServerErrorRateAlarm;
     weakened.Resources.ApiLatencyP99Alarm!.Properties!.ExtendedStatistic = 'p50';
     expect(findMissingApiAlarms(weakened)).toEqual(['no alarm on API Gateway 5XXError', 'no alarm on API Gateway p99 Latency']);
+  });
+
+  it('refuses plain HTTP on the alarm topic', () => {
+    expect(findTopicsWithoutTlsPolicy(template)).toEqual([]);
+  });
+
+  it('catches the alarm topic\'s transport deny removed', () => {
+    const weakened = copyOf(template);
+    const document = weakened.Resources.AlarmTopicPolicy!.Properties!.PolicyDocument as { Statement: Array<{ Sid?: string }> };
+    document.Statement = document.Statement.filter((statement) => statement.Sid !== 'DenyInsecureTransport');
+    expect(findTopicsWithoutTlsPolicy(weakened)).toEqual(['AlarmTopic: no policy statement denying aws:SecureTransport=false']);
   });
 
   it('watches the depth of every dead-letter queue', () => {

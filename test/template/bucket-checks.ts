@@ -1,4 +1,14 @@
-import { asArray, propertyAt, refersTo, resourcesOfType, statementsOf, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import {
+  asArray,
+  deniesEveryoneEverything,
+  deniesInsecureTransport,
+  propertyAt,
+  refersTo,
+  resourcesOfType,
+  statementsOf,
+  type CfnTemplate,
+  type PolicyStatement,
+} from './cloudformation-template';
 
 // Every check returns findings, one line each; an empty list means the template passes.
 
@@ -28,20 +38,9 @@ export function findBucketsWithoutPublicAccessBlock(template: CfnTemplate): stri
   );
 }
 
-function deniesEveryoneEverything(statement: PolicyStatement): boolean {
-  const principal = statement.Principal;
-  const everyone = principal === '*' || propertyAt(principal, 'AWS') === '*';
-  return statement.Effect === 'Deny' && everyone && asArray(statement.Action).includes('s3:*');
-}
-
-function isDenyInsecureTransport(statement: PolicyStatement): boolean {
-  const value = propertyAt(statement.Condition, 'Bool.aws:SecureTransport');
-  return deniesEveryoneEverything(statement) && (value === false || value === 'false');
-}
-
 function isDenyTlsBelow12(statement: PolicyStatement): boolean {
   const value = propertyAt(statement.Condition, 'NumericLessThan.s3:TlsVersion');
-  return deniesEveryoneEverything(statement) && Number(value) >= 1.2;
+  return deniesEveryoneEverything(statement, 's3:*') && Number(value) >= 1.2;
 }
 
 /** Buckets whose policy does not deny plain HTTP and TLS older than 1.2 to everyone. */
@@ -52,7 +51,7 @@ export function findBucketsWithoutTlsPolicy(template: CfnTemplate): string[] {
       .filter(([, policy]) => refersTo(policy.Properties?.Bucket, id))
       .flatMap(([, policy]) => statementsOf(policy.Properties?.PolicyDocument));
     const findings: string[] = [];
-    if (!statements.some(isDenyInsecureTransport)) findings.push(`${id}: no policy statement denying aws:SecureTransport=false`);
+    if (!statements.some((statement) => deniesInsecureTransport(statement, 's3:*'))) findings.push(`${id}: no policy statement denying aws:SecureTransport=false`);
     if (!statements.some(isDenyTlsBelow12)) findings.push(`${id}: no policy statement denying s3:TlsVersion < 1.2`);
     return findings;
   });

@@ -95,6 +95,33 @@ export function statementsOf(document: unknown): PolicyStatement[] {
   return asArray(propertyAt(document, 'Statement') as PolicyStatement | PolicyStatement[] | undefined);
 }
 
+/** A statement denying everyone every action of a service (`action` such as `s3:*`). */
+export function deniesEveryoneEverything(statement: PolicyStatement, action: string): boolean {
+  const principal = statement.Principal;
+  const everyone = principal === '*' || propertyAt(principal, 'AWS') === '*';
+  return statement.Effect === 'Deny' && everyone && asArray(statement.Action).includes(action);
+}
+
+/** A statement denying everyone every action of a service over plain HTTP (`aws:SecureTransport` false). */
+export function deniesInsecureTransport(statement: PolicyStatement, action: string): boolean {
+  const value = propertyAt(statement.Condition, 'Bool.aws:SecureTransport');
+  return deniesEveryoneEverything(statement, action) && (value === false || value === 'false');
+}
+
+/**
+ * Resources of a type whose resource policies (`policyType`, naming their resources under
+ * `targets`, e.g. an `AWS::SQS::QueuePolicy`'s `Queues`) do not deny `action` over plain HTTP.
+ */
+export function findWithoutTransportDeny(template: CfnTemplate, resource: { type: string; policyType: string; targets: string; action: string }): string[] {
+  const policies = resourcesOfType(template, resource.policyType);
+  return resourcesOfType(template, resource.type).flatMap(([id]) => {
+    const statements = policies
+      .filter(([, policy]) => refersTo(policy.Properties?.[resource.targets], id))
+      .flatMap(([, policy]) => statementsOf(policy.Properties?.PolicyDocument));
+    return statements.some((statement) => deniesInsecureTransport(statement, resource.action)) ? [] : [`${id}: no policy statement denying aws:SecureTransport=false`];
+  });
+}
+
 /** A deep copy to weaken in a test, leaving the packaged template as it was. */
 export function copyOf(template: CfnTemplate): CfnTemplate {
   return structuredClone(template);

@@ -1,4 +1,4 @@
-import { propertyAt, referencedIds, resourcesOfType, type CfnTemplate } from './cloudformation-template';
+import { findWithoutTransportDeny, propertyAt, referencedIds, resourcesOfType, type CfnTemplate } from './cloudformation-template';
 
 /** Logical ids of the queues other queues redrive to. */
 export function deadLetterQueueIds(template: CfnTemplate): Set<string> {
@@ -14,6 +14,11 @@ export function findUnencryptedQueues(template: CfnTemplate): string[] {
   return resourcesOfType(template, 'AWS::SQS::Queue')
     .filter(([, queue]) => queue.Properties?.KmsMasterKeyId === undefined)
     .map(([id]) => `${id}: not encrypted with a KMS key`);
+}
+
+/** Queues whose queue policy does not refuse plain HTTP (SQS answers on http:// too). */
+export function findQueuesWithoutTlsPolicy(template: CfnTemplate): string[] {
+  return findWithoutTransportDeny(template, { type: 'AWS::SQS::Queue', policyType: 'AWS::SQS::QueuePolicy', targets: 'Queues', action: 'sqs:*' });
 }
 
 /** Queues, other than dead-letter queues, with no redrive policy to a dead-letter queue in the stack. */

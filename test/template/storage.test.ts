@@ -5,8 +5,8 @@ import {
   findBucketsWithoutTlsPolicy,
   findUnencryptedBuckets,
 } from './bucket-checks';
-import { copyOf, propertyAt, readPackagedTemplate, statementsOf, type CfnTemplate } from './cloudformation-template';
-import { findQueuesWithoutDeadLetterQueue, findUnencryptedQueues, findVisibilityTimeoutsTooShort } from './queue-checks';
+import { copyOf, propertyAt, readPackagedTemplate, resourcesOfType, statementsOf, type CfnTemplate } from './cloudformation-template';
+import { findQueuesWithoutDeadLetterQueue, findQueuesWithoutTlsPolicy, findUnencryptedQueues, findVisibilityTimeoutsTooShort } from './queue-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
 
@@ -94,6 +94,21 @@ describe('SQS queues in the packaged template', () => {
     const weakened = copyOf(template);
     delete weakened.Resources.UsageDeadLetterQueue!.Properties!.KmsMasterKeyId;
     expect(findUnencryptedQueues(weakened)).toEqual(['UsageDeadLetterQueue: not encrypted with a KMS key']);
+  });
+
+  it('gives every queue, dead-letter queues included, a policy denying plain HTTP', () => {
+    expect(findQueuesWithoutTlsPolicy(template)).toEqual([]);
+  });
+
+  it('catches a new queue left out of the policy, and a transport deny that never applies', () => {
+    // Prepare
+    const withNewQueue = copyOf(template);
+    withNewQueue.Resources.JobsQueue = { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/x' } };
+    const neverApplies = copyOf(template);
+    statementsOf(neverApplies.Resources.QueuesRequireTls!.Properties!.PolicyDocument)[0]!.Condition = { Bool: { 'aws:SecureTransport': 'true' } };
+    // Act / Assess
+    expect(findQueuesWithoutTlsPolicy(withNewQueue)).toEqual(['JobsQueue: no policy statement denying aws:SecureTransport=false']);
+    expect(findQueuesWithoutTlsPolicy(neverApplies)).toHaveLength(resourcesOfType(template, 'AWS::SQS::Queue').length);
   });
 
   it('gives every queue but the dead-letter queues a redrive policy to one', () => {
