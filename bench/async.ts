@@ -8,6 +8,7 @@ import { main } from '../cli/main';
 import type { CliIo } from '../cli/command';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../lib/core/async/async-request-message';
 import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
+import { installInvokeStore } from '../local/invoke-store';
 import { startSqsPoller } from '../local/sqs-poller';
 import { runAsyncMessage } from '../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../lib/core/async/serve-async-submission';
@@ -45,6 +46,8 @@ const watchdog = setTimeout(() => {
 }, SETTINGS.hardLimitMs);
 
 try {
+  // The trivial consumer below runs on the local SQS poller, which invokes inside the invoke store.
+  await installInvokeStore({ overlapping: false });
   const machine = { nproc: availableParallelism(), node: process.version, loadAverage1m: loadavg()[0] ?? Number.NaN };
   stack = await startLocalStack({
     root: ROOT,

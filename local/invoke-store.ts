@@ -22,7 +22,17 @@ let store: InvokeStoreBase | undefined;
  */
 export async function installInvokeStore(options: { overlapping: boolean }): Promise<void> {
   if (options.overlapping) process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= OVERLAPPING_MAX_CONCURRENCY;
-  store = await InvokeStore.getInstanceAsync(options.overlapping);
+  const made = await InvokeStore.getInstanceAsync(options.overlapping);
+  if (options.overlapping && !keepsContextsApart(made)) {
+    throw new Error('The invoke store was already made single-context (an AWS SDK call came before installInvokeStore): overlapping invocations would share one context');
+  }
+  store = made;
+}
+
+/** A multi-context store forgets a context once its run is over; the single-context one keeps the last. */
+function keepsContextsApart(candidate: InvokeStoreBase): boolean {
+  candidate.run({}, () => undefined);
+  return !candidate.hasContext();
 }
 
 function installed(): InvokeStoreBase {

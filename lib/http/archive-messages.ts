@@ -4,7 +4,7 @@ import { archiveRecords, type ArchivedRecords } from '../core/audit-log/archive-
 import type { AuditArchiveWriter } from '../core/audit-log/archive-writer';
 import type { UsageEvent } from '../core/usage-event';
 import type { UsageSink } from '../ports/usage-sink';
-import { eachQueueMessage } from './sqs-batch';
+import { eachQueueMessage } from './each-queue-message';
 
 export interface ArchiveMessagesResult {
   response: SQSBatchResponse;

@@ -3,7 +3,7 @@ import type { AbuseFinding } from '../core/abuse/abuse-finding';
 import { describeIssues } from '../core/describe-issues';
 import { countUsageEvents, type DeliveredUsageEvent, type UsageConsumerDeps } from '../core/usage/count-usage-events';
 import { usageEventSchema } from '../core/usage-event';
-import { eachQueueMessage } from './sqs-batch';
+import { eachQueueMessage } from './each-queue-message';
 
 export interface UsageBatchSummary {
   received: number;

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { runAsyncMessage, type AsyncWorkerDeps, type MessageDisposition } from '../core/async/run-async-message';
-import { eachQueueMessage } from './sqs-batch';
+import { eachQueueMessage } from './each-queue-message';
 
 /** A message the event source must not delete: retried after its backoff, or dead-lettered. */
 export class MessageKeptError extends Error {

@@ -110,7 +110,9 @@ export function deniesInsecureTransport(statement: PolicyStatement, action: stri
 
 /**
  * Resources of a type whose resource policies (`policyType`, naming their resources under
- * `targets`, e.g. an `AWS::SQS::QueuePolicy`'s `Queues`) do not deny `action` over plain HTTP.
+ * `targets`, e.g. an `AWS::SQS::QueuePolicy`'s `Queues`) do not deny `action` over plain HTTP in a
+ * statement whose `Resource` covers them (`*`, or a reference to them: a policy shared by several
+ * resources must name each in both places).
  */
 export function findWithoutTransportDeny(template: CfnTemplate, resource: { type: string; policyType: string; targets: string; action: string }): string[] {
   const policies = resourcesOfType(template, resource.policyType);
@@ -118,7 +120,10 @@ export function findWithoutTransportDeny(template: CfnTemplate, resource: { type
     const statements = policies
       .filter(([, policy]) => refersTo(policy.Properties?.[resource.targets], id))
       .flatMap(([, policy]) => statementsOf(policy.Properties?.PolicyDocument));
-    return statements.some((statement) => deniesInsecureTransport(statement, resource.action)) ? [] : [`${id}: no policy statement denying aws:SecureTransport=false`];
+    const covers = (statement: PolicyStatement) => statement.Resource === '*' || refersTo(statement.Resource, id);
+    return statements.some((statement) => covers(statement) && deniesInsecureTransport(statement, resource.action))
+      ? []
+      : [`${id}: no policy statement denying aws:SecureTransport=false`];
   });
 }
 

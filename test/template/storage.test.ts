@@ -100,14 +100,17 @@ describe('SQS queues in the packaged template', () => {
     expect(findQueuesWithoutTlsPolicy(template)).toEqual([]);
   });
 
-  it('catches a new queue left out of the policy, and a transport deny that never applies', () => {
+  it('catches a new queue left out of the policy or out of its statement, and a transport deny that never applies', () => {
     // Prepare
     const withNewQueue = copyOf(template);
     withNewQueue.Resources.JobsQueue = { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/x' } };
+    const listedOnly = copyOf(withNewQueue);
+    (listedOnly.Resources.QueuesRequireTls!.Properties!.Queues as unknown[]).push({ Ref: 'JobsQueue' });
     const neverApplies = copyOf(template);
     statementsOf(neverApplies.Resources.QueuesRequireTls!.Properties!.PolicyDocument)[0]!.Condition = { Bool: { 'aws:SecureTransport': 'true' } };
     // Act / Assess
     expect(findQueuesWithoutTlsPolicy(withNewQueue)).toEqual(['JobsQueue: no policy statement denying aws:SecureTransport=false']);
+    expect(findQueuesWithoutTlsPolicy(listedOnly)).toEqual(['JobsQueue: no policy statement denying aws:SecureTransport=false']);
     expect(findQueuesWithoutTlsPolicy(neverApplies)).toHaveLength(resourcesOfType(template, 'AWS::SQS::Queue').length);
   });
 
