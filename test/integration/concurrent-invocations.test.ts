@@ -60,16 +60,20 @@ describe('overlapping invocations in one process', () => {
     );
     expect(answers.map((answer) => answer.status)).toEqual(asked.map(() => 200));
 
-    // The log is written by another process: wait until every invocation's line is there.
+    // The log is written by another process, each invocation's EMF line after its log line: wait
+    // until every invocation's two lines are there (or the deadline, and the counts below fail).
+    const isEmfLine = (line: Record<string, unknown>): line is EmfLine & Record<string, unknown> =>
+      (line as EmfLine)._aws?.CloudWatchMetrics !== undefined && 'Latency' in line;
     let lines: Record<string, unknown>[] = [];
     const deadline = Date.now() + 5_000;
     do {
       lines = gateway
         .readLog()
         .split('\n')
+        .slice(0, -1) // what follows the last newline is empty or a line still being written
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>);
-      if (lines.filter((line) => line.message === 'Invocation').length >= REQUESTS) break;
+      if (lines.filter((line) => line.message === 'Invocation').length >= REQUESTS && lines.filter(isEmfLine).length >= REQUESTS) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     } while (Date.now() < deadline);
 
@@ -80,7 +84,7 @@ describe('overlapping invocations in one process', () => {
     for (const answer of answers) expect(loggedEndpointOf.get(answer.requestId)).toBe(answer.model);
 
     // One EMF line per invocation, with one Latency value under its own endpoint's dimension.
-    const emfLines = lines.filter((line): line is EmfLine & Record<string, unknown> => (line as EmfLine)._aws?.CloudWatchMetrics !== undefined && 'Latency' in line);
+    const emfLines = lines.filter(isEmfLine);
     expect(emfLines.map((line) => typeof line.Latency)).toEqual(asked.map(() => 'number'));
     for (const endpoint of ENDPOINTS) {
       expect(emfLines.filter((line) => line.endpoint === endpoint)).toHaveLength(asked.filter((model) => model === endpoint).length);
