@@ -14,6 +14,16 @@ import { traced } from '../http/tracer';
 const requestHandler = { connectionTimeout: 2_000 };
 
 /**
+ * The clients whose calls sit on the request path resolve each command's middleware stack once
+ * and reuse it (the SDK's `cacheMiddleware`), instead of rebuilding the chain on every `send`.
+ * It holds because nothing here changes a stack after the client is made (the logger middleware
+ * is removed and X-Ray's added before the first call) and their sends pass no per-call options,
+ * which would bypass the cache. DynamoDB's document client refuses it, and the SageMaker client's
+ * calls each carry an abort signal, so neither has it.
+ */
+const stackResolvedOnce = { cacheMiddleware: true } as const;
+
+/**
  * modelgate gives the SDK no logger, yet the SDK's logger middleware still runs on every call:
  * it copies each command's input and output through the sensitive-member filter only to hand the
  * copies to the no-op logger (about 1% of an invocation's CPU in `npm run bench:hot-path`'s
@@ -36,13 +46,14 @@ export function createS3Client(env: Environment): S3Client {
         endpoint: env.AWS_ENDPOINT_URL_S3,
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
         requestHandler,
+        ...stackResolvedOnce,
       }),
     ),
   );
 }
 
 export function createSqsClient(env: Environment): SQSClient {
-  return traced(withoutSdkLogging(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler })));
+  return traced(withoutSdkLogging(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler, ...stackResolvedOnce })));
 }
 
 export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntimeClient {
