@@ -52,7 +52,7 @@ export function createS3Client(env: Environment): S3Client {
   );
 }
 
-export function createSqsClient(env: Environment): SQSClient {
+export function createSqsClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_SQS'>): SQSClient {
   return traced(withoutSdkLogging(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler, ...stackResolvedOnce })));
 }
 
