@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy/fault-proxy';
+import type { FaultProxy } from '../../local/fault-proxy/fault-proxy';
 import { stackClient } from './stack-client';
 import { startTestGateway, type TestGateway } from './test-gateway';
 
@@ -23,10 +23,8 @@ describe('overlapping invocations in one process', () => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    const { stack } = client;
-    const target = new URL(stack.openaiServerUrl);
     // Every answer comes late, so all requests are in flight at once.
-    proxy = await startFaultProxy({ port: 0, target: { host: target.hostname, port: Number(target.port) } });
+    proxy = await client.faultProxyToOpenAiServer();
     await proxy.setFault({ kind: 'latency', ms: 150 });
     gateway = await startTestGateway({
       version: 1,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy/fault-proxy';
+import type { FaultProxy } from '../../local/fault-proxy/fault-proxy';
 import { stackClient } from './stack-client';
 import { startTestGateway, type TestGateway } from './test-gateway';
 
@@ -19,9 +19,7 @@ describe('routing under network faults', () => {
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    const { stack } = client;
-    const target = new URL(stack.openaiServerUrl);
-    proxy = await startFaultProxy({ port: 0, target: { host: target.hostname, port: Number(target.port) } });
+    proxy = await client.faultProxyToOpenAiServer();
     gateway = await startTestGateway({
       version: 1,
       endpoints: [
@@ -44,7 +42,7 @@ describe('routing under network faults', () => {
               name: 'fallback',
               backend: 'anthropic',
               model: 'toy-claude',
-              baseUrl: stack.anthropicServerUrl,
+              baseUrl: client.stack.anthropicServerUrl,
               apiKey: { secretsManager: 'modelgate/local/anthropic-api-key' },
               weight: 0,
             },

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { startFaultProxy, type FaultProxy } from '../../local/fault-proxy/fault-proxy';
 import { createDynamoDbAbuseStore } from '../../lib/adapters/dynamodb-abuse-store';
 import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
 import { createDynamoDbQuotaCounters } from '../../lib/adapters/dynamodb-quota-counters';
@@ -31,6 +32,12 @@ export function stackClient() {
     stack,
     s3,
     sqs,
+
+    /** A fault-injecting proxy on a port of its own, in front of the stack's OpenAI-compatible server. */
+    faultProxyToOpenAiServer(): Promise<FaultProxy> {
+      const target = new URL(stack.openaiServerUrl);
+      return startFaultProxy({ port: 0, target: { host: target.hostname, port: Number(target.port) } });
+    },
 
     /** POSTs a scoring request the way a client would. */
     async invoke(endpoint: string, body: unknown, options: { key?: string | null; headers?: Record<string, string>; raw?: string } = {}) {
