@@ -14,12 +14,12 @@ import { traced } from '../http/tracer';
 const requestHandler = { connectionTimeout: 2_000 };
 
 /**
- * The clients whose calls sit on the request path resolve each command's middleware stack once
- * and reuse it (the SDK's `cacheMiddleware`), instead of rebuilding the chain on every `send`.
- * It holds because nothing here changes a stack after the client is made (the logger middleware
- * is removed and X-Ray's added before the first call) and their sends pass no per-call options,
- * which would bypass the cache. DynamoDB's document client refuses it, and the SageMaker client's
- * calls each carry an abort signal, so neither has it.
+ * The SQS client resolves each command's middleware chain once, not on every send (×0.8 of a
+ * call's CPU in `npm run bench:sdk-call`). Cached, the chain keeps one context for all calls of a
+ * command, so it is safe only where nothing a call puts there differs between calls: true of SQS
+ * (one endpoint; the queue travels in the body), not of S3, where a PutObject's bucket is written
+ * there and concurrent puts to two buckets both went to one (test/unit/adapters/aws-clients.test.ts).
+ * The cached chain also holds on to the first command it ran, one message, for the container's life.
  */
 const stackResolvedOnce = { cacheMiddleware: true } as const;
 
@@ -38,7 +38,7 @@ function withoutSdkLogging<Client extends { middlewareStack: { remove(name: stri
  * Made once per container by each entry point; locally only the endpoints differ. Each client is
  * traced (an X-Ray subsegment per call) where tracing is on; elsewhere it is returned as made.
  */
-export function createS3Client(env: Environment): S3Client {
+export function createS3Client(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_S3' | 'S3_FORCE_PATH_STYLE'>): S3Client {
   return traced(
     withoutSdkLogging(
       new S3Client({
@@ -46,7 +46,6 @@ export function createS3Client(env: Environment): S3Client {
         endpoint: env.AWS_ENDPOINT_URL_S3,
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
         requestHandler,
-        ...stackResolvedOnce,
       }),
     ),
   );

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createDynamoDbClient,
   createKmsClient,
@@ -28,5 +31,70 @@ describe('the AWS clients modelgate makes', () => {
       expect(middlewares.length, name).toBeGreaterThan(5);
       expect(middlewares.filter((entry) => entry.startsWith('loggerMiddleware')), name).toEqual([]);
     }
+  });
+});
+
+/** What a client sent, as a request handler standing in for the network sees it. */
+interface SentRequest {
+  path: string;
+  target: string | undefined;
+  body: string;
+}
+
+/**
+ * Replaces the client's request handler (before its first call, when the chain is resolved) with
+ * one that records each request and answers `answer(request)`; every answer waits a tick, so calls
+ * made together are in flight together.
+ */
+function recordRequests(client: { config: object }, answer: (request: SentRequest) => { headers?: Record<string, string>; body?: string }): SentRequest[] {
+  const sent: SentRequest[] = [];
+  (client.config as { requestHandler: unknown }).requestHandler = {
+    handle: async (request: { path: string; headers: Record<string, string>; body?: unknown }) => {
+      const body = typeof request.body === 'string' ? request.body : Buffer.from((request.body as Uint8Array | undefined) ?? []).toString();
+      const seen = { path: request.path, target: request.headers['x-amz-target'], body };
+      sent.push(seen);
+      await new Promise((resolve) => setImmediate(resolve));
+      const { headers = {}, body: answerBody = '' } = answer(seen);
+      return { response: { statusCode: 200, reason: 'OK', headers, body: Buffer.from(answerBody) } };
+    },
+  };
+  return sent;
+}
+
+describe('the AWS clients under concurrent calls of one command', () => {
+  const credentials = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+  beforeEach(() => {
+    for (const [name, value] of Object.entries(credentials)) vi.stubEnv(name, value);
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('S3 sends each PutObject to its own bucket (a cached middleware chain sent both to one)', async () => {
+    // Prepare: one client for two buckets, as the async wiring shares one for the async bucket and audit bodies.
+    const s3 = createS3Client({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: true });
+    const sent = recordRequests(s3, () => ({ headers: { etag: '"0"' } }));
+    const puts = ['audit-bucket', 'async-bucket', 'audit-bucket', 'async-bucket'].map((bucket, index) => ({ bucket, key: `k${index}`, body: `${bucket}/${index}` }));
+    // Act
+    await Promise.all(puts.map((put) => s3.send(new PutObjectCommand({ Bucket: put.bucket, Key: put.key, Body: put.body }))));
+    // Assess
+    expect(sent.map((request) => `${request.path} ${request.body}`).sort()).toEqual(puts.map((put) => `/${put.bucket}/${put.key} ${put.body}`).sort());
+  });
+
+  it('SQS sends each message to its own queue with its own body, its middleware chain resolved once', async () => {
+    // Prepare
+    const sqs = createSqsClient({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:1' });
+    const sent = recordRequests(sqs, (request) => {
+      const { MessageBody } = JSON.parse(request.body) as { MessageBody: string };
+      return { body: JSON.stringify({ MessageId: 'm', MD5OfMessageBody: createHash('md5').update(MessageBody).digest('hex') }) };
+    });
+    const messages = ['audit', 'usage', 'audit', 'usage'].map((queue, index) => ({ queueUrl: `http://127.0.0.1:1/000000000000/${queue}`, body: `${queue} ${index}` }));
+    // Act
+    await Promise.all(messages.map((message) => sqs.send(new SendMessageCommand({ QueueUrl: message.queueUrl, MessageBody: message.body }))));
+    // Assess
+    const received = sent.map((request) => JSON.parse(request.body) as { QueueUrl: string; MessageBody: string });
+    expect(received.map((message) => `${message.QueueUrl} ${message.MessageBody}`).sort()).toEqual(messages.map((message) => `${message.queueUrl} ${message.body}`).sort());
+    expect(sent.every((request) => request.target === 'AmazonSQS.SendMessage')).toBe(true);
+    expect((sqs as unknown as { handlers?: WeakMap<object, unknown> }).handlers?.has(SendMessageCommand)).toBe(true);
   });
 });
