@@ -28,12 +28,15 @@ export function machineFacts(): MachineFacts {
 
 /**
  * The checkout's short commit, marked `(+ uncommitted changes)` when what the benchmarks run
- * (lib/, functions/, local/, package.json) differs from it; `unknown` outside a git checkout.
+ * (lib/, functions/, local/, bench/ but its results, package.json) differs from it; `unknown` outside a git checkout.
  */
 export function commitOf(root: string): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'local', 'package.json'], { cwd: root, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'lib', 'functions', 'local', 'bench', ':!bench/results', 'package.json'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).trim();
     return changed === '' ? commit : `${commit} (+ uncommitted changes)`;
   } catch {
     return 'unknown';

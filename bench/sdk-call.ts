@@ -21,12 +21,13 @@ import { spread, type Spread } from './stats';
 
 // `npm run bench:sdk-call`: what one audit hand-off costs the process that makes it, one call at a
 // time (a classic Lambda container's case, where no other request shares the round trip). The same
-// audit-sized message goes to the local SQS emulator four ways, interleaved within each round:
-// through modelgate's audit sink, through the SDK client as modelgate makes it, through the same
-// client rebuilding its middleware chain on every call (the SDK's default), and as a bare
-// keep-alive node:http POST of the same JSON (the floor: the bytes on the wire without the SDK).
-// This process is pinned to one CPU and the emulator to the other; CPU per call is this process's
-// CPU time over each variant's calls. Figures go to BENCHMARKS.md, section "sdk-call".
+// audit-sized message goes to the local SQS emulator four ways, taking turns every few calls within
+// each round: through modelgate's audit sink, through the SDK client as modelgate makes it, through
+// the same client rebuilding its middleware chain on every call (the SDK's default), and as a bare
+// keep-alive node:http POST of the same JSON body (the floor: the request body on the wire without
+// the SDK's signature, headers and checks). Plain HTTP on loopback: real SQS adds TLS to every
+// variant. This process is pinned to one CPU and the emulator to the other; CPU per call is this
+// process's CPU time over each variant's calls. Figures go to BENCHMARKS.md, section "sdk-call".
 
 const { values: args } = parseArgs({
   options: {
@@ -62,7 +63,7 @@ interface SdkCallRun {
   command: string;
   commit: string;
   machine: MachineFacts;
-  settings: { rounds: number; calls: number; warmup: number; messageBytes: number; attributeBytes: number };
+  settings: { rounds: number; calls: number; warmup: number; slice: number; messageBytes: number; attributeBytes: number };
   loadAverage: { before: number[]; after: number[] };
   rounds: Array<Record<Variant, VariantFigures>>;
   /** Each variant's CPU per call ÷ the SDK's as configured, paired within each round. */
@@ -120,13 +121,34 @@ const noBodyStore: ObjectStore = {
   },
 };
 
-async function measure(call: () => Promise<unknown>, count: number): Promise<VariantFigures> {
-  const cpuBefore = process.cpuUsage();
-  const wallBefore = process.hrtime.bigint();
-  for (let index = 0; index < count; index += 1) await call();
-  const wall = Number(process.hrtime.bigint() - wallBefore) / 1_000;
-  const cpu = process.cpuUsage(cpuBefore);
-  return { cpuMicrosPerCall: (cpu.user + cpu.system) / count, wallMicrosPerCall: wall / count };
+/** Calls in a row of one variant before the next variant's turn: short, so no variant's garbage or the machine's mood lands on one variant alone. */
+const SLICE = 50;
+
+/**
+ * One round: the variants take turns, `SLICE` calls at a time, the order turning by one variant
+ * each turn, until each has made `count` calls; CPU and wall time are summed per variant.
+ */
+async function measureRound(calls: Record<Variant, () => Promise<unknown>>, count: number): Promise<Record<Variant, VariantFigures>> {
+  const spent = Object.fromEntries(VARIANTS.map((variant) => [variant, { cpuMicros: 0, wallMicros: 0, calls: 0 }])) as Record<
+    Variant,
+    { cpuMicros: number; wallMicros: number; calls: number }
+  >;
+  for (let turn = 0; spent[VARIANTS[0]].calls < count; turn += 1) {
+    for (let step = 0; step < VARIANTS.length; step += 1) {
+      const variant = VARIANTS[(turn + step) % VARIANTS.length] as Variant;
+      const slice = Math.min(SLICE, count - spent[variant].calls);
+      const cpuBefore = process.cpuUsage();
+      const wallBefore = process.hrtime.bigint();
+      for (let index = 0; index < slice; index += 1) await calls[variant]();
+      const cpu = process.cpuUsage(cpuBefore);
+      spent[variant].wallMicros += Number(process.hrtime.bigint() - wallBefore) / 1_000;
+      spent[variant].cpuMicros += cpu.user + cpu.system;
+      spent[variant].calls += slice;
+    }
+  }
+  return Object.fromEntries(
+    VARIANTS.map((variant) => [variant, { cpuMicrosPerCall: spent[variant].cpuMicros / count, wallMicrosPerCall: spent[variant].wallMicros / count }]),
+  ) as Record<Variant, VariantFigures>;
 }
 
 function render(run: SdkCallRun, resultFile: string): string {
@@ -140,9 +162,9 @@ function render(run: SdkCallRun, resultFile: string): string {
     '',
     `What one \`SendMessage\` of an audit-sized record (a ${run.settings.messageBytes}-byte body, a ${run.settings.attributeBytes}-byte usage attribute) costs the`,
     'process that sends it, to the local SQS emulator (fauxqs), one call at a time: the c=1 floor of the sync path, where no',
-    'other request shares the round trip. Variants interleaved within each round, this process pinned to one CPU and the emulator to',
-    `the other; ${run.settings.rounds} rounds × ${run.settings.calls} calls per variant after ${run.settings.warmup} warm-up calls each. *×* is the variant's CPU per call ÷ the`,
-    "SDK client's as modelgate makes it, paired within each round: median (min–max). Figures are medians over rounds.",
+    `other request shares the round trip. Within each round the variants take turns, ${SLICE} calls at a time; this process is pinned to one CPU`,
+    `and the emulator to the other; ${run.settings.rounds} rounds × ${run.settings.calls} calls per variant after ${run.settings.warmup} warm-up calls each. *×* is the variant's CPU`,
+    "per call ÷ the SDK client's as modelgate makes it, paired within each round: median (min–max). Figures are medians over rounds.",
     '',
     `Run ${run.startedAt} at ${run.commit}, ${run.machine.cpuModel}, Node ${run.machine.node}, load average ${run.loadAverage.before[0]?.toFixed(2)} before and ${run.loadAverage.after[0]?.toFixed(2)} after; \`${run.command}\`; raw figures in \`${resultFile}\`.`,
     '',
@@ -152,7 +174,8 @@ function render(run: SdkCallRun, resultFile: string): string {
     '',
     '*audit sink* is `createSqsAuditSink` as the sync path calls it (the record serialised, its usage event attached, the',
     "group commit's bookkeeping, then the same SendMessage). *SDK, chain rebuilt per call* is the same client with the SDK's",
-    '`cacheMiddleware` off, its default. *bare node:http* sends the same JSON with no signature, retry or response parsing.',
+    '`cacheMiddleware` off, its default. *bare node:http* sends the same JSON body without the SDK\'s signature, headers, retry',
+    'bookkeeping, MD5 checks or response parsing. Everything is plain HTTP on loopback; real SQS adds TLS to every variant.',
   ].join('\n');
 }
 
@@ -187,14 +210,12 @@ try {
     'bare node:http': bareSender(emulator.url, input),
   };
 
-  for (const variant of VARIANTS) await measure(calls[variant], WARMUP);
+  await measureRound(calls, WARMUP);
   const rounds: SdkCallRun['rounds'] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
-    // Each round starts from an empty queue and turns the order around, so no variant always goes first.
+    // Each round starts from an empty queue: the emulator's work per message stays the same.
     await client.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
-    const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-    const figures = {} as Record<Variant, VariantFigures>;
-    for (const variant of order) figures[variant] = await measure(calls[variant], CALLS);
+    const figures = await measureRound(calls, CALLS);
     rounds.push(figures);
     console.log(`sdk-call: round ${round + 1}/${ROUNDS} ${VARIANTS.map((variant) => `${variant} ${Math.round(figures[variant].cpuMicrosPerCall)} µs`).join(', ')}`);
   }
@@ -212,6 +233,7 @@ try {
       rounds: ROUNDS,
       calls: CALLS,
       warmup: WARMUP,
+      slice: SLICE,
       messageBytes: Buffer.byteLength(input.MessageBody ?? ''),
       attributeBytes: Buffer.byteLength(usageText),
     },

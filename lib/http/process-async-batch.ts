@@ -22,23 +22,19 @@ export interface AsyncBatchResult {
  */
 export async function processAsyncBatch(event: SQSEvent, deps: AsyncWorkerDeps): Promise<AsyncBatchResult> {
   const dispositions: MessageDisposition[] = [];
-  const response = await eachQueueMessage(
-    event,
-    async (record) => {
-      const disposition = await runAsyncMessage(
-        {
-          messageId: record.messageId,
-          receiptHandle: record.receiptHandle,
-          body: record.body,
-          receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-          senderId: record.attributes.SenderId,
-        },
-        deps,
-      );
-      dispositions.push(disposition);
-      if (disposition.kind === 'retry' || disposition.kind === 'dead-letter') throw new MessageKeptError(disposition);
-    },
-    { inParallel: true },
-  );
+  const response = await eachQueueMessage(event, async (record) => {
+    const disposition = await runAsyncMessage(
+      {
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        body: record.body,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        senderId: record.attributes.SenderId,
+      },
+      deps,
+    );
+    dispositions.push(disposition);
+    if (disposition.kind === 'retry' || disposition.kind === 'dead-letter') throw new MessageKeptError(disposition);
+  });
   return { response, dispositions };
 }
