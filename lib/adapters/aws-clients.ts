@@ -14,8 +14,8 @@ import { traced } from '../http/tracer';
 const requestHandler = { connectionTimeout: 2_000 };
 
 /**
- * The SQS client resolves each command's middleware chain once, not on every send (×0.8 of a
- * call's CPU in `npm run bench:sdk-call`). Cached, the chain keeps one context for all calls of a
+ * The SQS client resolves each command's middleware chain once, not on every send (about ×0.85
+ * of a call's CPU in `npm run bench:sdk-call`). Cached, the chain keeps one context for all calls of a
  * command, so it is safe only where nothing a call puts there differs between calls: true of SQS
  * (one endpoint; the queue travels in the body), not of S3, where a PutObject's bucket is written
  * there and concurrent puts to two buckets both went to one (test/unit/adapters/aws-clients.test.ts).
