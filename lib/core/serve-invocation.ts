@@ -279,6 +279,8 @@ async function serveStream(
   let resolveSettled!: (settled: SettledInvocation) => void;
   const settledPromise = new Promise<SettledInvocation>((resolve) => (resolveSettled = resolve));
   let isSettled = false;
+  let callerLeft: ClientClosedRequestError | undefined;
+  const leftEarly = (): ClientClosedRequestError => new ClientClosedRequestError('The caller closed the connection before the stream ended');
 
   const finish = async (statusCode: number, error: AppError | undefined): Promise<{ settled: SettledInvocation; mustWithhold: boolean }> => {
     isSettled = true;
@@ -313,7 +315,7 @@ async function serveStream(
           chunk = next.value;
         }
       } catch (thrown) {
-        failure = toAppError(timedOut ?? thrown);
+        failure = toAppError(timedOut ?? callerLeft ?? thrown);
       }
       if (failure === undefined) {
         const usageChunk = assembler.closingUsageChunk();
@@ -337,7 +339,7 @@ async function serveStream(
     clearTimeout(streamTimer);
     abort.abort();
     opened.rest.return?.().catch(() => undefined);
-    if (!isSettled) await finish(499, new ClientClosedRequestError('The caller closed the connection before the stream ended'));
+    if (!isSettled) await finish(499, leftEarly());
   }
 
   // A generator closed before its first `next()` never runs its `finally`: a caller that leaves
@@ -351,7 +353,14 @@ async function serveStream(
         return generator.next();
       },
       return: async (value?: unknown) => {
-        if (!started) await close();
+        if (!started) {
+          await close();
+        } else if (!isSettled) {
+          // The return waits until the generator's pending read ends: the backend is stopped
+          // now, so that read ends at once and the stream settles as cut short.
+          callerLeft = leftEarly();
+          abort.abort(callerLeft);
+        }
         return generator.return(value as undefined);
       },
     }),

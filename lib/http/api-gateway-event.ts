@@ -29,21 +29,34 @@ export function invocationRequestFromEvent(
 }
 
 /**
- * A response for a streaming handler (`streamingHandler`): the status and headers go first, then
- * the body — the JSON text at once, or Server-Sent Events as they are produced.
+ * A JSON answer as a streaming handler returns it (`streamingHandler`): the status and headers go
+ * first, then the text in one write.
  */
 export interface StreamingResult {
   statusCode: number;
   headers: Record<string, string>;
-  body: string | Readable;
+  body: string;
 }
 
-/** Our outcome as a streaming handler returns it, with the request id on every answer. */
-export function streamingResult(outcome: InvocationOutcome, requestId: string): StreamingResult {
-  const headers = { 'content-type': 'application/json', ...outcome.headers, 'x-request-id': requestId };
-  const { body } = outcome;
-  if (body instanceof Uint8Array) return { statusCode: outcome.statusCode, headers, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') };
-  return { statusCode: outcome.statusCode, headers, body: Readable.from(body, { objectMode: false }) };
+/** Server-Sent Events as the handler sends them itself (`sendEventStream`), produced as the model streams. */
+export interface EventStreamResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+/** Our JSON outcome as a streaming handler returns it, with the request id on every answer. */
+export function streamingResult(outcome: InvocationOutcome, body: Uint8Array, requestId: string): StreamingResult {
+  return { statusCode: outcome.statusCode, headers: answerHeaders(outcome, requestId), body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') };
+}
+
+/** Our streamed outcome as Server-Sent Events, with the request id on every answer. */
+export function eventStreamResult(outcome: InvocationOutcome, body: AsyncIterable<Uint8Array>, requestId: string): EventStreamResult {
+  return { statusCode: outcome.statusCode, headers: answerHeaders(outcome, requestId), body: Readable.from(body, { objectMode: false }) };
+}
+
+function answerHeaders(outcome: InvocationOutcome, requestId: string): Record<string, string> {
+  return { 'content-type': 'application/json', ...outcome.headers, 'x-request-id': requestId };
 }
 
 /** Our JSON answer as a buffered API Gateway proxy result, with the request id on every answer. */

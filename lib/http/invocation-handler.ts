@@ -1,23 +1,31 @@
 import middy from '@middy/core';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { newRequestId } from './request-id';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
-import { invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
+import { eventStreamResult, invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
 import { logOutcome } from './log-outcome';
 import { logger } from './logger';
-import { metrics, recordInvocationMetrics } from './metrics';
+import { recordInvocationMetrics } from './metrics';
 import { annotateInvocation } from './tracer';
 import { apiMiddlewares } from './api-middlewares';
-import { streamingHandler } from './response-streaming';
+import { sendEventStream, streamingHandler } from './response-streaming';
 
 /**
  * The Lambda handler for an invocation surface: middy with Powertools logging and metrics, our
  * last-resort JSON errors, and response streaming (`streamingHandler`), so `stream: true` reaches
  * the caller as Server-Sent Events through API Gateway's STREAM transfer mode. JSON answers are
- * written as one piece.
+ * written as one piece after middy is done; a stream is sent from inside the handler, which
+ * returns once it has settled (its audit record handed off, even when the caller left early).
  */
 export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGatewayProxyEvent) => InvocationSurface) {
-  async function serve(event: APIGatewayProxyEvent): Promise<StreamingResult> {
+  function record(settled: SettledInvocation): void {
+    const endpointExists = deps.endpoints.get(settled.audit.endpoint) !== undefined;
+    logOutcome(logger, settled);
+    recordInvocationMetrics(settled, endpointExists);
+    annotateInvocation(settled, endpointExists);
+  }
+
+  async function serve(event: APIGatewayProxyEvent, context: Context): Promise<StreamingResult | undefined> {
     const startedAt = performance.now();
     const requestId = newRequestId();
     logger.appendKeys({ requestId });
@@ -25,23 +33,23 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
       invocationRequestFromEvent(event, surfaceOf(event), { requestId, receivedAt: new Date(), startedAt }),
       deps,
     );
-    const record = (settled: SettledInvocation): void => {
-      const endpointExists = deps.endpoints.get(settled.audit.endpoint) !== undefined;
-      logOutcome(logger, settled);
-      recordInvocationMetrics(settled, endpointExists);
-      annotateInvocation(settled, endpointExists);
-    };
-    if (outcome.body instanceof Uint8Array) {
+    const { body } = outcome;
+    if (body instanceof Uint8Array) {
       record(await outcome.settled);
-    } else {
-      // A stream settles after logMetrics' `after` phase has run: its metrics are flushed here.
-      void outcome.settled.then((settled) => {
-        record(settled);
-        metrics.publishStoredMetrics();
-      });
+      return streamingResult(outcome, body, requestId);
     }
-    return streamingResult(outcome, requestId);
+    const events = eventStreamResult(outcome, body, requestId);
+    try {
+      await sendEventStream(context, events);
+    } catch {
+      // The caller left or the connection broke: nothing more can reach them. Stopping the events
+      // (the pipeline may not have yet) settles the outcome as cut short (499), audited and
+      // logged below like any other.
+      events.body.destroy();
+    }
+    record(await outcome.settled);
+    return undefined;
   }
 
-  return streamingHandler(middy<APIGatewayProxyEvent, StreamingResult>().use(apiMiddlewares()).handler(serve));
+  return streamingHandler(middy<APIGatewayProxyEvent, StreamingResult | undefined>().use(apiMiddlewares()).handler(serve));
 }

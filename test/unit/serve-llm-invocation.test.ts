@@ -273,6 +273,29 @@ describe('serveInvocation for LLM tasks', () => {
       expect(audit.records).toEqual([expect.objectContaining({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST' })]);
     });
 
+    it('stops a model that is between chunks when the caller leaves, and audits the stream as 499 at once', async () => {
+      // Prepare: after its first chunk the model waits until it is stopped.
+      let stopped = false;
+      primary.streamChatWith = (call) =>
+        (async function* () {
+          yield chunk('Hel');
+          await new Promise((resolve) => call.signal.addEventListener('abort', resolve, { once: true }));
+          stopped = true;
+          throw new Error('stopped');
+        })();
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      const frames = (outcome.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      await frames.next();
+      // Act: a read is pending (the model is thinking) when the caller hangs up.
+      const pending = frames.next();
+      await frames.return?.();
+      // Assess
+      await pending;
+      expect(stopped).toBe(true);
+      expect((await outcome.settled).statusCode).toBe(499);
+      expect(audit.records).toEqual([expect.objectContaining({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST', streamed: true })]);
+    });
+
     it('still audits a stream the caller abandoned, as 499', async () => {
       primary.streamChatWith = () => chunks(streamed);
       const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
