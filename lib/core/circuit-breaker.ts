@@ -9,11 +9,21 @@ export interface CircuitPolicy {
 }
 
 /**
+ * What `tryAcquire` lets through: an ordinary call, or the one probe of a half-open circuit. A call
+ * reports back with its ticket, so that only the probe's own outcome decides a half-open circuit.
+ */
+export type CircuitTicket = 'call' | 'probe';
+
+/**
  * A circuit breaker for one served entity, in one Lambda instance's memory: after `failures`
  * consecutive retriable failures it stops sending to the entity for `cooldownMs`, then lets exactly
  * one probe through; the probe's success closes it, its failure opens it for another cooldown.
  * Breakers are per instance on purpose: each instance learns an entity is down from its own calls
  * within `failures` requests, with no shared state on the hot path.
+ *
+ * Calls that overlap (invocations side by side in one process) can report after the circuit
+ * opened: such a late report was sent before the entity was found down and says nothing of now,
+ * so it neither closes the circuit, nor frees the probe's slot, nor restarts the cooldown.
  */
 export class CircuitBreaker {
   private consecutiveFailures = 0;
@@ -29,32 +39,38 @@ export class CircuitBreaker {
   }
 
   /**
-   * Whether a call may go out now. In half-open state only one caller gets `true` until that
-   * probe reports back, so a recovering entity is not flooded.
+   * Whether a call may go out now, and as what. In half-open state only one caller gets a ticket
+   * (the probe) until that probe reports back, so a recovering entity is not flooded.
    */
-  tryAcquire(now: number): boolean {
+  tryAcquire(now: number): CircuitTicket | undefined {
     const state = this.state(now);
-    if (state === 'closed') return true;
-    if (state === 'open' || this.probeInFlight) return false;
+    if (state === 'closed') return 'call';
+    if (state === 'open' || this.probeInFlight) return undefined;
     this.probeInFlight = true;
-    return true;
+    return 'probe';
   }
 
-  recordSuccess(): void {
+  recordSuccess(ticket: CircuitTicket): void {
+    if (ticket === 'call' && this.openedAt !== undefined) return;
     this.consecutiveFailures = 0;
     this.openedAt = undefined;
     this.probeInFlight = false;
   }
 
-  recordFailure(now: number): void {
+  recordFailure(ticket: CircuitTicket, now: number): void {
+    if (ticket === 'probe') {
+      this.openedAt = now;
+      this.probeInFlight = false;
+      return;
+    }
+    if (this.openedAt !== undefined) return;
     this.consecutiveFailures += 1;
-    if (this.probeInFlight || this.consecutiveFailures >= this.policy.failures) this.openedAt = now;
-    this.probeInFlight = false;
+    if (this.consecutiveFailures >= this.policy.failures) this.openedAt = now;
   }
 
-  /** A call that neither succeeded nor failed the entity (the caller's 4xx): frees a probe slot. */
-  recordNeutral(): void {
-    this.probeInFlight = false;
+  /** A call that neither succeeded nor failed the entity (the caller's 4xx): a probe's frees its slot. */
+  recordNeutral(ticket: CircuitTicket): void {
+    if (ticket === 'probe') this.probeInFlight = false;
   }
 }
 

@@ -57,7 +57,8 @@ export async function routeRequest<T>(
       if (remaining < MIN_ATTEMPT_MS) {
         return failure(deadlineError(endpoint, lastError), lastEntity, attempts);
       }
-      if (!breaker.tryAcquire(startedAt)) {
+      const ticket = breaker.tryAcquire(startedAt);
+      if (ticket === undefined) {
         attempts.push({ entity: entity.name, outcome: 'CIRCUIT_OPEN', latencyMs: 0 });
         lastError ??= circuitOpenError(endpoint);
         break;
@@ -73,17 +74,17 @@ export async function routeRequest<T>(
       const signal = attempt.signal;
       try {
         const value = await call(entity, signal);
-        breaker.recordSuccess();
+        breaker.recordSuccess(ticket);
         attempts.push({ entity: entity.name, outcome: 'ok', latencyMs: deps.now() - startedAt });
         return { ok: true, value, entity, attempts };
       } catch (thrown) {
         const error = toAppError(thrown);
         attempts.push({ entity: entity.name, outcome: error.code, latencyMs: deps.now() - startedAt });
         if (!isRetriable(error)) {
-          breaker.recordNeutral();
+          breaker.recordNeutral(ticket);
           return failure(error, entity, attempts);
         }
-        breaker.recordFailure(deps.now());
+        breaker.recordFailure(ticket, deps.now());
         lastError = error;
         if (error instanceof GatewayTimeoutError || retry === routing.retries) break;
         const delay = deps.random() * routing.backoffMs * 2 ** retry;

@@ -272,11 +272,37 @@ describe('circuit breaker in routing', () => {
   it('lets only one probe through while half-open', () => {
     const breakers = new CircuitBreakers();
     const breaker = breakers.for('e', 'x', { failures: 1, cooldownMs: 100 });
-    breaker.recordFailure(0);
-    expect(breaker.tryAcquire(50)).toBe(false);
-    expect(breaker.tryAcquire(100)).toBe(true);
-    expect(breaker.tryAcquire(101)).toBe(false);
-    breaker.recordSuccess();
-    expect(breaker.tryAcquire(102)).toBe(true);
+    breaker.recordFailure('call', 0);
+    expect(breaker.tryAcquire(50)).toBeUndefined();
+    expect(breaker.tryAcquire(100)).toBe('probe');
+    expect(breaker.tryAcquire(101)).toBeUndefined();
+    breaker.recordSuccess('probe');
+    expect(breaker.tryAcquire(102)).toBe('call');
+  });
+
+  it("leaves a half-open circuit to its probe when calls sent before it opened report late", () => {
+    // Prepare: two calls go out while the circuit is closed; the first failure opens it.
+    const breaker = new CircuitBreakers().for('e', 'x', { failures: 1, cooldownMs: 100 });
+    const early = breaker.tryAcquire(0)!;
+    const late = breaker.tryAcquire(0)!;
+    const other = breaker.tryAcquire(0)!;
+    breaker.recordFailure(early, 10);
+    const probe = breaker.tryAcquire(110);
+    // Act: while the probe is out, the older calls answer: a 4xx, a failure, a success.
+    breaker.recordNeutral(late);
+    const secondProbe = breaker.tryAcquire(111);
+    breaker.recordFailure(other, 112);
+    const stateAfterLateFailure = breaker.state(113);
+    breaker.recordSuccess(other);
+    // Assess: one probe only, the cooldown not restarted, the circuit not closed.
+    expect(probe).toBe('probe');
+    expect(secondProbe).toBeUndefined();
+    expect(stateAfterLateFailure).toBe('half-open');
+    expect(breaker.state(114)).toBe('half-open');
+    expect(breaker.tryAcquire(114)).toBeUndefined();
+    // The probe's own failure opens the circuit for another cooldown.
+    breaker.recordFailure('probe', 120);
+    expect(breaker.state(219)).toBe('open');
+    expect(breaker.tryAcquire(220)).toBe('probe');
   });
 });
