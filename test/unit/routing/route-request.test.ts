@@ -286,6 +286,7 @@ describe('circuit breaker in routing', () => {
     const early = breaker.tryAcquire(0)!;
     const late = breaker.tryAcquire(0)!;
     const other = breaker.tryAcquire(0)!;
+    const slow = breaker.tryAcquire(0)!;
     breaker.recordFailure(early, 10);
     const probe = breaker.tryAcquire(110);
     // Act: while the probe is out, the older calls answer: a 4xx, a failure, a success.
@@ -293,7 +294,7 @@ describe('circuit breaker in routing', () => {
     const secondProbe = breaker.tryAcquire(111);
     breaker.recordFailure(other, 112);
     const stateAfterLateFailure = breaker.state(113);
-    breaker.recordSuccess(other);
+    breaker.recordSuccess(slow);
     // Assess: one probe only, the cooldown not restarted, the circuit not closed.
     expect(probe).toBe('probe');
     expect(secondProbe).toBeUndefined();
