@@ -113,8 +113,12 @@ export const servingEndpointSchema = z
     task: taskSchema.default('custom'),
     /** The request's whole deadline, fallbacks and retries included. API Gateway caps at 29 s. */
     timeoutMs: z.number().int().min(50).max(28_000).default(10_000),
-    /** How long a streamed answer may run in all; its first chunk must still come within `timeoutMs`. */
-    streamTimeoutMs: z.number().int().min(1_000).max(900_000).default(300_000),
+    /**
+     * How long a streamed answer may run in all; its first chunk must still come within `timeoutMs`.
+     * At most 870 s: the streaming functions run for up to 900 s (API Gateway's streaming limit),
+     * and the 30 s left are for handing the audit record off and logging once the stream ended.
+     */
+    streamTimeoutMs: z.number().int().min(1_000).max(870_000).default(300_000),
     /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
     maxRequestBytes: z.number().int().min(1).max(6_000_000).default(1_048_576),
     audit: auditPolicySchema.default(defaultAuditPolicy),

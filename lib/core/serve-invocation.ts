@@ -317,6 +317,8 @@ async function serveStream(
       } catch (thrown) {
         failure = toAppError(timedOut ?? callerLeft ?? thrown);
       }
+      // A backend may end its stream quietly when it is stopped: the answer is still cut short.
+      failure ??= timedOut ?? callerLeft;
       if (failure === undefined) {
         const usageChunk = assembler.closingUsageChunk();
         if (usageChunk !== undefined) yield sseFrame(usageChunk);

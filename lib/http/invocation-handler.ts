@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { newRequestId } from './request-id';
+import { InternalError } from '../core/errors';
 import { serveInvocation, type InvocationDeps, type InvocationSurface, type SettledInvocation } from '../core/serve-invocation';
 import { eventStreamResult, invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
 import { logOutcome } from './log-outcome';
@@ -41,11 +42,12 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
     const events = eventStreamResult(outcome, body, requestId);
     try {
       await sendEventStream(context, events);
-    } catch {
+    } catch (error) {
       // The caller left or the connection broke: nothing more can reach them. Stopping the events
       // (the pipeline may not have yet) settles the outcome as cut short (499), audited and
       // logged below like any other.
       events.body.destroy();
+      if (error instanceof InternalError) logger.error('The event stream could not be sent', { error });
     }
     record(await outcome.settled);
     return undefined;

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { EventStreamResult, StreamingResult } from './api-gateway-event';
 import { InternalError } from '../core/errors';
+import { logger } from './logger';
 
 /**
  * Lambda's response streaming API: a global the Node.js runtime provides (and, locally,
@@ -31,6 +32,12 @@ export function streamingHandler(handle: (event: APIGatewayProxyEvent, context: 
     try {
       const result = await handle(event, context);
       if (result === undefined) return;
+      if (!responseStreams.has(context)) {
+        // The handler's events already hold the stream (middy answered for it: an early timeout,
+        // or an error once they were sent): writing there would corrupt what the caller got.
+        logger.error('An answer after the event stream began was dropped', { status: result.statusCode });
+        return;
+      }
       const { body, ...metadata } = result;
       const stream = awslambda.HttpResponseStream.from(responseStream, metadata);
       await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,16 @@ describe('endpoint registry', () => {
     expect(() => createEndpointRegistry(bad)).toThrow(/endpoints\[0\]\.timeoutMs/);
   });
 
+  it('refuses a stream timeout that leaves the 900 s streaming function no time to audit the stream', () => {
+    // Prepare
+    const bad = structuredClone(valid) as { endpoints: Array<Record<string, unknown>> };
+    bad.endpoints[0]!.streamTimeoutMs = 900_000;
+    // Act / Assess
+    expect(() => createEndpointRegistry(bad)).toThrow(/endpoints\[0\]\.streamTimeoutMs/);
+    bad.endpoints[0]!.streamTimeoutMs = 870_000;
+    expect(createEndpointRegistry(bad).get('churn')?.streamTimeoutMs).toBe(870_000);
+  });
+
   it('names a misspelt field in a served entity', () => {
     const bad = structuredClone(valid) as { endpoints: Array<{ servedEntities: Array<Record<string, unknown>> }> };
     bad.endpoints[0]!.servedEntities[0]!.endpoint_name = 'x';

@@ -273,7 +273,10 @@ describe('serveInvocation for LLM tasks', () => {
       expect(audit.records).toEqual([expect.objectContaining({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST' })]);
     });
 
-    it('stops a model that is between chunks when the caller leaves, and audits the stream as 499 at once', async () => {
+    it.each([
+      ['fails', true],
+      ['ends quietly', false],
+    ])('stops a model that is between chunks when the caller leaves, and audits the stream as 499 at once (the stopped model %s)', async (_, throwsWhenStopped) => {
       // Prepare: after its first chunk the model waits until it is stopped.
       let stopped = false;
       primary.streamChatWith = (call) =>
@@ -281,7 +284,7 @@ describe('serveInvocation for LLM tasks', () => {
           yield chunk('Hel');
           await new Promise((resolve) => call.signal.addEventListener('abort', resolve, { once: true }));
           stopped = true;
-          throw new Error('stopped');
+          if (throwsWhenStopped) throw new Error('stopped');
         })();
       const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
       const frames = (outcome.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();

@@ -36,7 +36,7 @@ function chatEvent(): APIGatewayProxyEvent {
   });
 }
 
-/** The JSON lines the function logged (Powertools writes them to standard output). */
+/** The JSON lines the function logged (Powertools writes them to standard output and error). */
 function logLines(written: string[]): Array<Record<string, unknown>> {
   return written
     .join('')
@@ -70,10 +70,14 @@ describe('the invocation handler streaming Server-Sent Events', () => {
     };
     handler = invocationHandler(deps, () => 'chat') as StreamingLambda;
     written = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((text: string | Uint8Array) => {
-      written.push(String(text));
-      return true;
-    });
+    // Powertools logs through a Console of its own on the process's streams (with POWERTOOLS_DEV
+    // unset, as in Lambda): warnings go to standard error.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((text: string | Uint8Array) => {
+        written.push(String(text));
+        return true;
+      });
+    }
   });
 
   afterEach(() => {
