@@ -9,9 +9,29 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Environment } from '../config/environment';
 import { traced } from '../http/tracer';
 
-// The SDK's Node handler keeps connections alive by default; a short connect timeout makes an
-// unreachable endpoint fail fast instead of eating the request's deadline.
-const requestHandler = { connectionTimeout: 2_000 };
+/**
+ * The SDK's Node handler keeps connections alive by default; a short connect timeout makes an
+ * unreachable endpoint fail fast instead of eating the request's deadline, and a whole-call
+ * timeout does the same for an endpoint that takes the request and never answers (the SDK's own
+ * default waits up to 15 minutes of silence). Each timed-out attempt is a TimeoutError the SDK
+ * retries as any transient failure. SageMaker has none here: a model may think for a minute, and
+ * routing bounds each attempt with its own signal.
+ */
+function requestHandler(timeoutMs?: number) {
+  return timeoutMs === undefined ? { connectionTimeout: 2_000 } : { connectionTimeout: 2_000, requestTimeout: timeoutMs, throwOnRequestTimeout: true };
+}
+
+/**
+ * SQS carries the audit hand-off every answer waits on (fail-closed: 503 when it cannot be made).
+ * Its calls take milliseconds; the SDK's three attempts of at most 5 s end inside API Gateway's 29 s.
+ */
+const SQS_CALL_TIMEOUT_MS = 5_000;
+/** S3 writes whole archive batches and large audited bodies. */
+const S3_CALL_TIMEOUT_MS = 30_000;
+/** DynamoDB holds the limits and keys on the request path, which fail closed: two attempts of 5 s. */
+const DYNAMODB_CALL_TIMEOUT_MS = 5_000;
+/** Parameter Store, Secrets Manager and KMS: on a cache miss or a digest signature. */
+const CONTROL_CALL_TIMEOUT_MS = 10_000;
 
 /**
  * The SQS client resolves each command's middleware chain once, not on every send (about ×0.85
@@ -45,14 +65,14 @@ export function createS3Client(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOI
         region: env.AWS_REGION,
         endpoint: env.AWS_ENDPOINT_URL_S3,
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
-        requestHandler,
+        requestHandler: requestHandler(S3_CALL_TIMEOUT_MS),
       }),
     ),
   );
 }
 
 export function createSqsClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_SQS'>): SQSClient {
-  return traced(withoutSdkLogging(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler, ...stackResolvedOnce })));
+  return traced(withoutSdkLogging(new SQSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SQS, requestHandler: requestHandler(SQS_CALL_TIMEOUT_MS), ...stackResolvedOnce })));
 }
 
 export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntimeClient {
@@ -63,7 +83,7 @@ export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntime
         endpoint: env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME,
         // Retries belong to routing, inside the request's deadline; the SDK's own would not know it.
         maxAttempts: 1,
-        requestHandler,
+        requestHandler: requestHandler(),
       }),
     ),
   );
@@ -71,16 +91,16 @@ export function createSageMakerRuntimeClient(env: Environment): SageMakerRuntime
 
 /** Parameter Store, for provider API keys kept as SecureString parameters. */
 export function createSsmClient(env: Environment): SSMClient {
-  return withoutSdkLogging(new SSMClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SSM, requestHandler }));
+  return withoutSdkLogging(new SSMClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SSM, requestHandler: requestHandler(CONTROL_CALL_TIMEOUT_MS) }));
 }
 
 /** Secrets Manager, for provider API keys kept as secrets. */
 export function createSecretsManagerClient(env: Environment): SecretsManagerClient {
-  return withoutSdkLogging(new SecretsManagerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, requestHandler }));
+  return withoutSdkLogging(new SecretsManagerClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER, requestHandler: requestHandler(CONTROL_CALL_TIMEOUT_MS) }));
 }
 
 export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient {
-  return withoutSdkLogging(new KMSClient({ region: env.AWS_REGION, requestHandler }));
+  return withoutSdkLogging(new KMSClient({ region: env.AWS_REGION, requestHandler: requestHandler(CONTROL_CALL_TIMEOUT_MS) }));
 }
 
 /**
@@ -89,7 +109,7 @@ export function createKmsClient(env: Pick<Environment, 'AWS_REGION'>): KMSClient
  */
 export function createDynamoDbClient(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_DYNAMODB'>): DynamoDBDocumentClient {
   const client = traced(
-    withoutSdkLogging(new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, maxAttempts: 2, requestHandler })),
+    withoutSdkLogging(new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, maxAttempts: 2, requestHandler: requestHandler(DYNAMODB_CALL_TIMEOUT_MS) })),
   );
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

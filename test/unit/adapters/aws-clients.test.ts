@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -96,5 +97,48 @@ describe('the AWS clients under concurrent calls of one command', () => {
     expect(received.map((message) => `${message.QueueUrl} ${message.MessageBody}`).sort()).toEqual(messages.map((message) => `${message.queueUrl} ${message.body}`).sort());
     expect(sent.every((request) => request.target === 'AmazonSQS.SendMessage')).toBe(true);
     expect((sqs as unknown as { handlers?: WeakMap<object, unknown> }).handlers?.has(SendMessageCommand)).toBe(true);
+  });
+});
+
+describe('a call to an endpoint that takes the request and never answers', () => {
+  let server: Server | undefined;
+  const sockets: Socket[] = [];
+
+  afterEach(async () => {
+    vi.useRealTimers();
+    vi.unstubAllEnvs();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it.each([
+    ['SQS', 5_000, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
+    ['S3', 30_000, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }).send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
+  ])('fails with a TimeoutError once the %s call timeout (%i ms) has passed, not after the SDK default of 15 minutes', async (_, timeoutMs, call) => {
+    // Prepare: a server that accepts connections and stays silent; one attempt (the SDK reads AWS_MAX_ATTEMPTS).
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    let connected!: () => void;
+    const connection = new Promise<void>((resolve) => (connected = resolve));
+    server = createServer((socket) => {
+      sockets.push(socket);
+      connected();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    // Act
+    const outcome = call(endpoint).then(
+      () => 'answered',
+      (error: Error) => error.name,
+    );
+    await connection;
+    await vi.advanceTimersByTimeAsync(timeoutMs - 100);
+    const early = await Promise.race([outcome, new Promise((resolve) => setImmediate(resolve, 'still waiting'))]);
+    await vi.advanceTimersByTimeAsync(200);
+    // Assess
+    expect(early).toBe('still waiting');
+    expect(await outcome).toBe('TimeoutError');
   });
 });
