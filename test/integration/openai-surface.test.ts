@@ -177,6 +177,18 @@ describe('each backend on its own, through modelgate', () => {
     expect(event?.units).toMatchObject({ kind: 'tokens', estimated: true, input: whole.usage!.prompt_tokens });
   });
 
+  it('stops the provider when the caller leaves mid-stream, and audits the request as 499 cut short at that moment', async () => {
+    // Prepare: the provider sends its first event at once, then one every 2 s.
+    await client.setProviderFault('openai', 'toy-gpt', { kind: 'slow-stream', intervalMs: 2_000, times: 1 });
+    const { data: stream, response } = await openai(gateway.url).chat.completions.create({ model: 'only-openai', messages: QUESTION, stream: true }).withResponse();
+    // Act: the caller reads one chunk and hangs up.
+    for await (const _chunk of stream) break;
+    // Assess: the request ended when the caller left, not when the provider would have sent its next event.
+    const audit = (await client.auditObject(response.headers.get('x-request-id')!))?.record;
+    expect(audit).toMatchObject({ status: 499, errorCode: 'CLIENT_CLOSED_REQUEST', streamed: true, servedEntity: 'gpt' });
+    expect(audit!.latencyMs).toBeLessThan(1_500);
+  });
+
   it('ends a stream the provider cuts after the first chunk with an error the client raises, never a clean end', async () => {
     await client.setProviderFault('openai', 'toy-gpt', { kind: 'stream-cut', afterChunks: 2, times: 1 });
     const stream = await openai(gateway.url).chat.completions.create({ model: 'only-openai', messages: QUESTION, stream: true });
