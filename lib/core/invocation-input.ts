@@ -3,6 +3,7 @@ import { authorizeInvocation } from './authenticate';
 import type { EndpointRegistry } from './endpoint-registry';
 import type { ServingEndpoint, Task } from './endpoint-config';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { jsonNesting, MAX_JSON_NESTING } from './json-nesting';
 import { parseModelInput, type ModelInput } from './model-call';
 
 /**
@@ -103,14 +104,19 @@ function wrongSurface(endpoint: ServingEndpoint, surface: Exclude<InvocationSurf
 
 /**
  * A body's JSON value.
- * @throws InvalidRequestError (400) when it is empty or not JSON.
+ * @throws InvalidRequestError (400) when it is empty, not JSON, or nested deeper than `MAX_JSON_NESTING`.
  */
 export function parseJsonBody(body: Uint8Array): unknown {
   if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON request');
+  let json: unknown;
   try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (cause) {
     const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
     throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
   }
+  if (jsonNesting(body) > MAX_JSON_NESTING) {
+    throw new InvalidRequestError(`Request body nests arrays and objects more than ${MAX_JSON_NESTING} levels deep`);
+  }
+  return json;
 }

@@ -117,7 +117,8 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
     facts.units = called.units;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-modelgate-served-entity': called.entity.name };
     if (called.units.kind === 'tokens' && called.units.estimated) headers['x-modelgate-usage-estimated'] = 'true';
-    return answerAfterHandoff(request, deps, facts, { statusCode: 200, headers, body: called.body, responseJson: called.json });
+    // Awaited here, so that a failure of the hand-off itself is answered (and audited) below.
+    return await answerAfterHandoff(request, deps, facts, { statusCode: 200, headers, body: called.body, responseJson: called.json });
   } catch (thrown) {
     const error = toAppError(thrown);
     const response = errorResponse(error, request.requestId);

@@ -173,6 +173,7 @@ describe('serveInvocation', () => {
     ['a non-JSON content type', { contentType: 'text/csv' }, 415, 'UNSUPPORTED_MEDIA_TYPE', /text\/csv/],
     ['malformed JSON', { json: '{"instances": [1,' }, 400, 'INVALID_REQUEST', /not valid JSON/],
     ['an empty body', { json: '' }, 400, 'INVALID_REQUEST', /empty/],
+    ['a body nested 65 levels deep', { json: `{"instances":${'['.repeat(64)}1${']'.repeat(64)}}` }, 400, 'INVALID_REQUEST', /more than 64 levels deep/],
     ['two input formats', { json: '{"instances":[1],"inputs":[1]}' }, 400, 'INVALID_REQUEST', /got instances and inputs/],
     ['a wrongly typed field', { json: '{"dataframe_split":{"columns":"a","data":[[1]]}}' }, 400, 'INVALID_REQUEST', /dataframe_split\.columns/],
   ] as RefusalCase[]).map(([name, overrides, status, code, message]) => ({ name, overrides, status, code, message })),
