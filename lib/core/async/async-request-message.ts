@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isRequestId, requestIdTime } from '../audit-log/layout';
+import { jsonNesting, MAX_JSON_NESTING } from '../json-nesting';
 import { escapeForSqs } from '../sqs-safe-text';
 
 /** The schema name and version every request queue message carries. */
@@ -63,6 +64,10 @@ export function parseAsyncRequestMessage(text: string, now: Date): AsyncRequestM
   } catch {
     throw new UnreadableMessageError('message body is not JSON');
   }
+  // The message is one level around the request body, which may nest as deep as a synchronous one.
+  if (jsonNesting(Buffer.from(text, 'utf8')) > MAX_JSON_NESTING + 1) {
+    throw new UnreadableMessageError(`body: nests arrays and objects more than ${MAX_JSON_NESTING} levels deep`);
+  }
   const parsed = asyncRequestMessageSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
@@ -72,7 +77,10 @@ export function parseAsyncRequestMessage(text: string, now: Date): AsyncRequestM
   if (minted > now.getTime() + FUTURE_SKEW_MS || minted < now.getTime() - OLDEST_MS) {
     throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in the last 15 days`);
   }
-  return parsed.data;
+  // The body as it was sent: zod's JSON check rebuilds objects and drops a `__proto__` member
+  // JSON.parse keeps as data, and the body's hash must match the one taken at submission.
+  const { body } = json as { body?: AsyncRequestMessage['body'] };
+  return body === undefined ? parsed.data : { ...parsed.data, body };
 }
 
 /** Who and what a message is about, without its body. */

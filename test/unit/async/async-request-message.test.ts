@@ -22,6 +22,22 @@ describe('the async request message (version 1)', () => {
     expect(byReference.bodyRef).toEqual({ sha256: 'a'.repeat(64), bytes: 300_000 });
   });
 
+  it('keeps the body exactly as sent, a `__proto__` member included, so its hash matches the one taken at submission', () => {
+    // Prepare: JSON.parse keeps `__proto__` as an ordinary member; a rebuilt object would lose it.
+    const bodyText = '{"instances":[{"__proto__":{"x":1},"y":2}]}';
+    // Act
+    const parsed = parseAsyncRequestMessage(inlineMessageText(head, bodyText)!, now);
+    // Assess
+    expect(JSON.stringify(parsed.body)).toBe(JSON.stringify(JSON.parse(bodyText)));
+  });
+
+  it('refuses a body nested deeper than a synchronous request may be, as unreadable (not a stack overflow)', () => {
+    const deep = `{"instances":${'['.repeat(5_000)}1${']'.repeat(5_000)}}`;
+    expect(() => parseAsyncRequestMessage(inlineMessageText(head, deep)!, now)).toThrow(/body: nests arrays and objects more than 64 levels deep/);
+    const allowed = `{"instances":${'['.repeat(63)}1${']'.repeat(63)}}`;
+    expect(parseAsyncRequestMessage(inlineMessageText(head, allowed)!, now).body).toEqual(JSON.parse(allowed));
+  });
+
   it('sends by reference what would not fit a message', () => {
     expect(inlineMessageText(head, `"${'x'.repeat(300)}"`, 200)).toBeUndefined();
     expect(inlineMessageText(head, '"small"', 200)).toBeDefined();
