@@ -157,20 +157,28 @@ export function createDynamoDbUsageLedger(client: DynamoDBDocumentClient, option
     },
 
     async commit(applied) {
-      const work: Array<Promise<unknown>> = applied.map(({ requestId }) =>
-        client.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: ledgerKey(requestId),
-            UpdateExpression: 'SET #state = :applied REMOVE leaseUntil',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':applied': 'applied' },
-          }),
+      // The ledger entries first, the guards after. A guard removed while its entry is still
+      // pending would let a later delivery claim the request again and find nothing stopping a
+      // second count; a guard left behind (its removal failed) only stays in the set.
+      const marked = await Promise.allSettled(
+        applied.map(({ requestId }) =>
+          client.send(
+            new UpdateCommand({
+              TableName: table,
+              Key: ledgerKey(requestId),
+              UpdateExpression: 'SET #state = :applied REMOVE leaseUntil',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':applied': 'applied' },
+            }),
+          ),
         ),
       );
+      const notMarked = marked.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (notMarked) throw notMarked.reason;
+      const unguarded: Array<Promise<unknown>> = [];
       for (const { key, items } of groups(applied).values()) {
         for (const chunk of chunks(items)) {
-          work.push(
+          unguarded.push(
             client.send(
               new UpdateCommand({
                 TableName: table,
@@ -183,7 +191,7 @@ export function createDynamoDbUsageLedger(client: DynamoDBDocumentClient, option
           );
         }
       }
-      const results = await Promise.allSettled(work);
+      const results = await Promise.allSettled(unguarded);
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
     },

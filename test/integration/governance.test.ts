@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
 import { createDynamoDbTenantBudgets } from '../../lib/adapters/dynamodb-tenant-budgets';
+import { createDynamoDbUsageLedger } from '../../lib/adapters/dynamodb-usage-ledger';
 import type { CliIo } from '../../cli/command';
 import { newApiKey } from '../../lib/core/api-key';
 import { parseEndpointConfig } from '../../lib/core/endpoint-registry';
@@ -271,6 +272,35 @@ describe('usage events into the bill', () => {
     await client.ledger.apply([{ requestId: event.requestId, contribution }]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     // Act: the message comes back; the usage aggregator takes it over.
+    await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
+    await eventually('the event committed', async () => ((await client.ledger.find(event.requestId))?.state === 'applied' ? true : undefined));
+    // Assess
+    const rows = await client.ledger.monthRows(tenant, '2026-01');
+    expect(rows.reduce((sum, row) => sum + row.requests, 0)).toBe(1);
+  });
+
+  it('counts a request once when its commit failed to mark it counted, whatever else that commit did', async () => {
+    // Prepare: a claim and its contribution added, then a commit whose ledger update fails
+    // (throttled, say) while the rest of it goes through.
+    const tenant = `half-${randomUUID().slice(0, 8)}`;
+    const event = usageEvent(tenant, 1);
+    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
+    const contribution = contributionOf(event, pricing, () => true)!;
+    expect(await client.ledger.claim([{ event, messageId: 'm-1' }], 1, new Date())).toEqual(['claimed']);
+    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    const throttled = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    throttled.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { UpdateExpression?: string };
+        if (input.UpdateExpression?.startsWith('SET #state')) throw new Error('throttled');
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const ledger = createDynamoDbUsageLedger(throttled, { tableName: stack.tables.UsageTable });
+    await expect(ledger.commit([{ requestId: event.requestId, contribution }])).rejects.toThrow('throttled');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Act: the message comes back once the claim lapsed; the usage aggregator takes it over.
     await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
     await eventually('the event committed', async () => ((await client.ledger.find(event.requestId))?.state === 'applied' ? true : undefined));
     // Assess
