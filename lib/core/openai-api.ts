@@ -46,6 +46,17 @@ export const chatCompletionRequestSchema = z
   })
   .loose();
 
+/**
+ * The most a chat request lets the model generate. A request may set both caps, and backends
+ * differ in which they honour (Anthropic's translation takes `max_tokens` first, OpenAI prefers
+ * `max_completion_tokens`): what is reserved for limits and budgets must cover either, so the
+ * larger counts.
+ */
+export function chatOutputCap(request: { max_tokens?: number | null | undefined; max_completion_tokens?: number | null | undefined }): number | undefined {
+  const caps = [request.max_tokens, request.max_completion_tokens].filter((cap): cap is number => typeof cap === 'number');
+  return caps.length === 0 ? undefined : Math.max(...caps);
+}
+
 export const completionRequestSchema = z
   .object({
     ...generationFields,

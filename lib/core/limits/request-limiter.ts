@@ -2,6 +2,7 @@ import type { Principal } from '../api-key';
 import type { ServingEndpoint } from '../endpoint-config';
 import { InvalidRequestError, RateLimitedError, ServiceUnavailableError } from '../errors';
 import { formatMoney, type Nanos } from '../money';
+import { chatOutputCap } from '../openai-api';
 import type { ModelInput } from '../model-call';
 import { costOf, highestCostOf, priceFor, type Pricing } from '../price-table';
 import { chatPromptText, completionPromptText, embeddingsInputText, estimateTokens } from '../token-usage';
@@ -179,7 +180,7 @@ export function estimateUnits(endpoint: ServingEndpoint, input: ModelInput): Usa
       return {
         kind: 'tokens',
         input: estimateTokens(chatPromptText(input.request)),
-        output: input.request.max_completion_tokens ?? input.request.max_tokens ?? endpoint.limits.reservedOutputTokens,
+        output: chatOutputCap(input.request) ?? endpoint.limits.reservedOutputTokens,
         estimated: true,
       };
     case 'completions':

@@ -97,6 +97,16 @@ describe('the limit step', () => {
     expect(counters.valueOf('#requests#')).toBe(2);
   });
 
+  it('reserves the larger of max_tokens and max_completion_tokens when a request sends both (a backend may honour either)', async () => {
+    // Prepare: 10 prompt tokens; a tiny max_completion_tokens beside a large max_tokens.
+    const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
+    const both: ModelInput = { task: 'chat', request: { model: 'assistant', messages: [{ role: 'user', content: 'x'.repeat(40) }], max_completion_tokens: 1, max_tokens: 200 } };
+    // Act
+    await limiter.admit({ principal: limited, endpoint: endpoint(), input: both, now });
+    // Assess
+    expect(counters.valueOf('#tokens#')).toBe(210);
+  });
+
   it('settles the token hold to the tokens really used', async () => {
     const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
     const admission = (await limiter.admit({ principal: limited, endpoint: endpoint(), input: chat(40), now }))!;
