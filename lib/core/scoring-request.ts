@@ -86,8 +86,12 @@ export function parseScoringRequest(body: unknown): ParsedScoringRequest {
   return { format: 'inputs', rows: Array.isArray(inputs) ? inputs.length : countTensorRows(inputs ?? {}) };
 }
 
-/** Named tensors share their first dimension; its length is the row count. */
+/**
+ * Named tensors share their first dimension, whose length is the row count. Nothing makes a
+ * caller send them equal, and the count is what is billed and limited: the longest one counts.
+ */
 function countTensorRows(tensors: Record<string, unknown>): number {
-  const first = Object.values(tensors)[0];
-  return Array.isArray(first) ? first.length : 1;
+  let rows = 1;
+  for (const tensor of Object.values(tensors)) if (Array.isArray(tensor) && tensor.length > rows) rows = tensor.length;
+  return rows;
 }

@@ -20,6 +20,7 @@ describe('parseScoringRequest', () => {
     ['instances', { instances: [[1, 2, 3, 4]] }, 1],
     ['inputs as a list', { inputs: ['x', 'y', 'z', 'w'] }, 4],
     ['inputs as named tensors', { inputs: { text: ['x', 'y'] } }, 2],
+    ['named tensors of unequal length, counted by the longest', { inputs: { a: 0, b: ['x', 'y', 'z'], c: ['x'] } }, 3],
     ['params beside the input', { instances: ['x'], params: { temperature: 0.1 } }, 1],
   ])('accepts %s and counts its rows', (_name, body, rows) => {
     // Act
