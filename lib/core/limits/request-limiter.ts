@@ -63,11 +63,14 @@ export interface RequestLimiterDeps {
 }
 
 /**
- * Whether a request is billed: answered (2xx), or a stream the caller cut short after tokens were
- * produced (499) — what was generated is paid for, streamed or not. Refusals and failures are free.
+ * Whether a request is billed: answered (2xx), a stream the caller cut short (499), or a stream
+ * that failed after the model's tokens reached the caller (it ran past its time, the model broke
+ * off): what was generated and relayed is paid for. Refusals and other failures are free (a
+ * request that failed before any output carries no output tokens).
  */
-export function isBillable(status: number): boolean {
-  return (status >= 200 && status < 400) || status === 499;
+export function isBillable(status: number, units: UsageUnits | undefined): boolean {
+  if ((status >= 200 && status < 400) || status === 499) return true;
+  return status >= 500 && units?.kind === 'tokens' && units.output > 0;
 }
 
 export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
@@ -120,8 +123,8 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
     },
 
     async settle(admission, outcome) {
-      const billable = isBillable(outcome.status);
       const units = outcome.units;
+      const billable = isBillable(outcome.status, units);
       const usedTokens = billable && units?.kind === 'tokens' ? units.input + units.output : 0;
       const usedCost = billable && units ? costOf(priceFor(deps.pricing, admission.endpoint, outcome.servedEntity), units) : 0;
       const adjustments: QuotaAdjustment[] = [];

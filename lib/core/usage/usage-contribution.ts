@@ -48,8 +48,8 @@ export const NONE = '(none)';
  */
 export function contributionOf(event: UsageEvent, pricing: Pricing, knownEndpoint: (name: string) => boolean): UsageContribution | undefined {
   if (event.tenant === null) return undefined;
-  const billable = isBillable(event.status);
   const units = event.units;
+  const billable = isBillable(event.status, units);
   const endpoint = knownEndpoint(event.endpoint) ? event.endpoint : UNKNOWN;
   return {
     key: {

@@ -107,6 +107,17 @@ describe('the limit step', () => {
     expect(counters.valueOf('#tokens#')).toBe(210);
   });
 
+  it('keeps a failed stream\'s relayed tokens on the token limit, and gives back a failure\'s whole hold', async () => {
+    const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
+    const cut = (await limiter.admit({ principal: limited, endpoint: endpoint(), input: chat(40), now }))!;
+    const failed = (await limiter.admit({ principal: limited, endpoint: endpoint(), input: chat(40), now }))!;
+    // Act: a stream that ran past its time after 7 tokens reached the caller; a call that failed before any output.
+    await limiter.settle(cut, { status: 504, units: { kind: 'tokens', input: 12, output: 7, estimated: true }, servedEntity: 'cheap' });
+    await limiter.settle(failed, { status: 502, units: undefined, servedEntity: 'cheap' });
+    // Assess
+    expect(counters.valueOf('#tokens#')).toBe(19);
+  });
+
   it('settles the token hold to the tokens really used', async () => {
     const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
     const admission = (await limiter.admit({ principal: limited, endpoint: endpoint(), input: chat(40), now }))!;

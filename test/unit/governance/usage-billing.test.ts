@@ -80,6 +80,14 @@ describe('what a usage event adds to the bill', () => {
     expect(contributionOf(event({ status: 499 }), pricing, known)!.increments).toMatchObject({ errors: 1, billable: 1, costNanos: 450_000 });
   });
 
+  it('bills a stream that failed after tokens reached the caller for them, and a failure before any output for nothing', () => {
+    // A stream past its time limit (504) or broken off by the model (502) after relaying 500 tokens.
+    expect(contributionOf(event({ status: 504 }), pricing, known)!.increments).toMatchObject({ errors: 1, billable: 1, costNanos: 450_000 });
+    expect(contributionOf(event({ status: 502 }), pricing, known)!.increments).toMatchObject({ billable: 1, costNanos: 450_000 });
+    const noOutput = { kind: 'tokens', input: 1000, output: 0, estimated: false } as const;
+    expect(contributionOf(event({ status: 504, units: noOutput }), pricing, known)!.increments).toMatchObject({ errors: 1, billable: 0, costNanos: 0 });
+  });
+
   it('bills nobody for requests without a tenant, and files unknown endpoint names under one line', () => {
     expect(contributionOf(event({ tenant: null, status: 401 }), pricing, known)).toBeUndefined();
     expect(contributionOf(event({ endpoint: 'made-up-by-a-caller', status: 404 }), pricing, known)!.key.endpoint).toBe('(unknown)');
