@@ -217,7 +217,8 @@ describe('usage events into the bill', () => {
       endpoint: chat ? 'assistant' : 'iris',
       servedEntity: chat ? (index % 2 === 0 ? 'llm-sagemaker' : 'claude-external') : 'iris-v1',
       status: index % 7 === 0 ? 500 : 200,
-      units: chat ? { kind: 'tokens', input: 100 + index, output: 20 + (index % 11), estimated: index % 5 === 0 } : { kind: 'rows', input: 1 + (index % 4) },
+      // A failure produced nothing (a stream that failed after output would be billed for it).
+      units: chat ? { kind: 'tokens', input: 100 + index, output: index % 7 === 0 ? 0 : 20 + (index % 11), estimated: index % 5 === 0 } : { kind: 'rows', input: 1 + (index % 4) },
       requestBytes: 100,
       responseBytes: 100,
       latencyMs: 10 + index,
