@@ -118,7 +118,13 @@ try {
   writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
   const seedStart = performance.now();
   const hour = new Date('2026-11-20T10:00:00Z');
-  const { requestIds } = await seedAuditLog(big, { ...SETTINGS.show, start: hour, signer: createKeyObjectDigestSigner(privateKey), digestEvery: 100 });
+  const { requestIds } = await seedAuditLog(big, {
+    ...SETTINGS.show,
+    start: hour,
+    signer: createKeyObjectDigestSigner(privateKey),
+    digestEvery: 100,
+    signedUntil: new Date('2026-11-20T11:05:00Z'),
+  });
   const seedMs = performance.now() - seedStart;
   const env: NodeJS.ProcessEnv = {
     AUDIT_BUCKET: 'audit-bench-100k',

@@ -120,13 +120,16 @@ const verify: Command = {
     'Checks every digest\'s signature and its link to the previous digest, the chain of batches, every\n' +
     'batch object against its chain entry and every record against its hash. Names the first bad object\n' +
     'and record; exits 1 when anything is wrong. Batches newer than the last digest are checked against\n' +
-    'the chain only (digests are signed hourly in AWS, every minute locally).',
+    'the chain only (digests are signed hourly in AWS, every minute locally). A digest is signed every\n' +
+    'period, records or none: a newest digest older than --digest-every (and 15 minutes\' grace) means\n' +
+    'the digests after it, and maybe the end of the log, were removed.',
   positionals: [
     { name: 'from', description: 'a day (2026-11-21), an ISO time with a zone, or a time ago (24h)', required: true },
     { name: 'to', description: 'end of the period (a day means its end); default: the end of <from> if a day, else now', required: false },
   ],
   options: {
     'public-key': { type: 'string', valueName: 'pem file', description: 'the signing key\'s public half (default: KMS, or the local stack\'s key)' },
+    'digest-every': { type: 'string', valueName: 'minutes', description: 'how often the deployment signs a digest (its auditDigestSchedule; default 60)' },
   },
   examples: ['modelgate audit verify 2026-11-21', 'modelgate audit verify 2026-11-01 2026-11-21', 'modelgate audit verify 24h --json'],
   async run({ positionals, values, json }, io) {
@@ -137,7 +140,9 @@ const verify: Command = {
     const startedAt = performance.now();
     const deployment = resolveAuditDeployment(io.env, io.cwd);
     const { publicKey, keyId } = await deployment.signingKey(typeof values['public-key'] === 'string' ? values['public-key'] : undefined);
-    const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), now });
+    const digestEveryMinutes = typeof values['digest-every'] === 'string' ? Number(values['digest-every']) : 60;
+    if (!Number.isInteger(digestEveryMinutes) || digestEveryMinutes < 1) throw new UsageError(`--digest-every takes whole minutes (1 or more), not ${String(values['digest-every'])}`);
+    const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), digestEveryMs: digestEveryMinutes * 60_000, now });
     await recordAuditRead(deployment, {
       command: 'audit verify',
       asked: { from: range.from.toISOString(), to: range.to.toISOString() },

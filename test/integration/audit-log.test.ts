@@ -251,7 +251,15 @@ describe('the audit log, through the local stack', () => {
       // Prepare: 10,000 records across a day, 10 batch objects, signed digests; a public key file.
       const store = await freshBucket('audit-verify-10k');
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      await seedAuditLog(store, { records: 10_000, start: new Date('2026-11-19T08:00:00Z'), spacingMs: 3_000, batchSize: 1_000, signer: createKeyObjectDigestSigner(privateKey), digestEvery: 2 });
+      await seedAuditLog(store, {
+        records: 10_000,
+        start: new Date('2026-11-19T08:00:00Z'),
+        spacingMs: 3_000,
+        batchSize: 1_000,
+        signer: createKeyObjectDigestSigner(privateKey),
+        digestEvery: 2,
+        signedUntil: new Date('2026-11-20T00:05:00Z'),
+      });
       const keyFile = join(mkdtempSync(join(tmpdir(), 'modelgate-key-')), 'audit.pub.pem');
       writeFileSync(keyFile, publicKey.export({ type: 'spki', format: 'pem' }));
       const env = cliEnvironment('audit-verify-10k', keyFile);

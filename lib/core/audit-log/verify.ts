@@ -50,6 +50,12 @@ export interface VerifyOptions {
   publicKey: KeyObject;
   /** When given, digests signed by any other key id are refused. */
   keyId?: string;
+  /**
+   * How often the deployment signs a digest (default hourly, as deployed). A digest is written
+   * for every period, records or none, so a newest digest older than this (and a grace for the
+   * scheduled run) means the digests after it were removed, and with them, maybe, the log's end.
+   */
+  digestEveryMs?: number;
   now?: Date;
 }
 
@@ -76,6 +82,9 @@ interface BatchToCheck {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** How late a scheduled digest may run before its absence counts. */
+const DIGEST_GRACE_MS = 15 * 60_000;
 
 /**
  * Checks the audit log of `[from, to)` against its chain and its signed digests: every digest's
@@ -140,6 +149,21 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
     previous = digest;
   }
   const lastSignedSeq = lastValid ? lastValid.payload.chain.headSeq : null;
+
+  // 1b. The digests must reach the present (or the period's end): cutting the log's end off, its
+  // newest digests, chain entries and batches together, leaves nothing else to notice.
+  const digestEveryMs = options.digestEveryMs ?? HOUR_MS;
+  const mustBeSignedUntil = Math.min(options.to.getTime(), now.getTime() - digestEveryMs - DIGEST_GRACE_MS);
+  if (lastValid && Date.parse(lastValid.payload.digestEndTime) < mustBeSignedUntil) {
+    report({
+      severity: 'error',
+      kind: 'digest-missing',
+      objectKey: lastValid.key,
+      message:
+        `the newest digest, ${lastValid.key}, signs the log up to ${lastValid.payload.digestEndTime}, but one is signed every ` +
+        `${formatInterval(digestEveryMs)}: the digests after it are missing, and the log after that time may have been cut off`,
+    });
+  }
 
   // 2. The chain as the digests signed it must be continuous.
   const signedSeqs = [...signed.keys()].sort((a, b) => a - b);
@@ -286,6 +310,10 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
     findings: ordered,
     firstProblem,
   };
+}
+
+function formatInterval(ms: number): string {
+  return ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 60_000)} min`;
 }
 
 /** Digest findings first (they undermine everything after them), then by object and line: time order. */

@@ -12,7 +12,7 @@ import { archivableFixtures, auditRecordFixture } from '../../fixtures/audit-rec
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signer = createKeyObjectDigestSigner(privateKey);
 const DAY = { from: new Date('2026-11-21T00:00:00Z'), to: new Date('2026-11-22T00:00:00Z') };
-const NOW = new Date('2026-11-21T23:30:00Z');
+const NOW = new Date('2026-11-21T18:30:00Z');
 
 function lines(store: MemoryObjectStore, key: string): string[] {
   return gunzipSync(store.objects.get(key)!.body).toString('utf8').trimEnd().split('\n');
@@ -121,6 +121,34 @@ describe('verifyAuditLog', () => {
       // The next digest no longer follows the altered one.
       { kind: 'digest-chain-broken', objectKey: digests[8] },
     ]);
+  });
+
+  it("notices the log's end cut off, its newest digests, chain entries and batches removed together", async () => {
+    // Prepare: the last three hours go, everything about them.
+    const digests = store.keys(AUDIT_DIGEST_PREFIX);
+    for (const key of digests.slice(7)) store.tamper(key, undefined);
+    for (const seq of [8, 9, 10]) store.tamper(chainEntryKey(seq), undefined);
+    for (const key of dataKeys.slice(7)) store.tamper(key, undefined);
+    // Act
+    const report = await verify();
+    // Assess: digests are signed hourly, and the newest left is three hours old.
+    expect(report.ok).toBe(false);
+    expect(report.firstProblem).toMatchObject({ kind: 'digest-missing', objectKey: digests[6] });
+    expect(report.firstProblem!.message).toMatch(/signed every 1 h: the digests after it are missing/);
+  });
+
+  it("judges the newest digest's age by the deployment's digest schedule", async () => {
+    // Prepare: the last two hours cut off; at 18:30 the newest digest left is of 15:59.
+    const digests = store.keys(AUDIT_DIGEST_PREFIX);
+    for (const key of digests.slice(8)) store.tamper(key, undefined);
+    for (const seq of [9, 10]) store.tamper(chainEntryKey(seq), undefined);
+    for (const key of dataKeys.slice(8)) store.tamper(key, undefined);
+    // Act
+    const sixHourly = await verifyAuditLog(store, { ...DAY, publicKey, keyId: signer.keyId, now: NOW, digestEveryMs: 6 * 3_600_000 });
+    const hourly = await verify();
+    // Assess: on time for a deployment signing every six hours, two digests missing for an hourly one.
+    expect(sixHourly.ok).toBe(true);
+    expect(hourly.firstProblem).toMatchObject({ kind: 'digest-missing', objectKey: digests[7] });
   });
 
   it('checks batches not yet covered by a digest through the chain alone, and says so', async () => {
