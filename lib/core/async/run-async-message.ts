@@ -143,7 +143,8 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
     if (lastDelivery && claimed !== undefined && lease !== undefined && claimed.outcome === null && !progress.committed) {
       // Unexpected failures on every delivery: this request is poison. Record why, then dead-letter.
       try {
-        const body = await loadBody(parsed!, claimed, deps.objects);
+        // A body that cannot be read is often why it failed: the failure is recorded without it.
+        const body = await loadBody(parsed!, claimed, deps.objects).catch((): LoadedBody => UNREADABLE_BODY);
         const reason = failureReason(toAppError(thrown), message.receiveCount);
         await finishAndSettle(claimed, lease, body, { ok: false, error: reason.error, statusCode: reason.statusCode, attempts: claimed.attempts }, { ...deps, progress });
         return await deadLetter(message, deps, requestId, thrown, true);
@@ -191,6 +192,9 @@ interface LoadedBody {
   bytes: Uint8Array;
   json: unknown;
 }
+
+/** Stands in for a stored body that is missing or does not match its hash, so its request can still end. */
+const UNREADABLE_BODY: LoadedBody = { bytes: new Uint8Array(0), json: undefined };
 
 /** The request's body: from the message, or from the bucket (claim check), checked against its hash. */
 async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, objects: ObjectStore): Promise<LoadedBody> {

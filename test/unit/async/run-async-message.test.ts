@@ -295,4 +295,21 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(bad).toMatchObject({ kind: 'retry', requestId: tampered.requestId });
     expect(world.backend.requests).toHaveLength(1);
   });
+
+  it.each([
+    ['missing', undefined],
+    ['not matching its hash', new TextEncoder().encode('{"instances":[[0,0,0,0]]}')],
+  ])('ends a request whose stored body is %s on its last delivery: failed, audited, dead-lettered, never left running', async (_, stored) => {
+    // Prepare
+    world.submission.settings.maxInlineMessageBytes = 100;
+    const { requestId, message } = await submitted({ instances: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] });
+    world.objects.tamper(`requests/v1/${requestId}.json`, stored);
+    // Act
+    const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    // Assess
+    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: true });
+    expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('failed');
+    expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-invocation', status: 500, errorCode: 'INTERNAL_ERROR' })]);
+    expect(world.backend.requests).toHaveLength(0);
+  });
 });
