@@ -161,7 +161,7 @@ export function createDynamoDbJobStore(documents: DynamoDBDocumentClient, tableN
     },
 
     async failSubmission(requestId, error, now) {
-      await update(
+      const failed = await update(
         new UpdateCommand({
           TableName: tableName,
           Key: requestKey(requestId),
@@ -181,6 +181,7 @@ export function createDynamoDbJobStore(documents: DynamoDBDocumentClient, tableN
           },
         }),
       );
+      return failed !== undefined;
     },
 
     async reserveKey(entry, now) {

@@ -56,8 +56,11 @@ export interface JobStore {
   ): Promise<boolean>;
   /** Records hand-offs done (never undoes one); the lease is let go once the request is settled. */
   recordHandoff(requestId: string, lease: AsyncRequestLease, handoff: { audit: boolean; usage: boolean }, settled: boolean, now: Date): Promise<boolean>;
-  /** A submission whose message could not be queued: failed at once (only if still queued and untaken). */
-  failSubmission(requestId: string, error: { code: string; message: string }, now: Date): Promise<void>;
+  /**
+   * A submission whose message could not be queued: failed at once, only if still queued and
+   * untaken. False when a worker took it first: the send that seemed to fail was stored after all.
+   */
+  failSubmission(requestId: string, error: { code: string; message: string }, now: Date): Promise<boolean>;
 
   /** Reserves a tenant's idempotency key for a request, unless a live reservation exists (returned). */
   reserveKey(entry: IdempotencyEntry, now: Date): Promise<{ reserved: true } | { reserved: false; existing: IdempotencyEntry }>;

@@ -98,13 +98,14 @@ export class MemoryJobStore implements JobStore {
   async failSubmission(requestId: string, error: { code: string; message: string }, now: Date) {
     this.check('failSubmission');
     const current = this.requests.get(requestId);
-    if (!current || current.status !== 'queued' || current.deliveries !== 0) return;
+    if (!current || current.status !== 'queued' || current.deliveries !== 0) return false;
     this.change(requestId, {
       status: 'failed',
       finishedAt: now.toISOString(),
       handoff: { audit: true, usage: true },
       outcome: { statusCode: 503, error, servedEntity: null, units: null, backendLatencyMs: null, resultBytes: 0, auditRequired: true },
     });
+    return true;
   }
 
   async reserveKey(entry: IdempotencyEntry, now: Date) {

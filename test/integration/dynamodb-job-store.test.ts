@@ -86,8 +86,9 @@ describe('the DynamoDB job store', () => {
     await jobs.create(untaken);
     await jobs.create(taken);
     await jobs.claim(taken.requestId, expected, lease('m1'), now);
-    await jobs.failSubmission(untaken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now);
-    await jobs.failSubmission(taken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now);
+    expect(await jobs.failSubmission(untaken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now)).toBe(true);
+    // A worker took it: the message was queued after all.
+    expect(await jobs.failSubmission(taken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now)).toBe(false);
     expect(await jobs.get(untaken.requestId)).toMatchObject({ status: 'failed', handoff: { audit: true, usage: true }, outcome: { statusCode: 503 } });
     expect(await jobs.get(taken.requestId)).toMatchObject({ status: 'running' });
   });

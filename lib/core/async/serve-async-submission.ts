@@ -148,7 +148,10 @@ async function accept(
         throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for a different request (${existing.requestId}); use a new key`);
       }
       const original = await deps.jobs.get(existing.requestId);
-      if (original !== undefined) return accepted(request, original.requestId, visibleStatus(original), true);
+      if (original !== undefined) {
+        if (mayNeverHaveBeenQueued(original, now)) await requeue(original, bodyText, bodySha256, deps);
+        return accepted(request, original.requestId, visibleStatus(original), true);
+      }
       // The first submission with this key stopped before storing its request: take the key over.
       const stale = now.getTime() - new Date(existing.createdAt).getTime() > STALE_RESERVATION_MS;
       if (!stale || !(await deps.jobs.takeOverKey(reservation, existing.requestId))) {
@@ -181,13 +184,8 @@ async function store(
   now: Date,
 ): Promise<void> {
   const head = { requestId: request.requestId, tenant: principal.tenant, endpoint: endpoint.name };
-  let message = inlineMessageText(head, bodyText, deps.settings.maxInlineMessageBytes);
+  const { message, stored } = await messageFor(head, bodyText, bodySha256, deps);
   const bodyBytes = Buffer.byteLength(bodyText);
-  const stored = message === undefined;
-  if (message === undefined) {
-    await deps.objects.put(requestBodyKey(request.requestId), encoder.encode(bodyText), { contentType: 'application/json' });
-    message = referenceMessageText(head, { sha256: bodySha256, bytes: bodyBytes });
-  }
   const job: AsyncRequest = {
     requestId: request.requestId,
     tenant: principal.tenant,
@@ -218,7 +216,48 @@ async function store(
     await deps.queue.send(message, head);
   } catch (cause) {
     // Not queued: the caller is told so (503) and may retry, with the same key if it sent one.
-    await deps.jobs.failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now()).catch(() => undefined);
+    // A send can fail on our side after SQS stored the message: if a worker has taken the request
+    // already, it was queued, and it is accepted like any other.
+    const failed = await deps.jobs
+      .failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now())
+      .catch(() => true);
+    if (!failed) return;
+    throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
+  }
+}
+
+/** The request's queue message: the body inline, or stored in the bucket first and referenced (claim check). */
+async function messageFor(
+  head: { requestId: string; tenant: string; endpoint: string },
+  bodyText: string,
+  bodySha256: string,
+  deps: AsyncSubmissionDeps,
+): Promise<{ message: string; stored: boolean }> {
+  const inline = inlineMessageText(head, bodyText, deps.settings.maxInlineMessageBytes);
+  if (inline !== undefined) return { message: inline, stored: false };
+  await deps.objects.put(requestBodyKey(head.requestId), encoder.encode(bodyText), { contentType: 'application/json' });
+  return { message: referenceMessageText(head, { sha256: bodySha256, bytes: Buffer.byteLength(bodyText) }), stored: true };
+}
+
+/** How long a stored request may wait for its first delivery before a replay sends its message again. */
+const REQUEUE_AFTER_MS = 60_000;
+
+/**
+ * Whether a request may have been stored without its message: still waiting for its first
+ * delivery a minute after it was stored (the submitting function can stop between the two, and
+ * the caller's retry with the same key then finds it). A queue that is merely behind looks the
+ * same; sending again is harmless, as the worker's claim runs a request once.
+ */
+function mayNeverHaveBeenQueued(original: AsyncRequest, now: Date): boolean {
+  return original.status === 'queued' && original.deliveries === 0 && now.getTime() - Date.parse(original.updatedAt) > REQUEUE_AFTER_MS;
+}
+
+async function requeue(original: AsyncRequest, bodyText: string, bodySha256: string, deps: AsyncSubmissionDeps): Promise<void> {
+  const head = { requestId: original.requestId, tenant: original.tenant, endpoint: original.endpoint };
+  const { message } = await messageFor(head, bodyText, bodySha256, deps);
+  try {
+    await deps.queue.send(message, head);
+  } catch (cause) {
     throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
   }
 }

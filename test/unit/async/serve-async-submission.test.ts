@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../../lib/core/async/async-request-message';
+import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
-import { asyncWorld, AUDITOR_KEY, IRIS, submissionOf } from './async-fixtures';
+import { asyncWorld, AUDITOR_KEY, delivery, IRIS, submissionOf } from './async-fixtures';
 
 const json = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
 
@@ -134,5 +135,44 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-submission', status: 503 })]);
     expect(retried).toMatchObject({ statusCode: 202 });
     expect(retried.requestId).not.toBe(refused.requestId);
+  });
+
+  it('accepts a submission whose send failed on our side after SQS stored the message, once a worker has taken it', async () => {
+    // Prepare: the message reaches the queue and a worker claims it, then the send's answer is lost.
+    const send = world.queue.send.bind(world.queue);
+    world.queue.send = async (text, attributes) => {
+      await send(text, attributes);
+      await runAsyncMessage(delivery(text), world.worker);
+      throw new Error('socket hang up');
+    };
+    // Act
+    const outcome = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k5' }), world.submission);
+    // Assess: accepted, run once, and no refusal under its id.
+    expect(outcome.statusCode).toBe(202);
+    expect(world.jobs.requests.get(outcome.requestId)).toMatchObject({ status: 'succeeded' });
+    expect(world.audit.records.filter((record) => record.requestId === outcome.requestId)).toEqual([expect.objectContaining({ kind: 'async-invocation', status: 200 })]);
+  });
+
+  it('sends the message again when a replay finds its request stored but never delivered after a minute (the submission stopped before sending)', async () => {
+    // Prepare: the first submission stores its request, then its function stops in the send, for good.
+    const send = world.queue.send.bind(world.queue);
+    world.queue.send = () => new Promise<void>(() => undefined);
+    void serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission);
+    await new Promise((resolve) => setImmediate(resolve));
+    world.queue.send = send;
+    const [first] = [...world.jobs.requests.values()];
+    expect(first).toMatchObject({ status: 'queued', deliveries: 0 });
+    // Act: a retry at once (the queue may just be behind), then one a minute later.
+    const early = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission);
+    const sentEarly = world.queue.sent.length;
+    world.clock.advance(61_000);
+    const late = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission);
+    // Assess: the late replay queued the request, which then runs.
+    expect(early).toMatchObject({ statusCode: 202, requestId: first!.requestId, replayed: true });
+    expect(sentEarly).toBe(0);
+    expect(late).toMatchObject({ statusCode: 202, requestId: first!.requestId, replayed: true });
+    expect(world.queue.sent).toEqual([expect.objectContaining({ requestId: first!.requestId })]);
+    await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
+    expect(world.jobs.requests.get(first!.requestId)).toMatchObject({ status: 'succeeded' });
   });
 });
