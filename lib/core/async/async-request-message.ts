@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tenantNameSchema } from '../api-key';
 import { isRequestId, requestIdTime } from '../audit-log/layout';
 import { jsonNesting, MAX_JSON_NESTING } from '../json-nesting';
 import { escapeForSqs } from '../sqs-safe-text';
@@ -31,7 +32,8 @@ export const asyncRequestMessageSchema = z
   .object({
     schema: z.literal(ASYNC_REQUEST_MESSAGE_SCHEMA),
     requestId: z.string().refine(isRequestId, 'must be a lower-case UUIDv7'),
-    tenant: z.string().min(1).max(64),
+    // A tenant name as keys carry it: it becomes table keys, report lines and unmasked log fields.
+    tenant: tenantNameSchema,
     endpoint: z.string().min(1).max(63),
     body: z.json().optional(),
     bodyRef: z.object({ sha256, bytes: z.number().int().min(1) }).strict().optional(),

@@ -58,6 +58,7 @@ describe('the async request message (version 1)', () => {
     ['neither', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head }), /exactly one of body and bodyRef/],
     ['a request id that is not a UUIDv7', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, requestId: 'job-1', body: {} }), /requestId/],
     ['an unknown field', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, body: {}, priority: 1 }), /priority|Unrecognized/],
+    ['a tenant that is not a tenant name', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, tenant: 'Acme Corp <script>', body: {} }), /tenant: must be 1-63 lowercase/],
     ['an id minted in the future', JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, ...head, requestId: uuidv7({ msecs: now.getTime() + 3_600_000 }), body: {} }), /not minted in the last 15 days/],
   ])('refuses %s', (_name, text, reason) => {
     expect(() => parseAsyncRequestMessage(text, now)).toThrow(UnreadableMessageError);
