@@ -200,6 +200,13 @@ const rotate: Command = {
     const { apiKey, record } = generateApiKey({ tenant: old.tenant, roles: [...old.roles], endpoints: [...old.endpoints], now, name: old.name, limits: old.limits });
     await deployment.keys.create(record);
     const replaced = await deployment.keys.markRotated(old.keyId, { rotatedTo: record.keyId, at: now, ...(graceMs === undefined ? {} : { expiresAt: new Date(now.getTime() + graceMs) }) });
+    if (replaced === undefined) {
+      // Suspended or revoked since it was read: the replacement must not outlive it.
+      await deployment.keys.changeStatus(record.keyId, { from: ['active'], to: 'revoked', reason: `replaced ${old.keyId}, which changed status during the rotation`, at: now });
+      const current = await deployment.keys.get(old.keyId);
+      io.stderr(`Key ${old.keyId} became ${current?.status ?? 'unknown'} while it was being rotated; it was left so, and its replacement ${record.keyId} revoked.\n`);
+      return EXIT.problem;
+    }
     if (json) {
       io.stdout(`${JSON.stringify({ apiKey, record, replaced }, null, 2)}\n`);
     } else {

@@ -120,16 +120,24 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;
       const at = rotation.at.toISOString();
-      return rotation.expiresAt === undefined
-        ? update(keyHash, {
-            UpdateExpression: 'SET rotatedTo = :to, #status = :revoked, statusReason = :reason, statusChangedAt = :at',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':to': rotation.rotatedTo, ':revoked': 'revoked', ':reason': `rotated to ${rotation.rotatedTo}`, ':at': at },
-          })
-        : update(keyHash, {
-            UpdateExpression: 'SET rotatedTo = :to, expiresAt = :expires',
-            ExpressionAttributeValues: { ':to': rotation.rotatedTo, ':expires': rotation.expiresAt.toISOString() },
-          });
+      // Only an active key is rotated: one suspended or revoked meanwhile keeps its status.
+      const onlyActive = { ConditionExpression: 'attribute_exists(keyHash) AND #status = :active', ExpressionAttributeNames: { '#status': 'status' } };
+      try {
+        return await (rotation.expiresAt === undefined
+          ? update(keyHash, {
+              ...onlyActive,
+              UpdateExpression: 'SET rotatedTo = :to, #status = :revoked, statusReason = :reason, statusChangedAt = :at',
+              ExpressionAttributeValues: { ':to': rotation.rotatedTo, ':revoked': 'revoked', ':reason': `rotated to ${rotation.rotatedTo}`, ':at': at, ':active': 'active' },
+            })
+          : update(keyHash, {
+              ...onlyActive,
+              UpdateExpression: 'SET rotatedTo = :to, expiresAt = :expires',
+              ExpressionAttributeValues: { ':to': rotation.rotatedTo, ':expires': rotation.expiresAt.toISOString(), ':active': 'active' },
+            }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
     },
   };
 }

@@ -29,6 +29,10 @@ export interface KeyAdminStore extends KeyStore {
   changeStatus(keyId: string, change: KeyStatusChange): Promise<{ changed: boolean; record: ApiKeyRecord } | undefined>;
   /** Replaces a key's own rate limits (undefined: none). */
   setLimits(keyId: string, limits: KeyLimits | undefined): Promise<ApiKeyRecord | undefined>;
-  /** Marks a key as replaced: revoked at once, or working until `expiresAt` (a rotation's grace period). */
+  /**
+   * Marks an active key as replaced: revoked at once, or working until `expiresAt` (a rotation's
+   * grace period). Undefined when the key is unknown or no longer active (suspended or revoked
+   * meanwhile: it keeps that status).
+   */
   markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }): Promise<ApiKeyRecord | undefined>;
 }

@@ -202,6 +202,25 @@ describe('governance across gateway instances', () => {
     await eventually('200 for the lifted key', async () => ((await post(second.url, 'iris', apiKey, IRIS)).status === 200 ? true : undefined));
     expect(Date.now() - liftedAt).toBeLessThan(2_000 + 1_500);
   }, 60_000);
+
+  it('rotates an active key: the replacement works, the old key until its grace ends; a key suspended meanwhile stays suspended', async () => {
+    // Prepare
+    const tenant = `rotated-${randomUUID().slice(0, 8)}`;
+    const { apiKey: oldKey, record: old } = await client.createKey({ tenant, endpoints: ['iris'] });
+    const { record: suspended } = await client.createKey({ tenant, endpoints: ['iris'] });
+    // Act
+    const rotated = await cli('keys', 'rotate', old.keyId, '--grace', '1h', '--json');
+    await client.keys.changeStatus(suspended.keyId, { from: ['active'], to: 'suspended', reason: 'a finding', at: new Date() });
+    const late = await client.keys.markRotated(suspended.keyId, { rotatedTo: 'key_whatever', at: new Date() });
+    // Assess
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { apiKey, record, replaced } = JSON.parse(rotated.stdout) as { apiKey: string; record: { keyId: string }; replaced: { rotatedTo: string; expiresAt: string } };
+    expect(replaced.rotatedTo).toBe(record.keyId);
+    expect((await post(stack.apiUrl, 'iris', apiKey, IRIS)).status).toBe(200);
+    expect((await post(stack.apiUrl, 'iris', oldKey, IRIS)).status).toBe(200);
+    expect(late).toBeUndefined();
+    expect(await client.keys.get(suspended.keyId)).toMatchObject({ status: 'suspended' });
+  });
 });
 
 describe('usage events into the bill', () => {
