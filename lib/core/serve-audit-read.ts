@@ -2,7 +2,7 @@ import type { Principal } from './api-key';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
 import { isRequestId } from './audit-log/layout';
 import { parseAuditSearchParams } from './audit-log/search-params';
-import { findAuditRecord, resolveBodyRefs, searchAuditLog } from './audit-log/search';
+import { findAuditRecord, resolveBodyRefs, searchAuditLog, type AuditSearchResult } from './audit-log/search';
 import { authenticate } from './authenticate';
 import { errorResponse } from './error-response';
 import { AppError, InvalidRequestError, NotFoundError, PermissionDeniedError, ServiceUnavailableError, toAppError } from './errors';
@@ -48,6 +48,24 @@ export const API_SEARCH_MAX_DAYS = 7;
 const encoder = new TextEncoder();
 
 /**
+ * The most an answer may hold: a Lambda function answers API Gateway with at most 6 MB. A page of
+ * records past it ends early (its `next` goes on from there); a record whose bodies would not fit
+ * keeps them as references.
+ */
+export const MAX_ANSWER_BYTES = 5_000_000;
+
+const BODIES_TOO_LARGE = 'the bodies are too large for one API answer: read them with `modelgate audit show <id>` or from the audit bucket at ref.s3Key';
+
+/** A search page cut to fit one answer, oldest records kept: the page's `next` continues after the last one. */
+function fitPage(result: AuditSearchResult): AuditSearchResult {
+  let bytes = Buffer.byteLength(JSON.stringify(result));
+  if (bytes <= MAX_ANSWER_BYTES) return result;
+  const records = [...result.records];
+  while (records.length > 1 && bytes > MAX_ANSWER_BYTES) bytes -= Buffer.byteLength(JSON.stringify(records.pop())) + 1;
+  return { ...result, records, next: records.at(-1)!.requestId };
+}
+
+/**
  * Serves a read of the audit log to a key with the `auditor` role (anyone else: 403). Every read,
  * allowed or refused, is itself audited, and a read whose audit record cannot be handed off is
  * not answered (503), so nobody reads the log unseen. The read's own record holds the query and
@@ -71,12 +89,16 @@ export async function serveAuditRead(request: AuditReadRequest, deps: AuditReadD
       if (!isRequestId(request.recordId)) throw new InvalidRequestError(`${request.recordId} is not a request id (a UUIDv7)`);
       const found = await findAuditRecord(deps.archive, request.recordId);
       if (!found) throw new NotFoundError(`No audit record for request ${request.recordId}`);
-      const record = await resolveBodyRefs(deps.archive, found.record);
-      body = encoder.encode(JSON.stringify({ record, location: { objectKey: found.objectKey, line: found.line } }));
-      responseSummary = { returned: 1, requestIds: [record.requestId] };
+      const location = { objectKey: found.objectKey, line: found.line };
+      body = encoder.encode(JSON.stringify({ record: await resolveBodyRefs(deps.archive, found.record), location }));
+      if (body.byteLength > MAX_ANSWER_BYTES) {
+        // Bodies kept by reference can be megabytes each: past one answer's room they stay references.
+        body = encoder.encode(JSON.stringify({ record: found.record, location, bodiesByReference: BODIES_TOO_LARGE }));
+      }
+      responseSummary = { returned: 1, requestIds: [found.record.requestId] };
     } else {
       const query = parseAuditSearchParams(request.query, deps.clock.now(), API_SEARCH_MAX_DAYS);
-      const result = await searchAuditLog(deps.archive, query);
+      const result = fitPage(await searchAuditLog(deps.archive, query));
       body = encoder.encode(JSON.stringify(result));
       responseSummary = { returned: result.records.length, requestIds: result.records.map((record) => record.requestId), next: result.next };
     }

@@ -1,7 +1,12 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiKeyRecordFor } from '../../lib/core/api-key';
 import type { AuditRecord } from '../../lib/core/audit-record';
-import { serveAuditRead, type AuditReadDeps, type AuditReadRequest } from '../../lib/core/serve-audit-read';
+import { MAX_ANSWER_BYTES, serveAuditRead, type AuditReadDeps, type AuditReadRequest } from '../../lib/core/serve-audit-read';
+import { archivableRecordFromMessage } from '../../lib/core/audit-log/archivable-record';
+import { createAuditArchiveWriter } from '../../lib/core/audit-log/archive-writer';
+import { bodyObjectKey } from '../../lib/core/audit-log/layout';
+import { sha256Hex } from '../../lib/core/audit-log/sha256';
+import { auditRecordFixture } from '../fixtures/audit-records';
 import { FakeKeyStore, ManualClock, RecordingAuditSink } from '../fakes/fake-ports';
 import { MemoryObjectStore } from '../fakes/memory-object-store';
 import { seedAuditLog } from '../fixtures/seed-audit-log';
@@ -88,4 +93,47 @@ describe('serveAuditRead (GET /audit/records)', () => {
     expect(allowed.handoffError).toBeInstanceOf(Error);
     expect(refused.statusCode).toBe(403);
   });
+
+  describe('answers that would not fit one Lambda response', () => {
+    const big = new MemoryObjectStore();
+    const time = new Date('2026-11-21T11:00:00Z');
+    let bigIds: string[];
+    let refId: string;
+
+    beforeAll(async () => {
+      // 40 records of about 200 KB each (8 MB in all), and one whose two bodies, by reference, are 3 MB each.
+      const writer = createAuditArchiveWriter(big);
+      const padded = Array.from({ length: 40 }, (_, index) => auditRecordFixture(index, new Date(time.getTime() + index), { request: { bytes: 200_000, body: { text: 'x'.repeat(200_000) } } }));
+      const bodyText = JSON.stringify({ text: 'y'.repeat(3_000_000) });
+      const bytes = new TextEncoder().encode(bodyText);
+      const ref = { sha256: sha256Hex(bytes), bytes: bytes.byteLength, s3Key: bodyObjectKey(sha256Hex(bytes)) };
+      await big.put(ref.s3Key, bytes);
+      const withRefs = auditRecordFixture(99, new Date(time.getTime() + 100), { request: { bytes: ref.bytes, ref }, response: { bytes: ref.bytes, ref } });
+      await writer.append([...padded, withRefs].map((record) => archivableRecordFromMessage(JSON.stringify(record))));
+      bigIds = padded.map((record) => record.requestId);
+      refId = withRefs.requestId;
+    });
+
+    it('ends a search page early, within the limit, and its cursor goes on from the last record it holds', async () => {
+      // Act
+      const first = await serveAuditRead(request({ query: { from: '2026-11-21T11:00:00Z', to: '2026-11-21T12:00:00Z', limit: '100' } }), { ...deps, archive: big });
+      const page = json(first.body) as { records: AuditRecord[]; next: string };
+      const second = await serveAuditRead(request({ query: { from: '2026-11-21T11:00:00Z', to: '2026-11-21T12:00:00Z', limit: '100', after: page.next } }), { ...deps, archive: big });
+      // Assess
+      expect(first.body.byteLength).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
+      expect(page.records.length).toBeGreaterThan(10);
+      expect(page.records.length).toBeLessThan(40);
+      expect(page.next).toBe(page.records.at(-1)!.requestId);
+      const rest = (json(second.body) as { records: AuditRecord[] }).records;
+      expect([...page.records, ...rest].map((record) => record.requestId).slice(0, 40)).toEqual(bigIds);
+    });
+
+    it('keeps bodies too large for one answer as references, and says where to read them', async () => {
+      const outcome = await serveAuditRead(request({ recordId: refId }), { ...deps, archive: big });
+      expect(outcome.statusCode).toBe(200);
+      expect(outcome.body.byteLength).toBeLessThanOrEqual(MAX_ANSWER_BYTES);
+      expect(json(outcome.body)).toMatchObject({ record: { requestId: refId, request: { ref: { s3Key: expect.any(String) } } }, bodiesByReference: expect.stringContaining('modelgate audit show') });
+    });
+  });
 });
+
