@@ -184,3 +184,29 @@ export function findAuditSenderMismatches(template: CfnTemplate, archiverFunctio
   for (const roleId of trusted) if (!mayWrite.has(roleId)) findings.push(`${roleId}: trusted by ${archiverFunctionId}, but is no function role that may send to ${auditQueueId}`);
   return findings.sort();
 }
+
+/**
+ * Function roles that may write to the audit bucket but are not named in its policy's deny of
+ * deletes and retention changes (statement `denySid`, by `aws:PrincipalArn` role-name patterns):
+ * the deny is the second lock, beside each role's own policy, on a writer ever removing records.
+ */
+export function findAuditWritersOutsideDeleteDeny(template: CfnTemplate, auditBucketId: string, denySid: string): string[] {
+  const deny = allPolicyStatements(template).find(({ statement }) => statement.Sid === denySid)?.statement;
+  const patterns = asArray(propertyAt(deny?.Condition, 'ArnLike.aws:PrincipalArn') as unknown[] | undefined)
+    .map((entry) => (typeof entry === 'string' ? entry : String((entry as Record<string, unknown>)['Fn::Sub'] ?? '')))
+    .map((arn) => arn.slice(arn.indexOf(':role/') + ':role/'.length))
+    .map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+  const findings: string[] = [];
+  for (const roleId of new Set(functionRoles(template).values())) {
+    if (roleId === undefined) continue;
+    const writes = roleStatements(template, roleId).some(
+      ({ statement }) =>
+        statement.Effect === 'Allow' && asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, 's3:PutObject')) && refersTo(statement.Resource, auditBucketId),
+    );
+    const roleName = template.Resources[roleId]?.Properties?.RoleName;
+    if (writes && !(typeof roleName === 'string' && patterns.some((pattern) => pattern.test(roleName)))) {
+      findings.push(`${roleId} (${String(roleName)}): writes to ${auditBucketId}, not named in ${denySid}`);
+    }
+  }
+  return findings.sort();
+}

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { copyOf, readPackagedTemplate, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
-import { findAuditSenderMismatches, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
+import { findAuditSenderMismatches, findAuditWritersOutsideDeleteDeny, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
 
@@ -45,6 +45,21 @@ describe('IAM in the packaged template', () => {
     expect(findAuditSenderMismatches(weakened, 'AuditArchiverLambdaFunction', 'AuditQueue')).toEqual([
       'InvokeFunctionRole: may send to AuditQueue, but AuditArchiverLambdaFunction does not trust it',
       'NotFoundFunctionRole: trusted by AuditArchiverLambdaFunction, but is no function role that may send to AuditQueue',
+    ]);
+  });
+
+  it('names every function role that writes to the audit bucket in the bucket policy\'s deny of deletes', () => {
+    expect(findAuditWritersOutsideDeleteDeny(template, 'AuditBucket', 'DenyWritersDeletesAndRetentionChanges')).toEqual([]);
+  });
+
+  it('catches a writer of the audit bucket left out of the deny', () => {
+    const weakened = copyOf(template);
+    const deny = (weakened.Resources.AuditBucketPolicy!.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement.find(
+      (statement) => statement.Sid === 'DenyWritersDeletesAndRetentionChanges',
+    )!;
+    (deny.Condition!.ArnLike!['aws:PrincipalArn'] as unknown[]).shift();
+    expect(findAuditWritersOutsideDeleteDeny(weakened, 'AuditBucket', 'DenyWritersDeletesAndRetentionChanges')).toEqual([
+      expect.stringMatching(/^InvokeFunctionRole \(modelgate-[a-z0-9-]+-invoke\): writes to AuditBucket/),
     ]);
   });
 
