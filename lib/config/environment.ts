@@ -29,17 +29,6 @@ export const environmentSchema = z.object({
   AUDIT_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
   /** Asymmetric KMS key (ECC_NIST_P256) that signs audit digests; only the digest function needs it. */
   AUDIT_SIGNING_KEY_ID: z.string().min(1).optional(),
-  /**
-   * The archiver: the IAM role ids (AROA…) of the gateway's own functions, comma-separated. Only
-   * they may write records other than audit reads, or usage events; anyone else allowed to send
-   * to the audit queue (the auditors' CLI) may record an audit read only. Unset (the local stack,
-   * which has no IAM): every sender is trusted.
-   */
-  AUDIT_GATEWAY_SENDERS: z
-    .string()
-    .regex(/^[A-Z0-9]+(,[A-Z0-9]+)*$/, 'must be IAM role ids (AROA…), comma-separated')
-    .transform((text) => new Set(text.split(',')))
-    .optional(),
   /** Local stack only: a P-256 private key (PEM) standing in for the KMS signing key. */
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */

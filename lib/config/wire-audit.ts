@@ -5,7 +5,6 @@ import { createS3ObjectStore } from '../adapters/s3-object-store';
 import { createSqsAuditSink } from '../adapters/sqs-audit-sink';
 import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
-import type { AuditSenders } from '../core/audit-log/archivable-record';
 import { createAuditArchiveWriter, type AuditArchiveWriter } from '../core/audit-log/archive-writer';
 import { ConfigError } from '../core/errors';
 import type { AuditReadDeps } from '../core/serve-audit-read';
@@ -24,12 +23,8 @@ export function wireAuditStore(env: Environment): ObjectStore {
  * The archiver's writer, made once per container (it remembers the chain head and recent batches),
  * and the usage queue it forwards the usage events riding along with the records to.
  */
-export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink; senders: AuditSenders | undefined } {
-  return {
-    writer: createAuditArchiveWriter(wireAuditStore(env)),
-    usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
-    senders: env.AUDIT_GATEWAY_SENDERS && { gateway: env.AUDIT_GATEWAY_SENDERS },
-  };
+export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink } {
+  return { writer: createAuditArchiveWriter(wireAuditStore(env)), usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL) };
 }
 
 /**

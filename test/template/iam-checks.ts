@@ -160,32 +160,6 @@ export function roleAllows(template: CfnTemplate, roleId: string, action: string
 
 
 /**
- * The archiver trusts the function roles that may send to the audit queue, and only those: a
- * role IAM lets write audit records that the archiver would refuse, or one the archiver trusts
- * beyond what IAM grants, is a finding.
- */
-export function findAuditSenderMismatches(template: CfnTemplate, archiverFunctionId: string, auditQueueId: string): string[] {
-  const mayWrite = new Set<string>();
-  for (const roleId of new Set(functionRoles(template).values())) {
-    if (roleId === undefined) continue;
-    const sends = roleStatements(template, roleId).some(
-      ({ statement }) =>
-        statement.Effect === 'Allow' &&
-        asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, 'sqs:SendMessage')) &&
-        refersTo(statement.Resource, auditQueueId),
-    );
-    if (sends) mayWrite.add(roleId);
-  }
-  const trusted = new Set<string>();
-  const listed = propertyAt(template.Resources[archiverFunctionId]?.Properties, 'Environment.Variables.AUDIT_GATEWAY_SENDERS');
-  for (const roleId of referencedIds(listed)) trusted.add(roleId);
-  const findings: string[] = [];
-  for (const roleId of mayWrite) if (!trusted.has(roleId)) findings.push(`${roleId}: may send to ${auditQueueId}, but ${archiverFunctionId} does not trust it`);
-  for (const roleId of trusted) if (!mayWrite.has(roleId)) findings.push(`${roleId}: trusted by ${archiverFunctionId}, but is no function role that may send to ${auditQueueId}`);
-  return findings.sort();
-}
-
-/**
  * Function roles that may write to the audit bucket but are not named in its policy's deny of
  * deletes and retention changes (statement `denySid`, by `aws:PrincipalArn` role-name patterns):
  * the deny is the second lock, beside each role's own policy, on a writer ever removing records.

@@ -44,36 +44,6 @@ export function archivableRecordFromMessage(body: string): ArchivableRecord {
   return { requestId: header.data.requestId, time, partition: partitionOf(time), line };
 }
 
-/**
- * Who may write a record to the audit queue. The gateway's functions write every kind, with usage
- * events; any other sender IAM lets in (the auditors' CLI) may record an audit read, and nothing
- * that bills or claims a request was served.
- */
-export interface AuditSenders {
-  /** The IAM role ids (AROA…) of the gateway's functions; SQS names a role session's sender `<role id>:<session>`. */
-  gateway: ReadonlySet<string>;
-}
-
-/**
- * @throws InvalidRequestError when a sender outside the gateway sent a record other than an audit
- * read, or a usage event (it will end in the DLQ, never in the log or the bill).
- */
-export function assertSenderMayWrite(senders: AuditSenders | undefined, senderId: string | undefined, record: ArchivableRecord, usage: UsageEvent | undefined): void {
-  if (senders === undefined) return;
-  const principal = senderId?.split(':')[0];
-  if (principal !== undefined && senders.gateway.has(principal)) return;
-  const kind = recordKindOf(record.line);
-  if (kind === 'audit-read' && usage === undefined) return;
-  throw new InvalidRequestError(
-    `Audit message from ${senderId ?? 'an unnamed sender'}: only the gateway's functions write ${usage === undefined ? `records of kind ${kind}` : 'usage events'}; others may record an audit read only`,
-  );
-}
-
-function recordKindOf(line: string): string {
-  const kind = (JSON.parse(line) as { kind?: unknown }).kind;
-  return typeof kind === 'string' ? kind : 'invocation';
-}
-
 /** The request id of a stored line, without trusting it to be well-formed. */
 export function requestIdOfLine(line: string): string | undefined {
   try {

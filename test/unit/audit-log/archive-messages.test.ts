@@ -8,16 +8,15 @@ import { RecordingUsageSink } from '../../fakes/fake-ports';
 import { MemoryObjectStore } from '../../fakes/memory-object-store';
 import { auditRecordFixture } from '../../fixtures/audit-records';
 
-/** A message body, and the usage event text riding along with it and its sender when there are. */
-type Message = string | { body: string; usageEvent?: string; senderId?: string };
+/** A message body, and the usage event text riding along with it when there is one. */
+type Message = string | { body: string; usageEvent: string };
 
 function event(messages: Message[]): SQSEvent {
   return {
     Records: messages.map((message, i) => {
-      const { body, usageEvent, senderId } = typeof message === 'string' ? { body: message, usageEvent: undefined, senderId: undefined } : message;
+      const { body, usageEvent } = typeof message === 'string' ? { body: message, usageEvent: undefined } : message;
       const messageAttributes = usageEvent === undefined ? {} : { usageEvent: { dataType: 'String', stringValue: usageEvent } };
-      const attributes = { ApproximateReceiveCount: '1', ...(senderId === undefined ? {} : { SenderId: senderId }) };
-      return { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes, messageAttributes, eventSource: 'aws:sqs' } as unknown as SQSRecord;
+      return { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes, eventSource: 'aws:sqs' } as unknown as SQSRecord;
     }),
   };
 }
@@ -42,28 +41,6 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
     expect(appended).toMatchObject({ records: 2, duplicates: 0, batches: [expect.objectContaining({ recordCount: 2 })], oldestRecordTime: time });
     expect(store.keys(AUDIT_RECORDS_PREFIX)).toHaveLength(1);
-  });
-
-  it('takes served requests and usage events from the gateway\'s roles only; anyone else may record an audit read', async () => {
-    // Prepare: the gateway's invoke role and an auditor's role session, each sending what it may and may not.
-    const senders = { gateway: new Set(['AROAGATEWAYINVOKE']) };
-    const fromGateway = billedMessage(7, time);
-    const forged = billedMessage(8, time);
-    const read = { ...auditRecordFixture(9, time), kind: 'audit-read' };
-    const forgedServed = auditRecordFixture(10, time);
-    const usage = new RecordingUsageSink();
-    const messages: Message[] = [
-      { ...fromGateway.message, senderId: 'AROAGATEWAYINVOKE:modelgate-prod-invoke' },
-      { ...forged.message, senderId: 'AROAAUDITORROLE:alice' },
-      { body: JSON.stringify(read), senderId: 'AROAAUDITORROLE:alice' },
-      { body: JSON.stringify(forgedServed), senderId: 'AROAAUDITORROLE:alice' },
-    ];
-    // Act
-    const { response, appended } = await archiveAuditMessages(event(messages), createAuditArchiveWriter(new MemoryObjectStore()), usage, senders);
-    // Assess: the forged bill and the forged served request go to the DLQ; the read is archived.
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
-    expect(appended).toMatchObject({ records: 2 });
-    expect(usage.events.map((event) => event.requestId)).toEqual([fromGateway.usage.requestId]);
   });
 
   it('keeps the results of two invocations running side by side in one process apart', async () => {
