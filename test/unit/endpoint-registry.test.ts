@@ -42,6 +42,11 @@ describe('endpoint registry', () => {
     expect(createEndpointRegistry(bad).get('churn')?.streamTimeoutMs).toBe(870_000);
   });
 
+  it('refuses a queue producer grant for a name no tenant can have', () => {
+    const bad = { ...structuredClone(valid), queueProducers: [{ tenant: 'Acme', endpoints: ['churn'] }] };
+    expect(() => createEndpointRegistry(bad)).toThrow(/queueProducers\[0\]\.tenant: must be 1-63 lowercase/);
+  });
+
   it('names a misspelt field in a served entity', () => {
     const bad = structuredClone(valid) as { endpoints: Array<{ servedEntities: Array<Record<string, unknown>> }> };
     bad.endpoints[0]!.servedEntities[0]!.endpoint_name = 'x';

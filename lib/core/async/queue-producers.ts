@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tenantNameSchema } from '../api-key';
 import { PermissionDeniedError } from '../errors';
 
 /**
@@ -7,7 +8,8 @@ import { PermissionDeniedError } from '../errors';
  */
 export const queueProducerSchema = z
   .object({
-    tenant: z.string().min(1).max(64),
+    // As keys and producer messages name it: a grant no message could match is refused at load.
+    tenant: tenantNameSchema,
     /** Endpoint names, or `"*"` for all. */
     endpoints: z.array(z.string().min(1).max(63)).min(1).max(100),
     /**

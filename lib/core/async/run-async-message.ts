@@ -18,6 +18,7 @@ import {
 } from '../errors';
 import type { Admission, AdmissionOutcome, RequestLimiter } from '../limits/request-limiter';
 import { parseJsonBody } from '../invocation-input';
+import { jsonNesting, MAX_JSON_NESTING } from '../json-nesting';
 import { invokeEndpoint, type EndpointCallDeps } from '../invoke-endpoint';
 import { parseModelInput, wantsStream, type ModelInput } from '../model-call';
 import { isRetriable, type RouteAttempt } from '../route-request';
@@ -129,13 +130,15 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
     }
     if (claim.outcome === 'missing') throw new Error(`request ${parsed.requestId} vanished while being claimed`);
     claimed = claim.request;
-    const body = await loadBody(parsed, claimed, deps.objects);
     if (claimed.outcome !== null) {
-      // Ended by an earlier delivery that stopped before handing everything off.
+      // Ended by an earlier delivery that stopped before handing everything off: the hand-off
+      // needs no readable body (it may be why the request failed).
       progress.committed = true;
+      const body = await loadBody(parsed, claimed, deps.objects).catch((): LoadedBody => UNREADABLE_BODY);
       await settle(claimed, lease, body, undefined, deps);
       return finished(claimed);
     }
+    const body = await loadBody(parsed, claimed, deps.objects);
     return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
   } catch (thrown) {
     const requestId = parsed?.requestId;
@@ -205,9 +208,10 @@ async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, obje
   const bytes = await objects.get(requestBodyKey(request.requestId));
   if (bytes === undefined) throw new Error(`the body of request ${request.requestId} is not in the async bucket`);
   if (sha256Hex(bytes) !== parsed.bodyRef.sha256) throw new Error(`the stored body of request ${request.requestId} does not match its SHA-256`);
+  // A body that is not JSON, or nests too deep, is refused (400) where it is checked, like a synchronous one.
   let json: unknown;
   try {
-    json = JSON.parse(decoder.decode(bytes));
+    json = jsonNesting(bytes) > MAX_JSON_NESTING ? undefined : JSON.parse(decoder.decode(bytes));
   } catch {
     json = undefined;
   }

@@ -4,6 +4,7 @@ import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../../lib/core/async/async-requ
 import { visibleStatus } from '../../../lib/core/async/async-request';
 import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
+import { sha256Hex } from '../../../lib/core/audit-log/sha256';
 import { ModelInputError, ServiceUnavailableError } from '../../../lib/core/errors';
 import { answering, FakeKeyStore } from '../../fakes/fake-ports';
 import { asyncWorld, delivery, IRIS, KEY, keyRecords, redelivery, submissionOf, SUSPENDED_KEY } from './async-fixtures';
@@ -193,6 +194,37 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
       'The sender of this message may not send requests for tenant pinned',
       null,
     ]);
+  });
+
+  it('hands off the failure of a request whose stored body is missing on a redrive, once the last delivery could not', async () => {
+    // Prepare: the last delivery records the failure, but the audit queue is down.
+    world.submission.settings.maxInlineMessageBytes = 100;
+    const { requestId, message } = await submitted({ instances: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] });
+    world.objects.tamper(`requests/v1/${requestId}.json`, undefined);
+    world.audit.failWith = new Error('audit queue down');
+    await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    world.audit.failWith = undefined;
+    // Act: the message is redriven from the DLQ, after the last delivery's lease ran out.
+    world.clock.advance(10 * 60_000);
+    const redriven = await runAsyncMessage({ ...message, messageId: 'redriven', receiveCount: 1 }, world.worker);
+    // Assess
+    expect(redriven).toMatchObject({ kind: 'finished', requestId, status: 'failed' });
+    expect(world.audit.records).toEqual([expect.objectContaining({ requestId, status: 500 })]);
+  });
+
+  it('refuses (400, at once) a producer\'s body stored by reference that nests deeper than a request may', async () => {
+    // Prepare: a producer stores the body itself and sends a reference to it.
+    const bodyText = `{"instances":${'['.repeat(70)}1${']'.repeat(70)}}`;
+    const bytes = new TextEncoder().encode(bodyText);
+    const text = producerMessage({ body: undefined, bodyRef: { sha256: sha256Hex(bytes), bytes: bytes.byteLength } });
+    const { requestId } = JSON.parse(text) as { requestId: string };
+    await world.objects.put(`requests/v1/${requestId}.json`, bytes);
+    // Act
+    const disposition = await runAsyncMessage(delivery(text), world.worker);
+    // Assess
+    expect(disposition).toMatchObject({ kind: 'finished', requestId, status: 'failed', statusCode: 400 });
+    expect(world.audit.records).toEqual([expect.objectContaining({ status: 400, errorMessage: expect.stringContaining('more than 64 levels deep') })]);
+    expect(world.backend.requests).toHaveLength(0);
   });
 
   it('retries, then dead-letters, a message that is not a request, without inventing one', async () => {
