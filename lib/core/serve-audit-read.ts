@@ -48,20 +48,26 @@ export const API_SEARCH_MAX_DAYS = 7;
 const encoder = new TextEncoder();
 
 /**
- * The most an answer may hold: a Lambda function answers API Gateway with at most 6 MB. A page of
+ * The most an answer may hold: a Lambda function answers API Gateway with at most 6 MB, and the
+ * JSON text travels in it as a JSON string, escaped (a quote takes two bytes there). A page of
  * records past it ends early (its `next` goes on from there); a record whose bodies would not fit
  * keeps them as references.
  */
 export const MAX_ANSWER_BYTES = 5_000_000;
 
+/** The bytes JSON text takes inside the Lambda response, as an escaped JSON string. */
+export function answerBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text));
+}
+
 const BODIES_TOO_LARGE = 'the bodies are too large for one API answer: read them with `modelgate audit show <id>` or from the audit bucket at ref.s3Key';
 
 /** A search page cut to fit one answer, oldest records kept: the page's `next` continues after the last one. */
 function fitPage(result: AuditSearchResult): AuditSearchResult {
-  let bytes = Buffer.byteLength(JSON.stringify(result));
+  let bytes = answerBytes(JSON.stringify(result));
   if (bytes <= MAX_ANSWER_BYTES) return result;
   const records = [...result.records];
-  while (records.length > 1 && bytes > MAX_ANSWER_BYTES) bytes -= Buffer.byteLength(JSON.stringify(records.pop())) + 1;
+  while (records.length > 1 && bytes > MAX_ANSWER_BYTES) bytes -= answerBytes(JSON.stringify(records.pop())) - 1;
   return { ...result, records, next: records.at(-1)!.requestId };
 }
 
@@ -90,8 +96,9 @@ export async function serveAuditRead(request: AuditReadRequest, deps: AuditReadD
       const found = await findAuditRecord(deps.archive, request.recordId);
       if (!found) throw new NotFoundError(`No audit record for request ${request.recordId}`);
       const location = { objectKey: found.objectKey, line: found.line };
-      body = encoder.encode(JSON.stringify({ record: await resolveBodyRefs(deps.archive, found.record), location }));
-      if (body.byteLength > MAX_ANSWER_BYTES) {
+      const text = JSON.stringify({ record: await resolveBodyRefs(deps.archive, found.record), location });
+      body = encoder.encode(text);
+      if (answerBytes(text) > MAX_ANSWER_BYTES) {
         // Bodies kept by reference can be megabytes each: past one answer's room they stay references.
         body = encoder.encode(JSON.stringify({ record: found.record, location, bodiesByReference: BODIES_TOO_LARGE }));
       }

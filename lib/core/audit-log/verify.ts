@@ -5,7 +5,7 @@ import { requestIdOfLine } from './archivable-record';
 import { listBatchObjects } from './archived-index';
 import { chainSeqsAfter, readChainEntry } from './chain';
 import type { ChainEntry } from './chain-entry';
-import { digestKeysBetween, digestSignatureIsValid, readDigest, type DigestBatch, type StoredDigest } from './digest';
+import { digestKeysBetween, digestSignatureIsValid, findLatestDigest, readDigest, type DigestBatch, type StoredDigest } from './digest';
 import { chainEntryKey, parseBatchObjectKey, partitionsBetween, type AuditPartition } from './layout';
 import { sha256Hex } from './sha256';
 
@@ -152,15 +152,17 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
 
   // 1b. The digests must reach the present (or the period's end): cutting the log's end off, its
   // newest digests, chain entries and batches together, leaves nothing else to notice.
+  // With none in the window, the newest before it stands for the log's end (none within a month: a new log).
+  const newest = digestKeys.length > 0 ? lastValid : await validDigestBefore(store, new Date(options.from.getTime() - DAY_MS), options);
   const digestEveryMs = options.digestEveryMs ?? HOUR_MS;
   const mustBeSignedUntil = Math.min(options.to.getTime(), now.getTime() - digestEveryMs - DIGEST_GRACE_MS);
-  if (lastValid && Date.parse(lastValid.payload.digestEndTime) < mustBeSignedUntil) {
+  if (newest && Date.parse(newest.payload.digestEndTime) < mustBeSignedUntil) {
     report({
       severity: 'error',
       kind: 'digest-missing',
-      objectKey: lastValid.key,
+      objectKey: newest.key,
       message:
-        `the newest digest, ${lastValid.key}, signs the log up to ${lastValid.payload.digestEndTime}, but one is signed every ` +
+        `the newest digest, ${newest.key}, signs the log up to ${newest.payload.digestEndTime}, but one is signed every ` +
         `${formatInterval(digestEveryMs)}: the digests after it are missing, and the log after that time may have been cut off`,
     });
   }
@@ -310,6 +312,13 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
     findings: ordered,
     firstProblem,
   };
+}
+
+async function validDigestBefore(store: ObjectStore, before: Date, options: VerifyOptions): Promise<StoredDigest | undefined> {
+  const digest = await findLatestDigest(store, before);
+  if (!digest) return undefined;
+  const validKey = options.keyId === undefined || digest.signature.keyId === options.keyId;
+  return validKey && digestSignatureIsValid(digest, options.publicKey) ? digest : undefined;
 }
 
 function formatInterval(ms: number): string {

@@ -137,6 +137,18 @@ describe('verifyAuditLog', () => {
     expect(report.firstProblem!.message).toMatch(/signed every 1 h: the digests after it are missing/);
   });
 
+  it('notices the cut when no digest is left within the period checked: the newest before it stands for the end', async () => {
+    // Prepare: everything after 09:59 removed; two days later, that day is checked.
+    const digests = store.keys(AUDIT_DIGEST_PREFIX);
+    for (const key of digests.slice(2)) store.tamper(key, undefined);
+    for (let seq = 3; seq <= 10; seq += 1) store.tamper(chainEntryKey(seq), undefined);
+    for (const key of dataKeys.slice(2)) store.tamper(key, undefined);
+    // Act
+    const report = await verifyAuditLog(store, { from: new Date('2026-11-23T00:00:00Z'), to: new Date('2026-11-23T12:00:00Z'), publicKey, keyId: signer.keyId, now: new Date('2026-11-23T12:00:00Z') });
+    // Assess
+    expect(report.firstProblem).toMatchObject({ kind: 'digest-missing', objectKey: digests[1] });
+  });
+
   it("judges the newest digest's age by the deployment's digest schedule", async () => {
     // Prepare: the last two hours cut off; at 18:30 the newest digest left is of 15:59.
     const digests = store.keys(AUDIT_DIGEST_PREFIX);
