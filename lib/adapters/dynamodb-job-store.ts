@@ -160,6 +160,20 @@ export function createDynamoDbJobStore(documents: DynamoDBDocumentClient, tableN
       return done !== undefined;
     },
 
+    async markRequeued(requestId, seenVersion, now) {
+      const marked = await update(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: requestKey(requestId),
+          UpdateExpression: 'SET version = version + :one, updatedAt = :now',
+          ConditionExpression: 'version = :seen AND #status = :queued AND deliveries = :zero',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString(), ':seen': seenVersion, ':queued': 'queued', ':zero': 0 },
+        }),
+      );
+      return marked !== undefined;
+    },
+
     async failSubmission(requestId, error, now) {
       const failed = await update(
         new UpdateCommand({

@@ -57,6 +57,12 @@ export interface JobStore {
   /** Records hand-offs done (never undoes one); the lease is let go once the request is settled. */
   recordHandoff(requestId: string, lease: AsyncRequestLease, handoff: { audit: boolean; usage: boolean }, settled: boolean, now: Date): Promise<boolean>;
   /**
+   * Takes the turn to send a still-undelivered request's message again: true for one caller per
+   * version of the request (it then shows as just updated), false when it moved on or another
+   * caller took the turn.
+   */
+  markRequeued(requestId: string, seenVersion: number, now: Date): Promise<boolean>;
+  /**
    * A submission whose message could not be queued: failed at once, only if still queued and
    * untaken. False when a worker took it first: the send that seemed to fail was stored after all.
    */

@@ -95,6 +95,14 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
+  async markRequeued(requestId: string, seenVersion: number, now: Date) {
+    this.check('markRequeued');
+    const current = this.requests.get(requestId);
+    if (!current || current.version !== seenVersion || current.status !== 'queued' || current.deliveries !== 0) return false;
+    this.change(requestId, { updatedAt: now.toISOString() });
+    return true;
+  }
+
   async failSubmission(requestId: string, error: { code: string; message: string }, now: Date) {
     this.check('failSubmission');
     const current = this.requests.get(requestId);

@@ -80,6 +80,19 @@ describe('the DynamoDB job store', () => {
     expect(await jobs.claim(request.requestId, expected, lease('m2'), now)).toMatchObject({ outcome: 'settled' });
   });
 
+  it('gives the turn to re-send an undelivered request to one caller per version, never for one a delivery took', async () => {
+    const waiting = queued();
+    const taken = queued();
+    await jobs.create(waiting);
+    await jobs.create(taken);
+    await jobs.claim(taken.requestId, expected, lease('m1'), now);
+    const later = new Date(now.getTime() + 61_000);
+    const turns = await Promise.all([1, 2, 3].map(() => jobs.markRequeued(waiting.requestId, waiting.version, later)));
+    expect(turns.filter(Boolean)).toHaveLength(1);
+    expect(await jobs.get(waiting.requestId)).toMatchObject({ status: 'queued', version: waiting.version + 1, updatedAt: later.toISOString() });
+    expect(await jobs.markRequeued(taken.requestId, (await jobs.get(taken.requestId))!.version, later)).toBe(false);
+  });
+
   it('fails a submission that was never queued, but never one a delivery took', async () => {
     const untaken = queued();
     const taken = queued();

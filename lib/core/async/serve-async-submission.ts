@@ -149,7 +149,9 @@ async function accept(
       }
       const original = await deps.jobs.get(existing.requestId);
       if (original !== undefined) {
-        if (mayNeverHaveBeenQueued(original, now)) await requeue(original, bodyText, bodySha256, deps);
+        if (mayNeverHaveBeenQueued(original, now) && (await deps.jobs.markRequeued(original.requestId, original.version, now))) {
+          await requeue(original, bodyText, bodySha256, deps);
+        }
         return accepted(request, original.requestId, visibleStatus(original), true);
       }
       // The first submission with this key stopped before storing its request: take the key over.
@@ -246,7 +248,8 @@ const REQUEUE_AFTER_MS = 60_000;
  * Whether a request may have been stored without its message: still waiting for its first
  * delivery a minute after it was stored (the submitting function can stop between the two, and
  * the caller's retry with the same key then finds it). A queue that is merely behind looks the
- * same; sending again is harmless, as the worker's claim runs a request once.
+ * same; sending again is harmless, as the worker's claim runs a request once, and replays send
+ * at most once a minute between them (`markRequeued` takes the turn).
  */
 function mayNeverHaveBeenQueued(original: AsyncRequest, now: Date): boolean {
   return original.status === 'queued' && original.deliveries === 0 && now.getTime() - Date.parse(original.updatedAt) > REQUEUE_AFTER_MS;

@@ -172,6 +172,11 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(sentEarly).toBe(0);
     expect(late).toMatchObject({ statusCode: 202, requestId: first!.requestId, replayed: true });
     expect(world.queue.sent).toEqual([expect.objectContaining({ requestId: first!.requestId })]);
+    // Replays side by side, at once and a minute on, send again once a minute at most.
+    await Promise.all([1, 2].map(() => serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission)));
+    world.clock.advance(61_000);
+    await Promise.all([1, 2, 3].map(() => serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission)));
+    expect(world.queue.sent).toHaveLength(2);
     await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
     expect(world.jobs.requests.get(first!.requestId)).toMatchObject({ status: 'succeeded' });
   });
