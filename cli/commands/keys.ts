@@ -196,6 +196,10 @@ const rotate: Command = {
       io.stderr(`Key ${old.keyId} is ${old.status}; only an active key is rotated (create a new one instead).\n`);
       return EXIT.problem;
     }
+    if (old.rotatedTo !== undefined) {
+      io.stderr(`Key ${old.keyId} was already rotated to ${old.rotatedTo}; rotate that key instead.\n`);
+      return EXIT.problem;
+    }
     const now = io.now();
     const { apiKey, record } = generateApiKey({ tenant: old.tenant, roles: [...old.roles], endpoints: [...old.endpoints], now, name: old.name, limits: old.limits });
     await deployment.keys.create(record);
@@ -204,7 +208,7 @@ const rotate: Command = {
       // Suspended or revoked since it was read: the replacement must not outlive it.
       await deployment.keys.changeStatus(record.keyId, { from: ['active'], to: 'revoked', reason: `replaced ${old.keyId}, which changed status during the rotation`, at: now });
       const current = await deployment.keys.get(old.keyId);
-      io.stderr(`Key ${old.keyId} became ${current?.status ?? 'unknown'} while it was being rotated; it was left so, and its replacement ${record.keyId} revoked.\n`);
+      io.stderr(`Key ${old.keyId} became ${current?.status ?? 'unknown'}${current?.rotatedTo ? `, rotated to ${current.rotatedTo},` : ''} while it was being rotated; it was left so, and its replacement ${record.keyId} revoked.\n`);
       return EXIT.problem;
     }
     if (json) {

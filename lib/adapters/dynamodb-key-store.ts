@@ -120,8 +120,12 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;
       const at = rotation.at.toISOString();
-      // Only an active key is rotated: one suspended or revoked meanwhile keeps its status.
-      const onlyActive = { ConditionExpression: 'attribute_exists(keyHash) AND #status = :active', ExpressionAttributeNames: { '#status': 'status' } };
+      // Only an active key not rotated yet: one suspended, revoked or rotated meanwhile keeps its state
+      // (rotating a key in its grace period again would extend it and leave a second replacement).
+      const onlyActive = {
+        ConditionExpression: 'attribute_exists(keyHash) AND #status = :active AND attribute_not_exists(rotatedTo)',
+        ExpressionAttributeNames: { '#status': 'status' },
+      };
       try {
         return await (rotation.expiresAt === undefined
           ? update(keyHash, {

@@ -31,8 +31,8 @@ export interface KeyAdminStore extends KeyStore {
   setLimits(keyId: string, limits: KeyLimits | undefined): Promise<ApiKeyRecord | undefined>;
   /**
    * Marks an active key as replaced: revoked at once, or working until `expiresAt` (a rotation's
-   * grace period). Undefined when the key is unknown or no longer active (suspended or revoked
-   * meanwhile: it keeps that status).
+   * grace period). Undefined when the key is unknown, no longer active (suspended or revoked
+   * meanwhile: it keeps that status) or already rotated.
    */
   markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }): Promise<ApiKeyRecord | undefined>;
 }

@@ -93,7 +93,7 @@ export class MemoryKeyAdminStore implements KeyAdminStore {
   }
   async markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }) {
     const record = this.byId(keyId);
-    if (!record || record.status !== 'active') return undefined;
+    if (!record || record.status !== 'active' || record.rotatedTo !== undefined) return undefined;
     const next: ApiKeyRecord = rotation.expiresAt
       ? { ...record, rotatedTo: rotation.rotatedTo, expiresAt: rotation.expiresAt.toISOString() }
       : { ...record, rotatedTo: rotation.rotatedTo, status: 'revoked' };

@@ -220,6 +220,12 @@ describe('governance across gateway instances', () => {
     expect((await post(stack.apiUrl, 'iris', oldKey, IRIS)).status).toBe(200);
     expect(late).toBeUndefined();
     expect(await client.keys.get(suspended.keyId)).toMatchObject({ status: 'suspended' });
+    // A key in its grace period is not rotated again (that would extend it, with a second replacement).
+    const again = await cli('keys', 'rotate', old.keyId, '--grace', '7d');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`was already rotated to ${record.keyId}`);
+    expect(await client.keys.markRotated(old.keyId, { rotatedTo: 'key_other', at: new Date(), expiresAt: new Date(Date.now() + 7 * 86_400_000) })).toBeUndefined();
+    expect(await client.keys.get(old.keyId)).toMatchObject({ rotatedTo: record.keyId, expiresAt: replaced.expiresAt });
   });
 });
 
