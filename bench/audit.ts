@@ -128,7 +128,7 @@ try {
   const seedMs = performance.now() - seedStart;
   const env: NodeJS.ProcessEnv = {
     AUDIT_BUCKET: 'audit-bench-100k',
-    AUDIT_QUEUE_URL: stack.auditQueueUrl,
+    AUDIT_READS_QUEUE_URL: stack.auditReadsQueueUrl,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

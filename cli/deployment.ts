@@ -55,7 +55,7 @@ export function resolveAuditDeployment(env: NodeJS.ProcessEnv, cwd: string): Aud
     return {
       description: `bucket ${env.AUDIT_BUCKET} (${region})`,
       store,
-      readsAudit: queueSink(env.AUDIT_QUEUE_URL, new SQSClient({ region, endpoint: env.AWS_ENDPOINT_URL_SQS, credentials }), store),
+      readsAudit: queueSink(env.AUDIT_READS_QUEUE_URL, new SQSClient({ region, endpoint: env.AWS_ENDPOINT_URL_SQS, credentials }), store),
       reader,
       async signingKey(override) {
         if (override) return { publicKey: readPublicKey(resolve(cwd, override)), keyId: undefined };
@@ -71,7 +71,7 @@ export function resolveAuditDeployment(env: NodeJS.ProcessEnv, cwd: string): Aud
   if (!existsSync(stackFile)) {
     throw new NoDeploymentError(
       `no deployment found: ${stackFile} does not exist. Start the local stack with "npm start", ` +
-        'or point at a deployed one with AUDIT_BUCKET, AUDIT_QUEUE_URL, AUDIT_SIGNING_KEY_ID and AWS_REGION (its stack outputs).',
+        'or point at a deployed one with AUDIT_BUCKET, AUDIT_READS_QUEUE_URL, AUDIT_SIGNING_KEY_ID and AWS_REGION (its stack outputs).',
     );
   }
   const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as StackJson;
@@ -86,7 +86,7 @@ export function resolveAuditDeployment(env: NodeJS.ProcessEnv, cwd: string): Aud
   return {
     description: `the local stack in ${home}`,
     store,
-    readsAudit: queueSink(local.AUDIT_QUEUE_URL, sqs, store),
+    readsAudit: queueSink(local.AUDIT_READS_QUEUE_URL, sqs, store),
     reader,
     async signingKey(override) {
       const file = override ? resolve(cwd, override) : stack.auditSigningPublicKeyFile;
@@ -100,7 +100,7 @@ function queueSink(queueUrl: string | undefined, sqs: SQSClient, store: ObjectSt
   if (!queueUrl) {
     return {
       record: async () => {
-        throw new NoDeploymentError('set AUDIT_QUEUE_URL: every read of the audit log is recorded in it, and this one could not be');
+        throw new NoDeploymentError('set AUDIT_READS_QUEUE_URL (the stack output AuditReadsQueueUrl): every read of the audit log is recorded through it, and this one could not be');
       },
     };
   }

@@ -9,11 +9,11 @@ import { logger } from '../lib/http/logger';
 import { tracingMiddleware } from '../lib/http/tracer';
 import { metrics, recordArchiveMetrics } from '../lib/http/metrics';
 
-const { writer, usage } = wireAuditArchiver(readEnvironment());
+const { writer, usage, readersQueueArn } = wireAuditArchiver(readEnvironment());
 
 /** SQS event source on the audit queue (ReportBatchItemFailures): batches of records into the audit log, their usage events on to the usage queue. */
 export async function archiveAuditRecords(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { response, appended } = await archiveAuditMessages(event, writer, usage);
+  const { response, appended } = await archiveAuditMessages(event, writer, usage, readersQueueArn);
   if (response.batchItemFailures.length > 0) {
     logger.error('Audit messages that are not audit records', { messageIds: response.batchItemFailures.map((failure) => failure.itemIdentifier) });
   }

@@ -78,6 +78,8 @@ export interface LocalStack {
   usageDeadLetterQueueUrl: string;
   /** Audit records are handed off here; the archiver drains it into the audit bucket. */
   auditQueueUrl: string;
+  /** Where the CLI records its reads of the audit log. */
+  auditReadsQueueUrl: string;
   auditDeadLetterQueueUrl: string;
   /** Async submissions: the request queue (and its DLQ), the job table, the bucket of large bodies and results. */
   asyncQueueUrl: string;
@@ -105,6 +107,7 @@ const USAGE_DEAD_LETTER_QUEUE = 'modelgate-local-usage-dlq';
 const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 const AUDIT_QUEUE = 'modelgate-local-audit';
+const AUDIT_READS_QUEUE = 'modelgate-local-audit-reads';
 const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
 const ASYNC_QUEUE = 'modelgate-local-async-requests';
 const ASYNC_DEAD_LETTER_QUEUE = 'modelgate-local-async-requests-dlq';
@@ -160,6 +163,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // As serverless.yml declares them: a DLQ after 5 receives, visibility 6x the archiver's timeout.
     const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
+      MessageRetentionPeriod: '1209600',
+      VisibilityTimeout: '420',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+    });
+    // Where the CLI records its reads (audit-read records only, as in AWS).
+    const auditReadsQueue = await createQueue(sqs, AUDIT_READS_QUEUE, {
       MessageRetentionPeriod: '1209600',
       VisibilityTimeout: '420',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
@@ -253,6 +262,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ABUSE_TABLE: tables.AbuseTable,
       USAGE_QUEUE_URL: usageQueueUrl,
       AUDIT_QUEUE_URL: auditQueue.url,
+      AUDIT_READS_QUEUE_URL: auditReadsQueue.url,
+      AUDIT_READS_QUEUE_ARN: auditReadsQueue.arn,
       ASYNC_QUEUE_URL: asyncQueue.url,
       ASYNC_REQUESTS_TABLE,
       ASYNC_BUCKET,
@@ -287,6 +298,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...environment,
         MODELGATE_LOCAL_QUEUES: JSON.stringify({
           AuditQueue: auditQueue,
+          AuditReadsQueue: auditReadsQueue,
           UsageQueue: usageQueue,
           // The worker's conditional writes keep concurrent deliveries apart, so it may run side by side.
           AsyncRequestQueue: { ...asyncQueue, concurrency: options.asyncWorkerConcurrency ?? 2 },
@@ -312,6 +324,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       usageQueueUrl,
       usageDeadLetterQueueUrl: usageDeadLetter.url,
       auditQueueUrl: auditQueue.url,
+      auditReadsQueueUrl: auditReadsQueue.url,
       auditDeadLetterQueueUrl: auditDeadLetter.url,
       asyncQueueUrl: asyncQueue.url,
       asyncDeadLetterQueueUrl: asyncDeadLetter.url,

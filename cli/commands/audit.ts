@@ -163,8 +163,8 @@ export const auditCommands: CommandGroup = {
   description: [
     'Where the audit log is:',
     '  local stack     MODELGATE_HOME/stack.json (default .modelgate/), written by "npm start"',
-    '  deployed stack  AUDIT_BUCKET, AUDIT_QUEUE_URL, AUDIT_SIGNING_KEY_ID (stack outputs AuditBucketName,',
-    '                  AuditQueueUrl, AuditSigningKeyArn), AWS_REGION and the usual AWS credentials, with',
+    '  deployed stack  AUDIT_BUCKET, AUDIT_READS_QUEUE_URL, AUDIT_SIGNING_KEY_ID (stack outputs AuditBucketName,',
+    '                  AuditReadsQueueUrl, AuditSigningKeyArn), AWS_REGION and the usual AWS credentials, with',
     '                  the modelgate-<stage>-auditor policy (stack output AuditorPolicyArn).',
     'Every read is recorded in the audit log (kind "audit-read"); a read that cannot be recorded is not shown.',
   ].join('\n'),

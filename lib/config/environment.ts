@@ -29,6 +29,12 @@ export const environmentSchema = z.object({
   AUDIT_QUEUE_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'),
   /** Asymmetric KMS key (ECC_NIST_P256) that signs audit digests; only the digest function needs it. */
   AUDIT_SIGNING_KEY_ID: z.string().min(1).optional(),
+  /**
+   * The archiver: the queue where readers outside the gateway (the CLI) record their reads. What
+   * arrives from it must be an audit-read record without a usage event; only the gateway's roles
+   * may send to the audit queue itself.
+   */
+  AUDIT_READS_QUEUE_ARN: z.string().regex(/^arn:aws[a-z-]*:sqs:/, 'must be an SQS queue ARN').optional(),
   /** Local stack only: a P-256 private key (PEM) standing in for the KMS signing key. */
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */

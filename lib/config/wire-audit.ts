@@ -23,8 +23,12 @@ export function wireAuditStore(env: Environment): ObjectStore {
  * The archiver's writer, made once per container (it remembers the chain head and recent batches),
  * and the usage queue it forwards the usage events riding along with the records to.
  */
-export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink } {
-  return { writer: createAuditArchiveWriter(wireAuditStore(env)), usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL) };
+export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink; readersQueueArn: string | undefined } {
+  return {
+    writer: createAuditArchiveWriter(wireAuditStore(env)),
+    usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
+    readersQueueArn: env.AUDIT_READS_QUEUE_ARN,
+  };
 }
 
 /**

@@ -34,11 +34,20 @@ try {
   const sqs = new SQSClient({ region, endpoint: process.env.AWS_ENDPOINT_URL_SQS });
 
   const pollers: SqsPoller[] = [];
+  // A function polled on two queues (the archiver: the audit queue and the readers' queue) runs one
+  // invocation at a time across both, unless its queues allow more: see `concurrency` below.
+  const oneAtATime = new Map<string, SqsHandler>();
   for (const source of sources.sqs) {
     const queue = queues[source.queue];
     if (!queue) {
       log({ level: 'WARN', message: `no local queue for ${source.queue}; ${source.functionName} is not polled` });
       continue;
+    }
+    const loaded = await loadHandler<SqsHandler>(root, source.handler);
+    let handler = loaded;
+    if (queue.concurrency === undefined) {
+      handler = oneAtATime.get(source.functionName) ?? serialized(loaded);
+      oneAtATime.set(source.functionName, handler);
     }
     pollers.push(
       startSqsPoller({
@@ -46,7 +55,7 @@ try {
         queueUrl: queue.url,
         queueArn: queue.arn,
         region,
-        handler: await loadHandler<SqsHandler>(root, source.handler),
+        handler,
         functionName: source.functionName,
         timeoutSeconds: source.timeoutSeconds,
         batchSize: source.batchSize,
@@ -100,4 +109,14 @@ try {
   announceReady('local://workers');
 } catch (error) {
   exitWithOneLine(error);
+}
+
+/** The handler, run one invocation at a time however many pollers call it. */
+function serialized(handler: SqsHandler): SqsHandler {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (event, context) => {
+    const run = previous.then(() => handler(event, context));
+    previous = run.catch(() => undefined);
+    return run;
+  };
 }

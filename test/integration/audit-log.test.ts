@@ -70,7 +70,7 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 function cliEnvironment(bucket: string, publicKeyFile?: string): NodeJS.ProcessEnv {
   return {
     AUDIT_BUCKET: bucket,
-    AUDIT_QUEUE_URL: stack.auditQueueUrl,
+    AUDIT_READS_QUEUE_URL: stack.auditReadsQueueUrl,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -315,7 +315,7 @@ describe('the audit log, through the local stack', () => {
     });
 
     it('refuses to show a read it cannot record in the audit log', async () => {
-      const env = { ...cliEnvironment('audit-search-day'), AUDIT_QUEUE_URL: `${stack.emulatorUrl}/000000000000/no-such-queue` };
+      const env = { ...cliEnvironment('audit-search-day'), AUDIT_READS_QUEUE_URL: `${stack.emulatorUrl}/000000000000/no-such-queue` };
       const run = await cli(['audit', 'search', '--day', '2026-11-18', '--limit', '1'], env);
       expect(run.code).toBe(3);
       expect(run.stderr).toContain('could not be recorded in the audit log, so it is not shown');

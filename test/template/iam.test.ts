@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { copyOf, readPackagedTemplate, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
-import { findAuditWritersOutsideDeleteDeny, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
+import { asArray, copyOf, propertyAt, readPackagedTemplate, referencedIds, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { allPolicyStatements, findAuditWritersOutsideDeleteDeny, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
 
@@ -31,6 +31,14 @@ describe('IAM in the packaged template', () => {
     const weakened = copyOf(template);
     inlineStatements(weakened, 'InvokeFunctionRole').find((s) => s.Action === 'sqs:SendMessage')!.Resource = '*';
     expect(findWildcardResources(weakened)).toEqual(['InvokeFunctionRole.invoke[7]: Resource "*" for sqs:SendMessage']);
+  });
+
+  it('lets the auditor policy send only to the readers\' queue, the one whose messages the archiver holds to audit reads', () => {
+    const sends = allPolicyStatements(template).filter(
+      ({ where, statement }) => where.startsWith('AuditorPolicy[') && statement.Effect === 'Allow' && asArray(statement.Action).some((action) => action.startsWith('sqs:')),
+    );
+    expect(sends.map(({ statement }) => [...referencedIds(statement.Resource)])).toEqual([['AuditReadsQueue']]);
+    expect(referencedIds(propertyAt(template.Resources.AuditArchiverLambdaFunction!.Properties, 'Environment.Variables.AUDIT_READS_QUEUE_ARN'))).toEqual(new Set(['AuditReadsQueue']));
   });
 
   it('names every function role that writes to the audit bucket in the bucket policy\'s deny of deletes', () => {

@@ -44,6 +44,22 @@ export function archivableRecordFromMessage(body: string): ArchivableRecord {
   return { requestId: header.data.requestId, time, partition: partitionOf(time), line };
 }
 
+/**
+ * A record that came through the readers' queue (where IAM lets people and tools outside the
+ * gateway send) may only be an audit read, without a usage event: nothing there can claim a
+ * request was served, or bill one.
+ * @throws InvalidRequestError otherwise (the message ends in the DLQ, never in the log or the bill).
+ */
+export function assertReadersMayWrite(record: ArchivableRecord, usage: UsageEvent | undefined): void {
+  const kind = (JSON.parse(record.line) as { kind?: unknown }).kind;
+  if (kind === 'audit-read' && usage === undefined) return;
+  throw new InvalidRequestError(
+    usage === undefined
+      ? `Audit message on the readers' queue is a record of kind ${typeof kind === 'string' ? kind : 'invocation'}; only audit reads are recorded there`
+      : "Audit message on the readers' queue carries a usage event; only the gateway bills",
+  );
+}
+
 /** The request id of a stored line, without trusting it to be well-formed. */
 export function requestIdOfLine(line: string): string | undefined {
   try {

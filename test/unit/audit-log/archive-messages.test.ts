@@ -8,15 +8,19 @@ import { RecordingUsageSink } from '../../fakes/fake-ports';
 import { MemoryObjectStore } from '../../fakes/memory-object-store';
 import { auditRecordFixture } from '../../fixtures/audit-records';
 
-/** A message body, and the usage event text riding along with it when there is one. */
-type Message = string | { body: string; usageEvent: string };
+/** A message body, the usage event text riding along with it, and the queue it came from, when there are. */
+type Message = string | { body: string; usageEvent?: string; queueArn?: string };
+
+const AUDIT_QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:modelgate-prod-audit';
+const READERS_QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:modelgate-prod-audit-reads';
 
 function event(messages: Message[]): SQSEvent {
   return {
     Records: messages.map((message, i) => {
-      const { body, usageEvent } = typeof message === 'string' ? { body: message, usageEvent: undefined } : message;
+      const { body, usageEvent, queueArn } = typeof message === 'string' ? { body: message, usageEvent: undefined, queueArn: undefined } : message;
       const messageAttributes = usageEvent === undefined ? {} : { usageEvent: { dataType: 'String', stringValue: usageEvent } };
-      return { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes, eventSource: 'aws:sqs' } as unknown as SQSRecord;
+      const record = { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes, eventSource: 'aws:sqs', eventSourceARN: queueArn ?? AUDIT_QUEUE_ARN };
+      return record as unknown as SQSRecord;
     }),
   };
 }
@@ -41,6 +45,27 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
     expect(appended).toMatchObject({ records: 2, duplicates: 0, batches: [expect.objectContaining({ recordCount: 2 })], oldestRecordTime: time });
     expect(store.keys(AUDIT_RECORDS_PREFIX)).toHaveLength(1);
+  });
+
+  it('takes only audit reads, without usage events, from the readers\' queue; served requests and bills come from the audit queue', async () => {
+    // Prepare: what the gateway sends, and what someone with the auditor policy sends.
+    const fromGateway = billedMessage(7, time);
+    const forgedBill = billedMessage(8, time);
+    const read = { ...auditRecordFixture(9, time), kind: 'audit-read' };
+    const forgedServed = auditRecordFixture(10, time);
+    const usage = new RecordingUsageSink();
+    const messages: Message[] = [
+      fromGateway.message,
+      { ...forgedBill.message, queueArn: READERS_QUEUE_ARN },
+      { body: JSON.stringify(read), queueArn: READERS_QUEUE_ARN },
+      { body: JSON.stringify(forgedServed), queueArn: READERS_QUEUE_ARN },
+    ];
+    // Act
+    const { response, appended } = await archiveAuditMessages(event(messages), createAuditArchiveWriter(new MemoryObjectStore()), usage, READERS_QUEUE_ARN);
+    // Assess: the forged bill and the forged served request go to the DLQ; the read is archived.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
+    expect(appended).toMatchObject({ records: 2 });
+    expect(usage.events.map((event) => event.requestId)).toEqual([fromGateway.usage.requestId]);
   });
 
   it('keeps the results of two invocations running side by side in one process apart', async () => {
