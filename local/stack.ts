@@ -58,6 +58,11 @@ export interface LocalStackOptions {
   batchingWindowSeconds?: number;
   /** Async worker invocations in flight at once locally (Lambda's MaximumConcurrency); default 2. */
   asyncWorkerConcurrency?: number;
+  /**
+   * The audit queue's visibility timeout (default 420 s, as deployed): how long a message received
+   * by a consumer that never answered (a long poll cut off by an outage) stays out of sight.
+   */
+  auditVisibilityTimeoutSeconds?: number;
 }
 
 export interface LocalStack {
@@ -164,7 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const auditDeadLetter = await createQueue(sqs, AUDIT_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditQueue = await createQueue(sqs, AUDIT_QUEUE, {
       MessageRetentionPeriod: '1209600',
-      VisibilityTimeout: '420',
+      VisibilityTimeout: String(options.auditVisibilityTimeoutSeconds ?? 420),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
     });
     // Where the CLI records its reads (audit-read records only, as in AWS).
