@@ -23,11 +23,11 @@ export function wireAuditStore(env: Environment): ObjectStore {
  * The archiver's writer, made once per container (it remembers the chain head and recent batches),
  * and the usage queue it forwards the usage events riding along with the records to.
  */
-export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink; readersQueueArn: string | undefined } {
+export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink; readersQueueArn: string } {
   return {
     writer: createAuditArchiveWriter(wireAuditStore(env)),
     usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
-    readersQueueArn: env.AUDIT_READS_QUEUE_ARN,
+    readersQueueArn: required(env.AUDIT_READS_QUEUE_ARN, 'AUDIT_READS_QUEUE_ARN: required by the archiver, which holds what arrives from the readers\' queue to audit reads'),
   };
 }
 
@@ -53,4 +53,9 @@ export function wireAuditReads(env: Environment): AuditReadDeps {
     audit: createSqsAuditSink(createSqsClient(env), { queueUrl: env.AUDIT_QUEUE_URL, bodies: archive }),
     clock: systemClock,
   };
+}
+
+function required(value: string | undefined, why: string): string {
+  if (value === undefined) throw new ConfigError(`Invalid environment: ${why}`);
+  return value;
 }

@@ -25,13 +25,13 @@ export interface ArchiveMessagesResult {
  * (`archiveRecords`). A message from the readers' queue (`readersQueueArn`) that is not an audit
  * read fails the same way.
  */
-export async function archiveAuditMessages(event: SQSEvent, writer: AuditArchiveWriter, usage: UsageSink, readersQueueArn?: string): Promise<ArchiveMessagesResult> {
+export async function archiveAuditMessages(event: SQSEvent, writer: AuditArchiveWriter, usage: UsageSink, readersQueueArn: string): Promise<ArchiveMessagesResult> {
   const records: ArchivableRecord[] = [];
   const usageEvents: UsageEvent[] = [];
   const response = await eachQueueMessage(event, async (message) => {
     const record = archivableRecordFromMessage(message.body);
     const usageEvent = usageEventFromAttribute(message.messageAttributes[USAGE_EVENT_ATTRIBUTE]?.stringValue, record);
-    if (readersQueueArn !== undefined && message.eventSourceARN === readersQueueArn) assertReadersMayWrite(record, usageEvent);
+    if (message.eventSourceARN === readersQueueArn) assertReadersMayWrite(record, usageEvent);
     records.push(record);
     if (usageEvent !== undefined) usageEvents.push(usageEvent);
   });

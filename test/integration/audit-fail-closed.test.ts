@@ -70,7 +70,7 @@ describe('fail closed: with the S3 and SQS emulator stopped', () => {
     const before = await invoke();
     expect(before.status).toBe(200);
     // Archived before the outage: an archiver batch cut off mid-write comes back only after the
-    // queue's visibility timeout (6 minutes, as deployed), which this test does not wait out.
+    // queue's visibility timeout (7 minutes, as deployed), which this test does not wait out.
     expect((await showEventually(before.id)).code).toBe(0);
 
     // Act: the emulator goes away.

@@ -134,7 +134,7 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       // Ended by an earlier delivery that stopped before handing everything off: the hand-off
       // needs no readable body (it may be why the request failed).
       progress.committed = true;
-      const body = await loadBody(parsed, claimed, deps.objects).catch((): LoadedBody => UNREADABLE_BODY);
+      const body = await loadBodyOrStandIn(parsed, claimed, deps.objects);
       await settle(claimed, lease, body, undefined, deps);
       return finished(claimed);
     }
@@ -147,7 +147,7 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       // Unexpected failures on every delivery: this request is poison. Record why, then dead-letter.
       try {
         // A body that cannot be read is often why it failed: the failure is recorded without it.
-        const body = await loadBody(parsed!, claimed, deps.objects).catch((): LoadedBody => UNREADABLE_BODY);
+        const body = await loadBodyOrStandIn(parsed!, claimed, deps.objects);
         const reason = failureReason(toAppError(thrown), message.receiveCount);
         await finishAndSettle(claimed, lease, body, { ok: false, error: reason.error, statusCode: reason.statusCode, attempts: claimed.attempts }, { ...deps, progress });
         return await deadLetter(message, deps, requestId, thrown, true);
@@ -196,8 +196,23 @@ interface LoadedBody {
   json: unknown;
 }
 
+/** A stored body that is gone or not the one submitted: no retry brings it back. */
+class UnreadableBodyError extends Error {
+  override name = 'UnreadableBodyError';
+}
+
 /** Stands in for a stored body that is missing or does not match its hash, so its request can still end. */
 const UNREADABLE_BODY: LoadedBody = { bytes: new Uint8Array(0), json: undefined };
+
+/** The body, or its stand-in when it can never be read; a passing failure (S3 slow or down) is thrown, to be retried. */
+async function loadBodyOrStandIn(parsed: AsyncRequestMessage, request: AsyncRequest, objects: ObjectStore): Promise<LoadedBody> {
+  try {
+    return await loadBody(parsed, request, objects);
+  } catch (error) {
+    if (error instanceof UnreadableBodyError) return UNREADABLE_BODY;
+    throw error;
+  }
+}
 
 /** The request's body: from the message, or from the bucket (claim check), checked against its hash. */
 async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, objects: ObjectStore): Promise<LoadedBody> {
@@ -206,8 +221,8 @@ async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, obje
     return { bytes: encoder.encode(text), json: parsed.body };
   }
   const bytes = await objects.get(requestBodyKey(request.requestId));
-  if (bytes === undefined) throw new Error(`the body of request ${request.requestId} is not in the async bucket`);
-  if (sha256Hex(bytes) !== parsed.bodyRef.sha256) throw new Error(`the stored body of request ${request.requestId} does not match its SHA-256`);
+  if (bytes === undefined) throw new UnreadableBodyError(`the body of request ${request.requestId} is not in the async bucket`);
+  if (sha256Hex(bytes) !== parsed.bodyRef.sha256) throw new UnreadableBodyError(`the stored body of request ${request.requestId} does not match its SHA-256`);
   // A body that is not JSON, or nests too deep, is refused (400) where it is checked, like a synchronous one.
   let json: unknown;
   try {

@@ -150,7 +150,13 @@ async function accept(
       const original = await deps.jobs.get(existing.requestId);
       if (original !== undefined) {
         if (mayNeverHaveBeenQueued(original, now) && (await deps.jobs.markRequeued(original.requestId, original.version, now))) {
-          await requeue(original, bodyText, bodySha256, deps);
+          try {
+            await requeue(original, bodyText, bodySha256, deps);
+          } catch (error) {
+            // Not sent: the turn goes back (its old time restored), so the caller's retry sends.
+            await deps.jobs.markRequeued(original.requestId, original.version + 1, new Date(original.updatedAt)).catch(() => false);
+            throw error;
+          }
         }
         return accepted(request, original.requestId, visibleStatus(original), true);
       }

@@ -212,6 +212,31 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(world.audit.records).toEqual([expect.objectContaining({ requestId, status: 500 })]);
   });
 
+  it('retries the hand-off of an ended request while its stored body cannot be read for now, and never records it without the body', async () => {
+    // Prepare: a request by reference that succeeded, whose hand-off failed.
+    world.submission.settings.maxInlineMessageBytes = 100;
+    const { requestId, message } = await submitted({ instances: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] });
+    world.audit.failWith = new Error('audit queue down');
+    await runAsyncMessage(message, world.worker);
+    world.audit.failWith = undefined;
+    world.clock.advance(10 * 60_000);
+    // Act: the next delivery cannot read the body for now (S3 slow), the one after can.
+    const get = world.objects.get.bind(world.objects);
+    world.objects.get = async (key) => {
+      if (key === `requests/v1/${requestId}.json`) throw new Error('S3 timed out');
+      return get(key);
+    };
+    const meanwhile = await runAsyncMessage({ ...message, receiveCount: 2 }, world.worker);
+    world.objects.get = get;
+    world.clock.advance(10 * 60_000);
+    const later = await runAsyncMessage({ ...message, receiveCount: 3 }, world.worker);
+    // Assess
+    expect(meanwhile).toMatchObject({ kind: 'retry', requestId });
+    expect(later).toMatchObject({ kind: 'finished', requestId, status: 'succeeded' });
+    expect(world.audit.records).toEqual([expect.objectContaining({ requestId, status: 200, request: expect.objectContaining({ bytes: expect.any(Number) }) })]);
+    expect(world.audit.records[0]!.request.bytes).toBeGreaterThan(0);
+  });
+
   it('refuses (400, at once) a producer\'s body stored by reference that nests deeper than a request may', async () => {
     // Prepare: a producer stores the body itself and sends a reference to it.
     const bodyText = `{"instances":${'['.repeat(70)}1${']'.repeat(70)}}`;

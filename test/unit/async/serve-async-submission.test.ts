@@ -177,6 +177,15 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     world.clock.advance(61_000);
     await Promise.all([1, 2, 3].map(() => serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission)));
     expect(world.queue.sent).toHaveLength(2);
+    // A re-send that fails gives its turn back: the caller's retry (503, retry-after) sends.
+    world.clock.advance(61_000);
+    world.queue.failWith = new Error('SQS unreachable');
+    const failed = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission);
+    world.queue.failWith = undefined;
+    const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'k6' }), world.submission);
+    expect(failed.statusCode).toBe(503);
+    expect(retried).toMatchObject({ statusCode: 202, replayed: true });
+    expect(world.queue.sent).toHaveLength(3);
     await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
     expect(world.jobs.requests.get(first!.requestId)).toMatchObject({ status: 'succeeded' });
   });

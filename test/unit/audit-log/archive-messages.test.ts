@@ -40,7 +40,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const store = new MemoryObjectStore();
     const bodies = [JSON.stringify(auditRecordFixture(1, time)), 'not json', JSON.stringify({ requestId: 'x', time: 'y' }), JSON.stringify(auditRecordFixture(2, time))];
     // Act
-    const { response, appended } = await archiveAuditMessages(event(bodies), createAuditArchiveWriter(store), new RecordingUsageSink());
+    const { response, appended } = await archiveAuditMessages(event(bodies), createAuditArchiveWriter(store), new RecordingUsageSink(), READERS_QUEUE_ARN);
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
     expect(appended).toMatchObject({ records: 2, duplicates: 0, batches: [expect.objectContaining({ recordCount: 2 })], oldestRecordTime: time });
@@ -74,8 +74,8 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const allGood = event([JSON.stringify(auditRecordFixture(4, time)), JSON.stringify(auditRecordFixture(5, time)), JSON.stringify(auditRecordFixture(6, time))]);
     // Act
     const [first, second] = await Promise.all([
-      archiveAuditMessages(withBad, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink()),
-      archiveAuditMessages(allGood, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink()),
+      archiveAuditMessages(withBad, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink(), READERS_QUEUE_ARN),
+      archiveAuditMessages(allGood, createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink(), READERS_QUEUE_ARN),
     ]);
     // Assess
     expect(first.response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
@@ -85,7 +85,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
   });
 
   it('reports every message failed, without throwing, when none is a record', async () => {
-    const { response, appended } = await archiveAuditMessages(event(['{}', '[]']), createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink());
+    const { response, appended } = await archiveAuditMessages(event(['{}', '[]']), createAuditArchiveWriter(new MemoryObjectStore()), new RecordingUsageSink(), READERS_QUEUE_ARN);
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm1']);
     expect(appended).toBeUndefined();
   });
@@ -94,7 +94,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const store = new MemoryObjectStore();
     store.failWith = new Error('S3 unavailable');
     const usage = new RecordingUsageSink();
-    await expect(archiveAuditMessages(event([billedMessage(1, time).message]), createAuditArchiveWriter(store), usage)).rejects.toThrow('S3 unavailable');
+    await expect(archiveAuditMessages(event([billedMessage(1, time).message]), createAuditArchiveWriter(store), usage, READERS_QUEUE_ARN)).rejects.toThrow('S3 unavailable');
     // Nothing is billed for a record the audit log does not hold yet.
     expect(usage.events).toEqual([]);
   });
@@ -107,7 +107,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const second = billedMessage(2, time);
     const auditRead = JSON.stringify(auditRecordFixture(3, time));
     // Act
-    const { response, appended } = await archiveAuditMessages(event([first.message, auditRead, second.message]), createAuditArchiveWriter(store), usage);
+    const { response, appended } = await archiveAuditMessages(event([first.message, auditRead, second.message]), createAuditArchiveWriter(store), usage, READERS_QUEUE_ARN);
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect(appended).toMatchObject({ records: 3, usageForwarded: 2 });
@@ -123,7 +123,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     const malformed = { body: JSON.stringify(auditRecordFixture(3, time)), usageEvent: '{"version":1}' };
     const mismatched = { body: JSON.stringify(auditRecordFixture(4, time)), usageEvent: other.message.usageEvent };
     // Act
-    const { response, appended } = await archiveAuditMessages(event([good.message, malformed, mismatched]), createAuditArchiveWriter(store), usage);
+    const { response, appended } = await archiveAuditMessages(event([good.message, malformed, mismatched]), createAuditArchiveWriter(store), usage, READERS_QUEUE_ARN);
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
     expect(appended).toMatchObject({ records: 1, usageForwarded: 1 });
@@ -136,9 +136,9 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     usage.failWith = new Error('usage queue unavailable');
     const writer = createAuditArchiveWriter(store);
     const billed = billedMessage(1, time);
-    await expect(archiveAuditMessages(event([billed.message]), writer, usage)).rejects.toThrow('usage queue unavailable');
+    await expect(archiveAuditMessages(event([billed.message]), writer, usage, READERS_QUEUE_ARN)).rejects.toThrow('usage queue unavailable');
     usage.failWith = undefined;
-    const retried = await archiveAuditMessages(event([billed.message]), writer, usage);
+    const retried = await archiveAuditMessages(event([billed.message]), writer, usage, READERS_QUEUE_ARN);
     expect(retried.appended).toMatchObject({ records: 1, duplicates: 1, usageForwarded: 1 });
     expect(usage.events).toEqual([billed.usage]);
   });
