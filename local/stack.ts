@@ -113,6 +113,7 @@ const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 const AUDIT_QUEUE = 'modelgate-local-audit';
 const AUDIT_READS_QUEUE = 'modelgate-local-audit-reads';
+const AUDIT_READS_DEAD_LETTER_QUEUE = 'modelgate-local-audit-reads-dlq';
 const AUDIT_DEAD_LETTER_QUEUE = 'modelgate-local-audit-dlq';
 const ASYNC_QUEUE = 'modelgate-local-async-requests';
 const ASYNC_DEAD_LETTER_QUEUE = 'modelgate-local-async-requests-dlq';
@@ -172,11 +173,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       VisibilityTimeout: String(options.auditVisibilityTimeoutSeconds ?? 420),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
     });
-    // Where the CLI records its reads (audit-read records only, as in AWS).
+    // Where the CLI records its reads (audit-read records only, as in AWS), with a DLQ of its own.
+    const auditReadsDeadLetter = await createQueue(sqs, AUDIT_READS_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
     const auditReadsQueue = await createQueue(sqs, AUDIT_READS_QUEUE, {
       MessageRetentionPeriod: '1209600',
       VisibilityTimeout: '420',
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditDeadLetter.arn, maxReceiveCount: 5 }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: auditReadsDeadLetter.arn, maxReceiveCount: 5 }),
     });
     // As serverless.yml declares them: a DLQ after 5 receives kept longer, visibility 6x the worker's timeout.
     const asyncDeadLetter = await createQueue(sqs, ASYNC_DEAD_LETTER_QUEUE, { MessageRetentionPeriod: '1209600' });
