@@ -24,10 +24,11 @@ export function wireAuditStore(env: Environment): ObjectStore {
  * and the usage queue it forwards the usage events riding along with the records to.
  */
 export function wireAuditArchiver(env: Environment): { writer: AuditArchiveWriter; usage: UsageSink; readersQueueArn: string } {
+  if (!env.AUDIT_READS_QUEUE_ARN) throw new ConfigError("Invalid environment: AUDIT_READS_QUEUE_ARN: required by the archiver, which holds what arrives from the readers' queue to audit reads");
   return {
     writer: createAuditArchiveWriter(wireAuditStore(env)),
     usage: createSqsUsageSink(createSqsClient(env), env.USAGE_QUEUE_URL),
-    readersQueueArn: required(env.AUDIT_READS_QUEUE_ARN, 'AUDIT_READS_QUEUE_ARN: required by the archiver, which holds what arrives from the readers\' queue to audit reads'),
+    readersQueueArn: env.AUDIT_READS_QUEUE_ARN,
   };
 }
 
@@ -53,9 +54,4 @@ export function wireAuditReads(env: Environment): AuditReadDeps {
     audit: createSqsAuditSink(createSqsClient(env), { queueUrl: env.AUDIT_QUEUE_URL, bodies: archive }),
     clock: systemClock,
   };
-}
-
-function required(value: string | undefined, why: string): string {
-  if (value === undefined) throw new ConfigError(`Invalid environment: ${why}`);
-  return value;
 }

@@ -63,12 +63,14 @@ export function answerBytes(text: string): number {
 const BODIES_TOO_LARGE = 'the bodies are too large for one API answer: read them with `modelgate audit show <id>` or from the audit bucket at ref.s3Key';
 
 /** A search page cut to fit one answer, oldest records kept: the page's `next` continues after the last one. */
-function fitPage(result: AuditSearchResult): AuditSearchResult {
-  let bytes = answerBytes(JSON.stringify(result));
-  if (bytes <= MAX_ANSWER_BYTES) return result;
+function fitPage(result: AuditSearchResult): { page: AuditSearchResult; text: string } {
+  const text = JSON.stringify(result);
+  let bytes = answerBytes(text);
+  if (bytes <= MAX_ANSWER_BYTES) return { page: result, text };
   const records = [...result.records];
   while (records.length > 1 && bytes > MAX_ANSWER_BYTES) bytes -= answerBytes(JSON.stringify(records.pop())) - 1;
-  return { ...result, records, next: records.at(-1)!.requestId };
+  const page = { ...result, records, next: records.at(-1)!.requestId };
+  return { page, text: JSON.stringify(page) };
 }
 
 /**
@@ -105,9 +107,9 @@ export async function serveAuditRead(request: AuditReadRequest, deps: AuditReadD
       responseSummary = { returned: 1, requestIds: [found.record.requestId] };
     } else {
       const query = parseAuditSearchParams(request.query, deps.clock.now(), API_SEARCH_MAX_DAYS);
-      const result = fitPage(await searchAuditLog(deps.archive, query));
-      body = encoder.encode(JSON.stringify(result));
-      responseSummary = { returned: result.records.length, requestIds: result.records.map((record) => record.requestId), next: result.next };
+      const { page, text } = fitPage(await searchAuditLog(deps.archive, query));
+      body = encoder.encode(text);
+      responseSummary = { returned: page.records.length, requestIds: page.records.map((record) => record.requestId), next: page.next };
     }
   } catch (thrown) {
     error = toAppError(thrown);

@@ -18,7 +18,6 @@ import {
 } from '../errors';
 import type { Admission, AdmissionOutcome, RequestLimiter } from '../limits/request-limiter';
 import { parseJsonBody } from '../invocation-input';
-import { jsonNesting, MAX_JSON_NESTING } from '../json-nesting';
 import { invokeEndpoint, type EndpointCallDeps } from '../invoke-endpoint';
 import { parseModelInput, wantsStream, type ModelInput } from '../model-call';
 import { isRetriable, type RouteAttempt } from '../route-request';
@@ -226,7 +225,7 @@ async function loadBody(parsed: AsyncRequestMessage, request: AsyncRequest, obje
   // A body that is not JSON, or nests too deep, is refused (400) where it is checked, like a synchronous one.
   let json: unknown;
   try {
-    json = jsonNesting(bytes) > MAX_JSON_NESTING ? undefined : JSON.parse(decoder.decode(bytes));
+    json = parseJsonBody(bytes);
   } catch {
     json = undefined;
   }

@@ -230,8 +230,12 @@ async function store(
       .failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now())
       .catch(() => true);
     if (!failed) return;
-    throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
+    throw queueUnavailable(cause);
   }
+}
+
+function queueUnavailable(cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
 }
 
 /** The request's queue message: the body inline, or stored in the bucket first and referenced (claim check). */
@@ -267,7 +271,7 @@ async function requeue(original: AsyncRequest, bodyText: string, bodySha256: str
   try {
     await deps.queue.send(message, head);
   } catch (cause) {
-    throw new ServiceUnavailableError('QUEUE_UNAVAILABLE', 'The request could not be queued; retry', { cause, headers: { 'retry-after': '1' } });
+    throw queueUnavailable(cause);
   }
 }
 

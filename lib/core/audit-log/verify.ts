@@ -113,7 +113,7 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
       continue;
     }
     const validKey = options.keyId === undefined || digest.signature.keyId === options.keyId;
-    if (!validKey || !digestSignatureIsValid(digest, options.publicKey)) {
+    if (!isTrusted(digest, options)) {
       report({
         severity: 'error',
         kind: 'digest-signature-invalid',
@@ -314,11 +314,14 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
   };
 }
 
+/** Signed by the audit key (and by the key id asked for, when one is). */
+function isTrusted(digest: StoredDigest, options: VerifyOptions): boolean {
+  return (options.keyId === undefined || digest.signature.keyId === options.keyId) && digestSignatureIsValid(digest, options.publicKey);
+}
+
 async function validDigestBefore(store: ObjectStore, before: Date, options: VerifyOptions): Promise<StoredDigest | undefined> {
   const digest = await findLatestDigest(store, before);
-  if (!digest) return undefined;
-  const validKey = options.keyId === undefined || digest.signature.keyId === options.keyId;
-  return validKey && digestSignatureIsValid(digest, options.publicKey) ? digest : undefined;
+  return digest && isTrusted(digest, options) ? digest : undefined;
 }
 
 function formatInterval(ms: number): string {
