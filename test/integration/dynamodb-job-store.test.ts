@@ -80,12 +80,18 @@ describe('the DynamoDB job store', () => {
     expect(await jobs.claim(request.requestId, expected, lease('m2'), now)).toMatchObject({ outcome: 'settled' });
   });
 
-  it('gives the turn to re-send an undelivered request to one caller per version, never for one a delivery took', async () => {
+  /** Two stored requests: one still waiting for its first delivery, one a delivery took. */
+  async function waitingAndTaken() {
     const waiting = queued();
     const taken = queued();
     await jobs.create(waiting);
     await jobs.create(taken);
     await jobs.claim(taken.requestId, expected, lease('m1'), now);
+    return { waiting, taken };
+  }
+
+  it('gives the turn to re-send an undelivered request to one caller per version, never for one a delivery took', async () => {
+    const { waiting, taken } = await waitingAndTaken();
     const later = new Date(now.getTime() + 61_000);
     const turns = await Promise.all([1, 2, 3].map(() => jobs.markRequeued(waiting.requestId, waiting.version, later)));
     expect(turns.filter(Boolean)).toHaveLength(1);
@@ -94,11 +100,7 @@ describe('the DynamoDB job store', () => {
   });
 
   it('fails a submission that was never queued, but never one a delivery took', async () => {
-    const untaken = queued();
-    const taken = queued();
-    await jobs.create(untaken);
-    await jobs.create(taken);
-    await jobs.claim(taken.requestId, expected, lease('m1'), now);
+    const { waiting: untaken, taken } = await waitingAndTaken();
     expect(await jobs.failSubmission(untaken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now)).toBe(true);
     // A worker took it: the message was queued after all.
     expect(await jobs.failSubmission(taken.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'not queued' }, now)).toBe(false);

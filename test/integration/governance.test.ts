@@ -23,6 +23,11 @@ const fixtureConfig = JSON.parse(readFileSync('test/fixtures/endpoints.json', 'u
 const pricing = parseEndpointConfig(fixtureConfig).pricing;
 const IRIS = { instances: [[5.1, 3.5, 1.4, 0.2]] };
 
+/** A DynamoDB document client of its own on the local stack's emulator, for a test to add middleware to. */
+function localDocumentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+}
+
 /** The CLI, in process, pointed at the local stack's tables the way an admin points it at a deployment. */
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -288,33 +293,38 @@ describe('usage events into the bill', () => {
     expect(csv.stdout.trim().split('\n')).toHaveLength(1 + report.lines.length);
   }, 60_000);
 
-  it('counts a request once when the consumer died between adding it and committing it', async () => {
-    // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
-    const tenant = `crash-${randomUUID().slice(0, 8)}`;
+  /** A claim (lapsing at once) and its contribution added to the bill, as a consumer leaves them before its commit. */
+  async function claimedAndAdded(tenantPrefix: string) {
+    const tenant = `${tenantPrefix}-${randomUUID().slice(0, 8)}`;
     const event = usageEvent(tenant, 1);
     const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
     const contribution = contributionOf(event, pricing, () => true)!;
     expect(await client.ledger.claim([{ event, messageId: 'm-1' }], 1, new Date())).toEqual(['claimed']);
     await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    return { tenant, event, contribution };
+  }
+
+  /** The event's message comes back once its claim lapsed; the usage aggregator takes it over. Answers the tenant's requests billed. */
+  async function redeliveredAndCounted(tenant: string, event: UsageEvent): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 10));
-    // Act: the message comes back; the usage aggregator takes it over.
     await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
     await eventually('the event committed', async () => ((await client.ledger.find(event.requestId))?.state === 'applied' ? true : undefined));
-    // Assess
     const rows = await client.ledger.monthRows(tenant, '2026-01');
-    expect(rows.reduce((sum, row) => sum + row.requests, 0)).toBe(1);
+    return rows.reduce((sum, row) => sum + row.requests, 0);
+  }
+
+  it('counts a request once when the consumer died between adding it and committing it', async () => {
+    // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
+    const { tenant, event } = await claimedAndAdded('crash');
+    // Act / Assess
+    expect(await redeliveredAndCounted(tenant, event)).toBe(1);
   });
 
   it('counts a request once when its commit failed to mark it counted, whatever else that commit did', async () => {
     // Prepare: a claim and its contribution added, then a commit whose ledger update fails
     // (throttled, say) while the rest of it goes through.
-    const tenant = `half-${randomUUID().slice(0, 8)}`;
-    const event = usageEvent(tenant, 1);
-    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
-    const contribution = contributionOf(event, pricing, () => true)!;
-    expect(await client.ledger.claim([{ event, messageId: 'm-1' }], 1, new Date())).toEqual(['claimed']);
-    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
-    const throttled = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const { tenant, event, contribution } = await claimedAndAdded('half');
+    const throttled = localDocumentClient();
     throttled.middlewareStack.add(
       (next) => async (args) => {
         const input = args.input as { UpdateExpression?: string };
@@ -325,13 +335,8 @@ describe('usage events into the bill', () => {
     );
     const ledger = createDynamoDbUsageLedger(throttled, { tableName: stack.tables.UsageTable });
     await expect(ledger.commit([{ requestId: event.requestId, contribution }])).rejects.toThrow('throttled');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    // Act: the message comes back once the claim lapsed; the usage aggregator takes it over.
-    await client.sqs.send(new SendMessageCommand({ QueueUrl: stack.usageQueueUrl, MessageBody: JSON.stringify(event) }));
-    await eventually('the event committed', async () => ((await client.ledger.find(event.requestId))?.state === 'applied' ? true : undefined));
-    // Assess
-    const rows = await client.ledger.monthRows(tenant, '2026-01');
-    expect(rows.reduce((sum, row) => sum + row.requests, 0)).toBe(1);
+    // Act / Assess
+    expect(await redeliveredAndCounted(tenant, event)).toBe(1);
   });
 });
 
@@ -344,7 +349,7 @@ describe('the governance tables, read whole', () => {
     await client.budgets.setBudget({ tenant, monthlyBudgetNanos: parseMoney('5'), currency: 'USD', updatedAt: new Date().toISOString() });
     // The stores on a client that reads one item per page: a listing that stopped after its first
     // page would miss keys and budgets.
-    const paged = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const paged = localDocumentClient();
     const pages: string[] = [];
     paged.middlewareStack.add(
       (next, context) => async (args) => {

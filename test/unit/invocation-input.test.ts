@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../lib/core/errors';
 import { parseJsonBody } from '../../lib/core/invocation-input';
-import { MAX_JSON_NESTING } from '../../lib/core/json-nesting';
+import { jsonNesting, MAX_JSON_NESTING } from '../../lib/core/json-nesting';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -15,7 +15,8 @@ describe('parseJsonBody', () => {
   it('does not count brackets inside strings, escaped quotes included', () => {
     // Prepare: strings full of brackets, one holding an escaped quote and a trailing backslash.
     const text = JSON.stringify({ prompt: '['.repeat(200), quoted: 'say \\"{{{{\\" \\\\', more: [{ a: '}}}]]]' }] });
-    // Act / Assess
+    // Act / Assess: an object holding an array holding an object, however many brackets the strings hold.
+    expect(jsonNesting(bytes(text))).toBe(3);
     expect(parseJsonBody(bytes(text))).toEqual(JSON.parse(text));
   });
 

@@ -10,6 +10,7 @@ import { createEndpointRegistry } from '../../../lib/core/endpoint-registry';
 import type { ChatCompletionChunk } from '../../../lib/core/openai-api';
 import type { InvocationDeps } from '../../../lib/core/serve-invocation';
 import { invocationHandler } from '../../../lib/http/invocation-handler';
+import { captureProcessOutput } from './process-output';
 import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, scriptedRegistry } from '../../fakes/fake-ports';
 
 installLambdaStreamingGlobal();
@@ -69,15 +70,7 @@ describe('the invocation handler streaming Server-Sent Events', () => {
       sleep: async () => undefined,
     };
     handler = invocationHandler(deps, () => 'chat') as StreamingLambda;
-    written = [];
-    // Powertools logs through a Console of its own on the process's streams (with POWERTOOLS_DEV
-    // unset, as in Lambda): warnings go to standard error.
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((text: string | Uint8Array) => {
-        written.push(String(text));
-        return true;
-      });
-    }
+    written = captureProcessOutput();
   });
 
   afterEach(() => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildLambdaContext } from '../../../local/api/api-gateway-event';
 import { installLambdaStreamingGlobal, LocalResponseStream } from '../../../local/api/lambda-streaming';
 import { sendEventStream, streamingHandler } from '../../../lib/http/response-streaming';
+import { captureProcessOutput } from './process-output';
 
 installLambdaStreamingGlobal();
 type StreamingLambda = (event: APIGatewayProxyEvent, responseStream: Writable, context: Context) => Promise<void>;
@@ -35,13 +36,7 @@ describe('streamingHandler', () => {
 
   it('never writes a returned answer into events the handler already sent, and logs that it dropped it', async () => {
     // Prepare: events go out, then middy answers for the handler (an early timeout, say).
-    const logged: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((text: string | Uint8Array) => {
-        logged.push(String(text));
-        return true;
-      });
-    }
+    const logged = captureProcessOutput();
     const handler = streamingHandler(async (_event, context) => {
       await sendEventStream(context, { statusCode: 200, headers: {}, body: Readable.from(['data: one\n\n', 'data: [DONE]\n\n']) });
       return { statusCode: 500, headers: {}, body: '{"error":{"code":"INTERNAL_ERROR"}}' };
