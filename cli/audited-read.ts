@@ -1,5 +1,5 @@
-import { v7 as uuidv7 } from 'uuid';
 import { buildAuditRecord } from '../lib/core/audit-record';
+import { readerRecordId } from '../lib/core/audit-log/reader-record-id';
 import { redactAuditRecord } from '../lib/core/redact-audit-record';
 import type { AuditDeployment } from './deployment';
 
@@ -22,7 +22,8 @@ export async function recordAuditRead(
   const summary = { ...read.summary, requestIds: read.summary.requestIds?.slice(0, 1_000) };
   const record = buildAuditRecord({
     kind: 'audit-read',
-    requestId: uuidv7(),
+    // Set below, from the record's content: the readers' queue takes no other id.
+    requestId: '',
     receivedAt: read.now,
     endpointName: `cli:${read.command}`,
     principal: undefined,
@@ -38,8 +39,9 @@ export async function recordAuditRead(
     responseBody: new TextEncoder().encode(JSON.stringify(summary)),
     responseJson: summary,
   });
+  const redacted = redactAuditRecord({ ...record, keyId: deployment.reader });
   try {
-    await deployment.readsAudit.record(redactAuditRecord({ ...record, keyId: deployment.reader }));
+    await deployment.readsAudit.record({ ...redacted, requestId: readerRecordId(redacted) });
   } catch (error) {
     throw new Error(`this read could not be recorded in the audit log, so it is not shown (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }

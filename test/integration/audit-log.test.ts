@@ -11,6 +11,7 @@ import type { CliIo } from '../../cli/command';
 import { createKeyObjectDigestSigner } from '../../lib/adapters/key-file-digest-signer';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { AUDIT_RECORDS_PREFIX, partitionPrefix, partitionsBetween } from '../../lib/core/audit-log/layout';
+import { readerRecordId } from '../../lib/core/audit-log/reader-record-id';
 import { findAuditRecord } from '../../lib/core/audit-log/search';
 import type { VerifyReport } from '../../lib/core/audit-log/verify';
 import type { AuditRecord } from '../../lib/core/audit-record';
@@ -312,6 +313,25 @@ describe('the audit log, through the local stack', () => {
       expect(table.stdout).toMatch(/TIME \(UTC\)\s+REQUEST ID\s+TENANT\s+KEY\s+ENDPOINT\s+SERVED BY\s+STATUS\s+ERROR\s+MS/);
       expect(table.stdout.match(/ globex /g)).toHaveLength(3);
       expect(table.stdout).toContain('More may match: add --after');
+    });
+
+    it('records its own read in the gateway\'s audit log, through the readers\' queue and the archiver', async () => {
+      // Prepare
+      const served = await client.invoke('iris', IRIS);
+      const id = served.headers.get('x-request-id')!;
+      await client.auditObject(id);
+      const from = new Date();
+      // Act
+      const run = await cli(['audit', 'show', id, '--json'], cliEnvironment(stack.auditBucket));
+      // Assess: the read is archived under the id its content gives (the archiver takes no other there).
+      expect(run.code, run.stderr).toBe(0);
+      let read: AuditRecord | undefined;
+      for (const deadline = Date.now() + 10_000; !read && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+        const lines = [...(await archivedLinesById(from, new Date())).values()].flat().map((line) => JSON.parse(line) as AuditRecord);
+        read = lines.find((record) => record.endpoint === 'cli:audit show' && (record.response.body as { requestIds?: string[] }).requestIds?.includes(id));
+      }
+      expect(read).toMatchObject({ kind: 'audit-read', status: 200, request: { body: { command: 'audit show', requestId: id } } });
+      expect(read!.requestId).toBe(readerRecordId(read!));
     });
 
     it('refuses to show a read it cannot record in the audit log', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { archiveAuditMessages } from '../../../lib/http/archive-messages';
 import { createAuditArchiveWriter } from '../../../lib/core/audit-log/archive-writer';
 import { AUDIT_RECORDS_PREFIX } from '../../../lib/core/audit-log/layout';
+import { readerRecordId } from '../../../lib/core/audit-log/reader-record-id';
 import { usageEventFor } from '../../../lib/core/usage-event';
 import { RecordingUsageSink } from '../../fakes/fake-ports';
 import { MemoryObjectStore } from '../../fakes/memory-object-store';
@@ -23,6 +24,12 @@ function event(messages: Message[]): SQSEvent {
       return record as unknown as SQSRecord;
     }),
   };
+}
+
+/** An audit read as the CLI sends it to the readers' queue: under the id its content gives. */
+function readerRecord(index: number, time = new Date('2026-11-21T10:00:00Z')) {
+  const read = auditRecordFixture(index, time, { kind: 'audit-read' });
+  return { ...read, requestId: readerRecordId(read) };
 }
 
 /** An audit record's message with the usage event its request would carry. */
@@ -51,7 +58,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     // Prepare: what the gateway sends, and what someone with the auditor policy sends.
     const fromGateway = billedMessage(7, time);
     const forgedBill = billedMessage(8, time);
-    const read = { ...auditRecordFixture(9, time), kind: 'audit-read' };
+    const read = readerRecord(9);
     const forgedServed = auditRecordFixture(10, time);
     const usage = new RecordingUsageSink();
     const messages: Message[] = [
@@ -66,6 +73,20 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
     expect(appended).toMatchObject({ records: 2 });
     expect(usage.events.map((event) => event.requestId)).toEqual([fromGateway.usage.requestId]);
+  });
+
+  it('refuses a read on the readers\' queue under a served request\'s id, so the served record is still archived when it comes', async () => {
+    // Prepare: a served record not archived yet (waiting in the DLQ, say), and a read sent under its id.
+    const served = billedMessage(11, time);
+    const shadow = { ...auditRecordFixture(12, time, { kind: 'audit-read' }), requestId: served.record.requestId };
+    const writer = createAuditArchiveWriter(new MemoryObjectStore());
+    const usage = new RecordingUsageSink();
+    // Act
+    const forged = await archiveAuditMessages(event([{ body: JSON.stringify(shadow), queueArn: READERS_QUEUE_ARN }]), writer, usage, READERS_QUEUE_ARN);
+    const redriven = await archiveAuditMessages(event([served.message]), writer, usage, READERS_QUEUE_ARN);
+    // Assess
+    expect(forged.response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    expect(redriven.appended).toMatchObject({ records: 1, duplicates: 0, usageForwarded: 1 });
   });
 
   it('keeps the results of two invocations running side by side in one process apart', async () => {
