@@ -230,8 +230,17 @@ async function submitToQueue(target: AsyncTarget, endpoint: string, tenant: stri
   let text = inlineMessageText(head, body);
   if (text === undefined) {
     if (!target.bucket) throw new NoDeploymentError('a body too large for a message needs ASYNC_BUCKET (the AsyncBucketName output)');
+    // If-None-Match: the bucket refuses any put under requests/ that could replace a body.
     await target.s3.send(
-      new PutObjectCommand({ Bucket: target.bucket, Key: requestBodyKey(head.requestId), Body: body, ContentType: 'application/json', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: target.kmsKeyId }),
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: requestBodyKey(head.requestId),
+        Body: body,
+        ContentType: 'application/json',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: target.kmsKeyId,
+        IfNoneMatch: '*',
+      }),
     );
     text = referenceMessageText(head, { sha256: sha256Hex(body), bytes: Buffer.byteLength(body) });
   }

@@ -12,9 +12,14 @@ export class MemoryObjectStore implements ObjectStore {
   failWith: Error | undefined;
   /** Called before each write; lets a test simulate a concurrent writer. */
   beforePut: ((key: string) => void | Promise<void>) | undefined;
+  /** Prefixes where puts without If-None-Match are refused, as a bucket policy on `s3:if-none-match` does. */
+  createOnlyPrefixes: string[] = [];
 
   async put(key: string, body: Uint8Array, options: PutObjectOptions = {}): Promise<{ created: boolean }> {
     if (this.failWith) throw this.failWith;
+    if (!options.ifNoneMatch && this.createOnlyPrefixes.some((prefix) => key.startsWith(prefix))) {
+      throw Object.assign(new Error(`Access Denied: puts under ${key} must carry If-None-Match`), { name: 'AccessDenied' });
+    }
     await this.beforePut?.(key);
     this.puts.push(key);
     if (options.ifNoneMatch && this.objects.has(key)) return { created: false };

@@ -58,6 +58,14 @@ describe('modelgate submit', () => {
     expect(result.code).toBe(0);
   }, 60_000);
 
+  it('stores a body too large for a message first, create-only, and the worker runs it from there (claim check)', async () => {
+    // Act: a 250 kB text, over the 200 kB a message carries.
+    const text = 'I love this, it works wonderfully. '.repeat(7_200);
+    const result = await run(['submit', 'jobs', 'sentiment', '--count', '2', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } }), '--json']);
+    // Assess
+    expect(JSON.parse(result.stdout), result.stderr).toMatchObject({ via: 'sqs', submitted: 2, accepted: 2, succeeded: 2, failed: 0 });
+  }, 60_000);
+
   it('counts refusals apart and exits 1 when not every job succeeded', async () => {
     // Prepare
     const file = join(folder, 'mixed.jsonl');

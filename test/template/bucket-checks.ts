@@ -77,3 +77,22 @@ export function findAuditRetentionProblems(template: CfnTemplate, auditBucketId:
   if (!noncurrent) findings.push(`${auditBucketId}: noncurrent versions are not expired within ${maxDays} days`);
   return findings;
 }
+
+/**
+ * Whether the bucket's policy denies everyone any `s3:PutObject` under `prefix` that carries no
+ * If-None-Match (the condition key `s3:if-none-match` absent): objects there are written once.
+ */
+export function findOverwritablePrefix(template: CfnTemplate, bucketId: string, prefix: string): string[] {
+  const covered = new Set([`\${${bucketId}.Arn}/${prefix}*`, `\${${bucketId}.Arn}/*`]);
+  const createOnly = resourcesOfType(template, 'AWS::S3::BucketPolicy')
+    .filter(([, policy]) => refersTo(policy.Properties?.Bucket, bucketId))
+    .flatMap(([, policy]) => statementsOf(policy.Properties?.PolicyDocument))
+    .some((statement) => {
+      const everyone = statement.Principal === '*' || propertyAt(statement.Principal, 'AWS') === '*';
+      const puts = asArray(statement.Action).some((action) => action === 's3:PutObject' || action === 's3:*');
+      const resources = asArray(statement.Resource as unknown[] | undefined).map((resource) => propertyAt(resource, 'Fn::Sub'));
+      const absent = propertyAt(statement.Condition, 'Null.s3:if-none-match');
+      return statement.Effect === 'Deny' && everyone && puts && resources.some((resource) => covered.has(resource as string)) && (absent === true || absent === 'true');
+    });
+  return createOnly ? [] : [`${bucketId}: no policy statement denying s3:PutObject under ${prefix} without If-None-Match`];
+}

@@ -3,6 +3,7 @@ import {
   findAuditRetentionProblems,
   findBucketsWithoutPublicAccessBlock,
   findBucketsWithoutTlsPolicy,
+  findOverwritablePrefix,
   findUnencryptedBuckets,
 } from './bucket-checks';
 import { copyOf, propertyAt, readPackagedTemplate, resourcesOfType, statementsOf, type CfnTemplate } from './cloudformation-template';
@@ -64,6 +65,25 @@ describe('S3 buckets in the packaged template', () => {
       'ServerlessDeploymentBucket: no policy statement denying aws:SecureTransport=false',
       'AuditBucket: no policy statement denying s3:TlsVersion < 1.2',
     ]);
+  });
+
+  it('takes each stored async request body once: no put under requests/ may replace one', () => {
+    expect(findOverwritablePrefix(template, 'AsyncBucket', 'requests/')).toEqual([]);
+  });
+
+  it('catches the create-only deny removed, and one whose condition never applies', () => {
+    // Prepare
+    const removed = copyOf(template);
+    const document = removed.Resources.AsyncBucketPolicy!.Properties!.PolicyDocument as { Statement: unknown[] };
+    document.Statement = statementsOf(document).filter((statement) => statement.Sid !== 'DenyRequestBodyOverwrites');
+    const inverted = copyOf(template);
+    statementsOf(inverted.Resources.AsyncBucketPolicy!.Properties!.PolicyDocument).find((statement) => statement.Sid === 'DenyRequestBodyOverwrites')!.Condition = {
+      Null: { 's3:if-none-match': 'false' },
+    };
+    // Act / Assess
+    const finding = 'AsyncBucket: no policy statement denying s3:PutObject under requests/ without If-None-Match';
+    expect(findOverwritablePrefix(removed, 'AsyncBucket', 'requests/')).toEqual([finding]);
+    expect(findOverwritablePrefix(inverted, 'AsyncBucket', 'requests/')).toEqual([finding]);
   });
 
   it('expires audit objects, current and noncurrent versions, within 30 days', () => {

@@ -26,7 +26,8 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-
  * - `endpoint`: the serving endpoint's name.
  * - exactly one of `body` (the request body, a JSON value in the endpoint task's format) or
  *   `bodyRef` (claim check: the body's UTF-8 JSON text is stored in the async bucket under
- *   `requests/v1/<requestId>.json`, SSE-KMS; the reference carries its SHA-256 and size).
+ *   `requests/v1/<requestId>.json`, SSE-KMS, create-only with `If-None-Match: *` (the bucket
+ *   refuses puts there without it); the reference carries its SHA-256 and size).
  */
 export const asyncRequestMessageSchema = z
   .object({

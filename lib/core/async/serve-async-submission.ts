@@ -247,7 +247,9 @@ async function messageFor(
 ): Promise<{ message: string; stored: boolean }> {
   const inline = inlineMessageText(head, bodyText, deps.settings.maxInlineMessageBytes);
   if (inline !== undefined) return { message: inline, stored: false };
-  await deps.objects.put(requestBodyKey(head.requestId), encoder.encode(bodyText), { contentType: 'application/json' });
+  // Create-only, as the bucket policy demands of every put there: a replay sending the message again
+  // finds the body it stored before (the worker checks it against the message's SHA-256 anyway).
+  await deps.objects.put(requestBodyKey(head.requestId), encoder.encode(bodyText), { contentType: 'application/json', ifNoneMatch: true });
   return { message: referenceMessageText(head, { sha256: bodySha256, bytes: Buffer.byteLength(bodyText) }), stored: true };
 }
 

@@ -48,6 +48,8 @@ export function asyncWorld() {
   const jobs = new MemoryJobStore();
   const queue = new RecordingRequestQueue();
   const objects = new MemoryObjectStore();
+  // As the async bucket's policy (DenyRequestBodyOverwrites): a stored request body is written once.
+  objects.createOnlyPrefixes = ['requests/'];
   const usage = new RecordingUsageSink();
   const audit = new RecordingAuditSink(usage);
   const backend = new ScriptedBackend(answering({ predictions: ['setosa'] }));

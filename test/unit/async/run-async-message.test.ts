@@ -243,7 +243,7 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     const bytes = new TextEncoder().encode(bodyText);
     const text = producerMessage({ body: undefined, bodyRef: { sha256: sha256Hex(bytes), bytes: bytes.byteLength } });
     const { requestId } = JSON.parse(text) as { requestId: string };
-    await world.objects.put(`requests/v1/${requestId}.json`, bytes);
+    await world.objects.put(`requests/v1/${requestId}.json`, bytes, { ifNoneMatch: true });
     // Act
     const disposition = await runAsyncMessage(delivery(text), world.worker);
     // Assess

@@ -43,6 +43,24 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(message.bodyRef).toEqual({ sha256: world.jobs.requests.get(request.requestId)!.body.sha256, bytes: stored.body.byteLength });
   });
 
+  it('sends a stored body\'s reference again on a replay without writing the body twice (the bucket takes each body once)', async () => {
+    // Prepare: a body stored by reference, then the submission stops in the send.
+    world.submission.settings.maxInlineMessageBytes = 120;
+    const send = world.queue.send.bind(world.queue);
+    world.queue.send = () => new Promise<void>(() => undefined);
+    void serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'stored' }), world.submission);
+    await new Promise((resolve) => setImmediate(resolve));
+    world.queue.send = send;
+    // Act: the caller's retry a minute later sends the message again.
+    world.clock.advance(61_000);
+    const replay = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'stored' }), world.submission);
+    await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
+    // Assess
+    expect(replay).toMatchObject({ statusCode: 202, replayed: true });
+    expect(world.objects.objects.get(`requests/v1/${replay.requestId}.json`)?.options).toMatchObject({ ifNoneMatch: true });
+    expect(world.jobs.requests.get(replay.requestId)).toMatchObject({ status: 'succeeded' });
+  });
+
   it.each([
     ['no key', { authorization: undefined }, IRIS, 401, 'UNAUTHENTICATED'],
     ['a key without the invoke role', { authorization: `Bearer ${AUDITOR_KEY}` }, IRIS, 403, 'PERMISSION_DENIED'],
