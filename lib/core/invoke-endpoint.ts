@@ -4,7 +4,7 @@ import type { ServedEntity, ServingEndpoint } from './endpoint-config';
 import type { AppError } from './errors';
 import { callModel, type ModelAnswer, type ModelInput } from './model-call';
 import { routeRequest, type RouteAttempt, type RouteDeps } from './route-request';
-import { chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
+import { answerMessageText, chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
 import type { UsageUnits } from './usage-event';
 import type { Clock } from '../ports/clock';
 import type { BackendRegistry } from '../ports/model-backend';
@@ -86,7 +86,7 @@ function presentAnswer(
   let presented: unknown = reply;
   let usage;
   if (reply.object === 'chat.completion' && input.task === 'chat') {
-    usage = tokenUsage(reply.usage, () => chatPromptText(input.request), () => reply.choices.map((c) => c.message.content ?? '').join(''));
+    usage = tokenUsage(reply.usage, () => chatPromptText(input.request), () => reply.choices.map((c) => answerMessageText(c.message)).join(''));
   } else if (reply.object === 'text_completion' && input.task === 'completions') {
     usage = tokenUsage(reply.usage, () => completionPromptText(input.request), () => reply.choices.map((c) => c.text).join(''));
   } else if (reply.object === 'list' && input.task === 'embeddings') {

@@ -1,10 +1,27 @@
 import type { ModelChunk, ModelInput } from './model-call';
 import type { ChatCompletionChunk, CompletionChunk, OpenAiUsage } from './openai-api';
-import { chatPromptText, completionPromptText, openAiUsage, tokenUsage, type TokenUsage } from './token-usage';
+import { answerMessageText, chatPromptText, completionPromptText, openAiUsage, tokenUsage, type TokenUsage } from './token-usage';
+
+/** A tool call as its pieces arrive: id, type and name come first, the arguments in fragments. */
+interface ToolCallSoFar {
+  id?: string;
+  type?: string;
+  function: { name: string; arguments: string };
+}
 
 interface ChoiceSoFar {
   text: string;
+  refusal: string;
+  toolCalls: Map<number, ToolCallSoFar>;
   finishReason: string | null;
+}
+
+/** One streamed tool call fragment, read from the loose delta as backends send it. */
+interface ToolCallDelta {
+  index?: unknown;
+  id?: unknown;
+  type?: unknown;
+  function?: { name?: unknown; arguments?: unknown } | null;
 }
 
 /**
@@ -34,21 +51,28 @@ export class StreamAssembler {
       this.created = chunk.created;
     }
     if (chunk.usage) this.reported = chunk.usage;
-    const pieces =
-      chunk.object === 'chat.completion.chunk'
-        ? chunk.choices.map((choice) => ({ index: choice.index, text: choice.delta.content ?? '', finish: choice.finish_reason }))
-        : chunk.choices.map((choice) => ({ index: choice.index, text: choice.text, finish: choice.finish_reason }));
-    for (const piece of pieces) {
-      const soFar = this.choices.get(piece.index) ?? { text: '', finishReason: null };
-      soFar.text += piece.text;
-      if (piece.finish) soFar.finishReason = piece.finish;
-      this.choices.set(piece.index, soFar);
+    if (chunk.object === 'chat.completion.chunk') {
+      for (const choice of chunk.choices) {
+        const soFar = this.choiceAt(choice.index, choice.finish_reason);
+        soFar.text += choice.delta.content ?? '';
+        if (typeof choice.delta.refusal === 'string') soFar.refusal += choice.delta.refusal;
+        if (Array.isArray(choice.delta.tool_calls)) addToolCallDeltas(soFar, choice.delta.tool_calls as Array<ToolCallDelta | null>);
+      }
+    } else {
+      for (const choice of chunk.choices) this.choiceAt(choice.index, choice.finish_reason).text += choice.text;
     }
     // Backends are asked for usage whether or not the caller was; OpenAI sends it only on request.
     if (chunk.choices.length === 0 && chunk.usage && !this.callerWantsUsage) return undefined;
     const relayed = { ...chunk, model: this.endpointName };
     if (!this.callerWantsUsage) delete relayed.usage;
     return relayed;
+  }
+
+  private choiceAt(index: number, finishReason: string | null | undefined): ChoiceSoFar {
+    let soFar = this.choices.get(index);
+    if (!soFar) this.choices.set(index, (soFar = { text: '', refusal: '', toolCalls: new Map(), finishReason: null }));
+    if (finishReason) soFar.finishReason = finishReason;
+    return soFar;
   }
 
   /** The usage chunk the caller asked for, when the backend sent none: modelgate's estimate. */
@@ -62,7 +86,7 @@ export class StreamAssembler {
   }
 
   usage(): TokenUsage {
-    const output = (): string => [...this.choices.values()].map((choice) => choice.text).join('');
+    const output = (): string => [...this.choices.values()].map((choice) => answerMessageText(answerMessage(choice))).join('');
     const { input } = this;
     if (input.task === 'chat') return tokenUsage(this.reported, () => chatPromptText(input.request), output);
     if (input.task === 'completions') return tokenUsage(this.reported, () => completionPromptText(input.request), output);
@@ -75,7 +99,7 @@ export class StreamAssembler {
       .sort(([a], [b]) => a - b)
       .map(([index, choice]) =>
         this.input.task === 'chat'
-          ? { index, message: { role: 'assistant', content: choice.text }, finish_reason: choice.finishReason }
+          ? { index, message: answerMessage(choice), finish_reason: choice.finishReason }
           : { index, text: choice.text, finish_reason: choice.finishReason },
       );
     return {
@@ -87,4 +111,28 @@ export class StreamAssembler {
       usage: openAiUsage(this.usage()),
     };
   }
+}
+
+/** Merges streamed tool call fragments by their index (their place in the array when a backend sends none). */
+function addToolCallDeltas(choice: ChoiceSoFar, deltas: Array<ToolCallDelta | null>): void {
+  deltas.forEach((delta, position) => {
+    if (delta === null || typeof delta !== 'object') return;
+    const index = typeof delta.index === 'number' ? delta.index : position;
+    let call = choice.toolCalls.get(index);
+    if (!call) choice.toolCalls.set(index, (call = { function: { name: '', arguments: '' } }));
+    if (typeof delta.id === 'string' && delta.id !== '') call.id = delta.id;
+    if (typeof delta.type === 'string') call.type = delta.type;
+    if (typeof delta.function?.name === 'string') call.function.name += delta.function.name;
+    if (typeof delta.function?.arguments === 'string') call.function.arguments += delta.function.arguments;
+  });
+}
+
+/** A streamed choice as the message a non-streamed answer would carry: its text, refusal and tool calls. */
+function answerMessage(choice: ChoiceSoFar): Record<string, unknown> {
+  const message: Record<string, unknown> = { role: 'assistant', content: choice.text };
+  if (choice.refusal !== '') message.refusal = choice.refusal;
+  if (choice.toolCalls.size > 0) {
+    message.tool_calls = [...choice.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+  }
+  return message;
 }

@@ -30,6 +30,23 @@ export function openAiUsage(usage: TokenUsage): OpenAiUsage {
   return { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
 }
 
+/**
+ * What an assistant's answer message generated, as text to estimate from: its content, a refusal,
+ * and each tool call's name and arguments (a tool-calling answer may have no content at all). Read
+ * from the loose message as backends send it: anything not of the expected type counts as nothing.
+ */
+export function answerMessageText(message: { content?: unknown; refusal?: unknown; tool_calls?: unknown }): string {
+  const parts = [message.content, message.refusal].filter((part): part is string => typeof part === 'string');
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } } | null>) {
+      const fn = call?.function;
+      if (typeof fn?.name === 'string') parts.push(fn.name);
+      if (typeof fn?.arguments === 'string') parts.push(fn.arguments);
+    }
+  }
+  return parts.join('');
+}
+
 function messageText(message: ChatMessage): string {
   const { content } = message;
   if (typeof content === 'string') return content;

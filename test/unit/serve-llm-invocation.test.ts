@@ -232,6 +232,38 @@ describe('serveInvocation for LLM tasks', () => {
       expect(usage.events[0]?.units).toEqual(usage.events[1]?.units);
     });
 
+    it('audits and counts a streamed answer that only calls tools: the calls assembled whole, billed as the JSON call', async () => {
+      // Prepare: the calls' ids and names first, then their arguments in pieces, no text at all.
+      const toolChunk = (toolCalls: unknown[], finish: string | null = null): ChatCompletionChunk => ({
+        ...chunk(undefined),
+        choices: [{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: finish }],
+      });
+      primary.streamChatWith = () =>
+        chunks([
+          toolChunk([{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }]),
+          toolChunk([{ index: 0, function: { arguments: '{"city":' } }]),
+          toolChunk([{ index: 0, function: { arguments: '"Oslo"}' } }]),
+          toolChunk([{ index: 1, id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{}' } }], 'tool_calls'),
+        ]);
+      const toolCalls = [
+        { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+        { id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+      ];
+      primary.chatWith = async () => ({
+        ...completion(''),
+        choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: 'tool_calls' }],
+      });
+      // Act
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      await outcome.settled;
+      await json('chat', { model: 'assistant', messages: MESSAGES });
+      // Assess
+      expect(audit.records[0]).toMatchObject({ response: { body: { choices: [{ message: { tool_calls: toolCalls }, finish_reason: 'tool_calls' }] } } });
+      expect(usage.events[0]?.units).toMatchObject({ kind: 'tokens', output: 9, estimated: true }); // 36 bytes of names and arguments
+      expect(usage.events[0]?.units).toEqual(usage.events[1]?.units);
+    });
+
     it('falls back before the first byte when the primary fails to open its stream', async () => {
       primary.streamChatWith = () => chunks([], new ServiceUnavailableError('BACKEND_THROTTLED', 'busy'));
       fallback.streamChatWith = () => chunks(streamed);
