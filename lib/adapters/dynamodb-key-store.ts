@@ -46,14 +46,12 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
   };
 
   return {
-    async findByHash(keyHash) {
-      const cached = cache.get(keyHash);
-      if (cached.hit) return cached.value;
-      const record = await getByHash(keyHash);
-      // An item filed under another hash is corrupt; refuse it rather than trust it.
-      const trusted = record?.keyHash === keyHash ? record : undefined;
-      cache.set(keyHash, trusted);
-      return trusted;
+    findByHash(keyHash) {
+      return cache.getOrLoad(keyHash, async () => {
+        const record = await getByHash(keyHash);
+        // An item filed under another hash is corrupt; refuse it rather than trust it.
+        return record?.keyHash === keyHash ? record : undefined;
+      });
     },
 
     async create(record) {

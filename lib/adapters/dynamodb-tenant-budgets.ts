@@ -19,13 +19,11 @@ export function createDynamoDbTenantBudgets(
   // "No budget" is as cacheable as a budget: both change only by an admin's hand.
   const cache = new TtlCache<TenantBudget>(ttl, ttl, options.now);
   return {
-    async budgetOf(tenant) {
-      const cached = cache.get(tenant);
-      if (cached.hit) return cached.value;
-      const { Item } = await client.send(new GetCommand({ TableName: table, Key: { pk: `${PREFIX}${tenant}` }, ConsistentRead: true }));
-      const budget = Item === undefined ? undefined : toBudget(Item);
-      cache.set(tenant, budget);
-      return budget;
+    budgetOf(tenant) {
+      return cache.getOrLoad(tenant, async () => {
+        const { Item } = await client.send(new GetCommand({ TableName: table, Key: { pk: `${PREFIX}${tenant}` }, ConsistentRead: true }));
+        return Item === undefined ? undefined : toBudget(Item);
+      });
     },
     async setBudget(budget) {
       await client.send(new PutCommand({ TableName: table, Item: { pk: `${PREFIX}${budget.tenant}`, ...tenantBudgetSchema.parse(budget) } }));

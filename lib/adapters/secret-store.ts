@@ -25,7 +25,6 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
   const now = options.now ?? Date.now;
   // Failures are never cached (no negative lifetime).
   const cache = new TtlCache<string>(options.cacheTtlMs, 0, now);
-  const pending = new Map<string, Promise<string>>();
 
   async function fetchValue(ref: SecretRef): Promise<string> {
     let value: string | undefined;
@@ -49,23 +48,9 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
   }
 
   return {
-    read(ref) {
-      const key = cacheKey(ref);
-      const cached = cache.get(key);
-      if (cached.hit && cached.value !== undefined) return Promise.resolve(cached.value);
-      const inFlight = pending.get(key);
-      if (inFlight !== undefined) return inFlight;
-      const read = (async () => {
-        try {
-          const value = await fetchValue(ref);
-          cache.set(key, value);
-          return value;
-        } finally {
-          pending.delete(key);
-        }
-      })();
-      pending.set(key, read);
-      return read;
+    async read(ref) {
+      // Failures are not cached, and a value is never empty: what comes back is a value.
+      return (await cache.getOrLoad(cacheKey(ref), () => fetchValue(ref)))!;
     },
   };
 }

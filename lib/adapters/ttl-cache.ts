@@ -5,6 +5,7 @@
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V | undefined; expiresAt: number }>();
+  private readonly loading = new Map<string, Promise<V | undefined>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -23,6 +24,27 @@ export class TtlCache<V> {
       return { hit: false };
     }
     return { hit: true, value: entry.value };
+  }
+
+  /**
+   * The cached answer, else what `load` finds, cached. Callers asking while a load is in flight
+   * share it: a busy container whose entry just ran out reads once, not once per request in
+   * flight. A failed load is not kept; the next caller loads again.
+   */
+  getOrLoad(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const cached = this.get(key);
+    if (cached.hit) return Promise.resolve(cached.value);
+    let loaded = this.loading.get(key);
+    if (loaded === undefined) {
+      loaded = load()
+        .then((value) => {
+          this.set(key, value);
+          return value;
+        })
+        .finally(() => this.loading.delete(key));
+      this.loading.set(key, loaded);
+    }
+    return loaded;
   }
 
   set(key: string, value: V | undefined): void {
