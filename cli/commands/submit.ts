@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { v7 as uuidv7 } from 'uuid';
 import { sha256Hex } from '../../lib/core/audit-log/sha256';
 import { isRequestId } from '../../lib/core/audit-log/layout';
@@ -230,18 +230,10 @@ async function submitToQueue(target: AsyncTarget, endpoint: string, tenant: stri
   let text = inlineMessageText(head, body);
   if (text === undefined) {
     if (!target.bucket) throw new NoDeploymentError('a body too large for a message needs ASYNC_BUCKET (the AsyncBucketName output)');
-    // If-None-Match: the bucket refuses any put under requests/ that could replace a body.
-    await target.s3.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: requestBodyKey(head.requestId),
-        Body: body,
-        ContentType: 'application/json',
-        ServerSideEncryption: 'aws:kms',
-        SSEKMSKeyId: target.kmsKeyId,
-        IfNoneMatch: '*',
-      }),
-    );
+    // Create-only, as the bucket demands under requests/. The id is fresh, so an object already
+    // there is this body, stored by an attempt the SDK retried after it had succeeded.
+    const bodies = createS3ObjectStore(target.s3, { bucket: target.bucket, kmsKeyId: target.kmsKeyId });
+    await bodies.put(requestBodyKey(head.requestId), new TextEncoder().encode(body), { contentType: 'application/json', ifNoneMatch: true });
     text = referenceMessageText(head, { sha256: sha256Hex(body), bytes: Buffer.byteLength(body) });
   }
   await target.sqs.send(
