@@ -1,5 +1,5 @@
 import { buildAuditRecord } from '../lib/core/audit-record';
-import { readerRecordId } from '../lib/core/audit-log/reader-record-id';
+import { readerRecordId } from '../lib/core/audit-log/reader-record';
 import { redactAuditRecord } from '../lib/core/redact-audit-record';
 import type { AuditDeployment } from './deployment';
 
@@ -22,7 +22,7 @@ export async function recordAuditRead(
   const summary = { ...read.summary, requestIds: read.summary.requestIds?.slice(0, 1_000) };
   const record = buildAuditRecord({
     kind: 'audit-read',
-    // Set below, from the record's content: the readers' queue takes no other id.
+    // Set below, from the record's content: the id the archiver files a reader's record under.
     requestId: '',
     receivedAt: read.now,
     endpointName: `cli:${read.command}`,

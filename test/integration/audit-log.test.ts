@@ -11,7 +11,7 @@ import type { CliIo } from '../../cli/command';
 import { createKeyObjectDigestSigner } from '../../lib/adapters/key-file-digest-signer';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { AUDIT_RECORDS_PREFIX, partitionPrefix, partitionsBetween } from '../../lib/core/audit-log/layout';
-import { readerRecordId } from '../../lib/core/audit-log/reader-record-id';
+import { readerRecordId } from '../../lib/core/audit-log/reader-record';
 import { findAuditRecord } from '../../lib/core/audit-log/search';
 import type { VerifyReport } from '../../lib/core/audit-log/verify';
 import type { AuditRecord } from '../../lib/core/audit-record';

@@ -3,7 +3,6 @@ import { describeIssues } from '../describe-issues';
 import { InvalidRequestError } from '../errors';
 import { usageEventSchema, type UsageEvent } from '../usage-event';
 import { isRequestId, partitionOf, type AuditPartition } from './layout';
-import { readerRecordId } from './reader-record-id';
 
 /** The audit message attribute carrying the usage event of the request the record is about. */
 export const USAGE_EVENT_ATTRIBUTE = 'usageEvent';
@@ -43,26 +42,6 @@ export function archivableRecordFromMessage(body: string): ArchivableRecord {
   // A JSON-lines file needs one line per record; our sink never sends newlines, others might.
   const line = /[\r\n]/.test(body) ? JSON.stringify(parsed) : body;
   return { requestId: header.data.requestId, time, partition: partitionOf(time), line };
-}
-
-/**
- * A record that came through the readers' queue (where IAM lets people and tools outside the
- * gateway send) may only be an audit read, without a usage event, under the id its content gives
- * (`readerRecordId`): nothing there can claim a request was served, bill one, or take the id of
- * one and so have its record dropped as a duplicate.
- * @throws InvalidRequestError otherwise (the message ends in the DLQ, never in the log or the bill).
- */
-export function assertReadersMayWrite(record: ArchivableRecord, usage: UsageEvent | undefined): void {
-  const fields = JSON.parse(record.line) as { kind?: unknown; time: string };
-  if (usage !== undefined) throw new InvalidRequestError("Audit message on the readers' queue carries a usage event; only the gateway bills");
-  if (fields.kind !== 'audit-read') {
-    throw new InvalidRequestError(
-      `Audit message on the readers' queue is a record of kind ${typeof fields.kind === 'string' ? fields.kind : 'invocation'}; only audit reads are recorded there`,
-    );
-  }
-  if (record.requestId !== readerRecordId(fields)) {
-    throw new InvalidRequestError(`Audit read ${record.requestId} on the readers' queue does not carry the request id its content gives; only such ids are taken there`);
-  }
 }
 
 /** The request id of a stored line, without trusting it to be well-formed. */

@@ -1,25 +1,25 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { describeIssues } from '../describe-issues';
+import { InvalidRequestError } from '../errors';
+import { sqsSafeJson } from '../sqs-safe-text';
+import type { ArchivableRecord } from './archivable-record';
+import { partitionOf } from './layout';
 
 /**
  * The request id of an audit read sent through the readers' queue, derived from the record itself
- * (as sent, or as parsed back from the message).
+ * (as sent, or as parsed back from the message): a UUIDv7 of the record's time whose 74 random bits
+ * come from the SHA-256 of everything in it but the id.
  *
  * The archive keeps one record per request id, and anyone with the auditor policy can send to that
  * queue: a read sent under the id of a served request not yet archived (one waiting in a DLQ for a
- * redrive, say) would have the served record dropped as its duplicate. So such a read carries a
- * UUIDv7 of its own time whose 74 random bits are taken from the SHA-256 of the rest of the record,
- * and the archiver recomputes it: taking a chosen id means finding a SHA-256 preimage of 74 bits.
- * A redelivered message still carries the same id, so the archive's dedupe works as before.
- *
- * The request and response bodies are left out of the hash: the audit sink may swap a large one
- * for a reference on the way, and the id must come out the same on both sides. Two reads still
- * differ in their time and latency.
+ * redrive, say) would have the served record dropped as its duplicate. So the archiver files such a
+ * read under this id, whatever id it came with; taking a chosen id would mean finding a SHA-256
+ * preimage of 74 bits. A redelivered message gives the same id, so the archive's dedupe still works.
  */
 export function readerRecordId<Fields extends { readonly time: string }>(record: Fields): string {
   const rest: Record<string, unknown> = { ...record };
   delete rest.requestId;
-  delete rest.request;
-  delete rest.response;
   const bytes = createHash('sha256').update(JSON.stringify(rest)).digest().subarray(0, 16);
   const msecs = Date.parse(record.time);
   // RFC 9562 UUIDv7: 48 bits of Unix milliseconds, version 7, variant 10, the rest from the hash.
@@ -28,4 +28,82 @@ export function readerRecordId<Fields extends { readonly time: string }>(record:
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const hex = Buffer.from(bytes).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** How far a read's own time may be from when SQS took its message (a reader's clock may be off). */
+export const READER_CLOCK_SKEW_MS = 60 * 60_000;
+
+const count = z.number().int().min(0);
+const auditedBodySchema = z.strictObject({
+  bytes: count,
+  body: z.json().optional(),
+  truncated: z.literal(true).optional(),
+  ref: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: count, s3Key: z.string() }).optional(),
+});
+
+/**
+ * An audit read exactly as the CLI records one (`cli/audited-read.ts`): every member typed, none
+ * unknown, so that nothing from the readers' queue can carry a second spelling of a member (which
+ * the log's readers, Athena among them, may take in place of the checked one) or a value of the
+ * wrong type into a partition.
+ */
+const auditReadSchema = z.strictObject({
+  version: z.literal(1),
+  requestId: z.string(),
+  time: z.iso.datetime({ offset: true }),
+  kind: z.literal('audit-read'),
+  tenant: z.string().nullable(),
+  keyId: z.string().nullable(),
+  endpoint: z.string(),
+  servedEntity: z.null(),
+  status: z.number().int().min(100).max(599),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  latencyMs: z.number().min(0),
+  backendLatencyMs: z.null(),
+  units: z.null(),
+  attempts: z.tuple([]),
+  streamed: z.literal(false),
+  client: z.strictObject({ ip: z.string().nullable(), userAgent: z.string().nullable() }),
+  request: auditedBodySchema,
+  response: auditedBodySchema,
+  redaction: z
+    .strictObject({
+      dropped: count,
+      masked: count,
+      detected: z.strictObject({ secret: count.optional(), email: count.optional(), phone: count.optional(), card: count.optional() }),
+    })
+    .optional(),
+});
+
+/**
+ * Reads a message from the readers' queue (where people and tools outside the gateway may send)
+ * into a record to archive. Only an audit read is taken, without a usage event, its time within
+ * {@link READER_CLOCK_SKEW_MS} of when SQS took the message; it is filed under `readerRecordId`,
+ * and its line is the record written anew (one spelling of each member), so nothing sent there can
+ * claim a request was served, bill one, or take a served request's id.
+ * @throws InvalidRequestError otherwise (the message ends in the DLQ, never in the log or the bill).
+ */
+export function readerRecordFromMessage(body: string, usageEvent: string | undefined, sentAt: Date): ArchivableRecord {
+  if (usageEvent !== undefined) throw new InvalidRequestError("Audit message on the readers' queue carries a usage event; only the gateway bills");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (cause) {
+    throw new InvalidRequestError('Audit message is not JSON', { cause });
+  }
+  const kind = (parsed as { kind?: unknown } | null)?.kind;
+  if (kind !== 'audit-read') {
+    throw new InvalidRequestError(`Audit message on the readers' queue is a record of kind ${typeof kind === 'string' ? kind : 'invocation'}; only audit reads are recorded there`);
+  }
+  const checked = auditReadSchema.safeParse(parsed);
+  if (!checked.success) throw new InvalidRequestError(`Audit read on the readers' queue is not one the CLI records: ${describeIssues(checked.error.issues)}`);
+  const time = new Date(checked.data.time);
+  if (!(Math.abs(time.getTime() - sentAt.getTime()) <= READER_CLOCK_SKEW_MS)) {
+    throw new InvalidRequestError(`Audit read on the readers' queue is dated ${checked.data.time}, over an hour from when it was sent (${sentAt.toISOString()})`);
+  }
+  // The parsed text, not zod's rebuilt copy: members stay in the order the reader wrote them.
+  const fields = parsed as z.infer<typeof auditReadSchema>;
+  const requestId = readerRecordId(fields);
+  return { requestId, time, partition: partitionOf(time), line: sqsSafeJson({ ...fields, requestId }) };
 }

@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { archiveAuditMessages } from '../../../lib/http/archive-messages';
 import { createAuditArchiveWriter } from '../../../lib/core/audit-log/archive-writer';
 import { AUDIT_RECORDS_PREFIX } from '../../../lib/core/audit-log/layout';
-import { readerRecordId } from '../../../lib/core/audit-log/reader-record-id';
 import { usageEventFor } from '../../../lib/core/usage-event';
 import { RecordingUsageSink } from '../../fakes/fake-ports';
 import { MemoryObjectStore } from '../../fakes/memory-object-store';
-import { auditRecordFixture } from '../../fixtures/audit-records';
+import { auditRecordFixture, cliReadFixture } from '../../fixtures/audit-records';
 
 /** A message body, the usage event text riding along with it, and the queue it came from, when there are. */
 type Message = string | { body: string; usageEvent?: string; queueArn?: string };
@@ -20,16 +19,10 @@ function event(messages: Message[]): SQSEvent {
     Records: messages.map((message, i) => {
       const { body, usageEvent, queueArn } = typeof message === 'string' ? { body: message, usageEvent: undefined, queueArn: undefined } : message;
       const messageAttributes = usageEvent === undefined ? {} : { usageEvent: { dataType: 'String', stringValue: usageEvent } };
-      const record = { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes, eventSource: 'aws:sqs', eventSourceARN: queueArn ?? AUDIT_QUEUE_ARN };
+      const record = { messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.parse('2026-11-21T10:00:00Z')) }, messageAttributes, eventSource: 'aws:sqs', eventSourceARN: queueArn ?? AUDIT_QUEUE_ARN };
       return record as unknown as SQSRecord;
     }),
   };
-}
-
-/** An audit read as the CLI sends it to the readers' queue: under the id its content gives. */
-function readerRecord(index: number, time = new Date('2026-11-21T10:00:00Z')) {
-  const read = auditRecordFixture(index, time, { kind: 'audit-read' });
-  return { ...read, requestId: readerRecordId(read) };
 }
 
 /** An audit record's message with the usage event its request would carry. */
@@ -58,7 +51,7 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     // Prepare: what the gateway sends, and what someone with the auditor policy sends.
     const fromGateway = billedMessage(7, time);
     const forgedBill = billedMessage(8, time);
-    const read = readerRecord(9);
+    const read = cliReadFixture(9, time);
     const forgedServed = auditRecordFixture(10, time);
     const usage = new RecordingUsageSink();
     const messages: Message[] = [
@@ -75,17 +68,18 @@ describe('archiveAuditMessages (one archiver invocation)', () => {
     expect(usage.events.map((event) => event.requestId)).toEqual([fromGateway.usage.requestId]);
   });
 
-  it('refuses a read on the readers\' queue under a served request\'s id, so the served record is still archived when it comes', async () => {
+  it('files a read sent on the readers\' queue under a served request\'s id under its own, so the served record is still archived when it comes', async () => {
     // Prepare: a served record not archived yet (waiting in the DLQ, say), and a read sent under its id.
     const served = billedMessage(11, time);
-    const shadow = { ...auditRecordFixture(12, time, { kind: 'audit-read' }), requestId: served.record.requestId };
+    const shadow = { ...cliReadFixture(12, time), requestId: served.record.requestId };
     const writer = createAuditArchiveWriter(new MemoryObjectStore());
     const usage = new RecordingUsageSink();
     // Act
-    const forged = await archiveAuditMessages(event([{ body: JSON.stringify(shadow), queueArn: READERS_QUEUE_ARN }]), writer, usage, READERS_QUEUE_ARN);
+    const read = await archiveAuditMessages(event([{ body: JSON.stringify(shadow), queueArn: READERS_QUEUE_ARN }]), writer, usage, READERS_QUEUE_ARN);
     const redriven = await archiveAuditMessages(event([served.message]), writer, usage, READERS_QUEUE_ARN);
     // Assess
-    expect(forged.response.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    expect(read.response.batchItemFailures).toEqual([]);
+    expect(read.appended).toMatchObject({ records: 1, duplicates: 0 });
     expect(redriven.appended).toMatchObject({ records: 1, duplicates: 0, usageForwarded: 1 });
   });
 
