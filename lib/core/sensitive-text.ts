@@ -19,8 +19,9 @@ function ci(word: string): string {
 // One pass over the text: the alternatives are tried left to right at each position, credentials
 // first, so a token with digits in it is masked whole rather than as a "phone number".
 const SECRET_ALTERNATIVES = [
-  // PEM private keys, whole.
-  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
+  // PEM private keys, whole. The body is bounded and stops at the next BEGIN, so a text of BEGIN
+  // markers without an END costs linear time, not quadratic.
+  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----BEGIN )[\s\S]){0,16384}?-----END [A-Z ]*PRIVATE KEY-----`,
   // The credential part of an Authorization-style value.
   `(?<scheme>\\b(?:${ci('bearer')}|${ci('basic')}|${ci('token')})\\s+)[A-Za-z0-9._~+/=-]{8,}`,
   // JSON Web Tokens.
@@ -36,11 +37,11 @@ const SECRET_ALTERNATIVES = [
   String.raw`\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b`,
   `(?<awsname>(?:${ci('aws')})?_?${ci('secret')}_?${ci('access')}_?${ci('key')}["']?\\s*[:=]\\s*["']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])`,
   // Credentials in URLs: scheme://user:password@host.
-  String.raw`(?<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)`,
+  String.raw`(?<userinfo>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)`,
   // Assignments such as password=..., "api_key": "...".
   `(?<assign>\\b(?:${['password', 'passwd', 'pwd', 'client_secret', 'secret', 'apikey', 'access_token', 'auth_token', 'refresh_token'].map(ci).join('|').replace(/_/g, '[_-]?')}|${ci('api')}[_-]?${ci('key')})["']?\\s*[:=]\\s*["']?)[^\\s"',;&]{4,}`,
 ];
-const EMAIL = String.raw`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`;
+const EMAIL = String.raw`(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`;
 // 13-19 digits, optionally grouped by single spaces or dashes; checked with Luhn below.
 const CARD = String.raw`(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])`;
 // International (+country ...) or North American (555) 123-4567 shapes; digit count checked below.
