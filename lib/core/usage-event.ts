@@ -20,14 +20,17 @@ export const usageUnitsSchema = z.discriminatedUnion('kind', [
  * One request's usage, for billing and abuse detection. Idempotent on `requestId`: a consumer
  * that sees the same id twice counts it once.
  */
+/** Longest endpoint or served entity name an event carries (the ledger keys by them). */
+const MAX_NAME_LENGTH = 200;
+
 export const usageEventSchema = z.object({
   version: z.literal(1),
   requestId: z.string().min(1).max(100),
   time: z.iso.datetime(),
   tenant: z.string().min(1).max(64).nullable(),
   keyId: z.string().min(1).max(64).nullable(),
-  endpoint: z.string().max(200),
-  servedEntity: z.string().max(200).nullable(),
+  endpoint: z.string().max(MAX_NAME_LENGTH),
+  servedEntity: z.string().max(MAX_NAME_LENGTH).nullable(),
   status: z.number().int().min(100).max(599),
   /** What the request consumed, in the unit the endpoint's task is billed by. */
   units: usageUnitsSchema,
@@ -59,7 +62,9 @@ export function usageEventFor(
     time: audit.time,
     tenant: audit.tenant,
     keyId: audit.keyId,
-    endpoint: audit.endpoint,
+    // A refused request names whatever endpoint the caller asked for, of any length (and masking
+    // may lengthen it): cut to what an event may carry, or its record would never be archived.
+    endpoint: audit.endpoint.slice(0, MAX_NAME_LENGTH),
     servedEntity: audit.servedEntity,
     status: audit.status,
     units: measures.units ?? { kind: 'rows', input: 0 },

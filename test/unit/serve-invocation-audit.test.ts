@@ -3,6 +3,7 @@ import { apiKeyRecordFor } from '../../lib/core/api-key';
 import { CircuitBreakers } from '../../lib/core/circuit-breaker';
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { serveInvocation, type InvocationDeps, type InvocationRequest } from '../../lib/core/serve-invocation';
+import { usageEventSchema } from '../../lib/core/usage-event';
 import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, answering, scriptedRegistry } from '../fakes/fake-ports';
 import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
@@ -94,6 +95,15 @@ describe('serveInvocation and the audit policy', () => {
     const outcome = await serve(request(`nope-${PLANTED.email}`, { inputs: [PLANTED.card] }));
     expect(outcome.statusCode).toBe(404);
     expect(JSON.stringify(audit.records)).not.toMatch(/jane\.roe|4111/);
+  });
+
+  it('hands off a usage event the archiver takes for a request to an endpoint name of any length', async () => {
+    // Act: 300 characters, and masking makes an e-mail address in it longer still.
+    const outcome = await serve(request(`${'x'.repeat(290)}!${PLANTED.email}`, { inputs: [1] }));
+    // Assess: the archiver refuses a record whose usage event does not parse (it would end in the DLQ).
+    expect(outcome.statusCode).toBe(404);
+    expect(audit.records[0]!.endpoint.length).toBeGreaterThan(300);
+    expect(usageEventSchema.safeParse(usage.events[0]).success).toBe(true);
   });
 
   it('serves an endpoint that opted out of fail-closed auditing when the audit hand-off fails, and says so', async () => {
