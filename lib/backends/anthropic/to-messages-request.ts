@@ -28,14 +28,15 @@ const TRANSLATED = new Set([
 const DROPPED = new Set(['seed', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
 
 /** Fields dropped when they ask for the default (false, 0, empty), refused otherwise. */
-const DROPPED_AT_DEFAULT: Readonly<Record<string, (value: unknown) => boolean>> = {
-  logprobs: (value) => value === false,
-  presence_penalty: (value) => value === 0,
-  frequency_penalty: (value) => value === 0,
-  logit_bias: (value) => isRecord(value) && Object.keys(value).length === 0,
-  response_format: (value) => isRecord(value) && value.type === 'text',
-  modalities: (value) => Array.isArray(value) && value.length === 1 && value[0] === 'text',
-};
+// A Map, not an object literal: a caller's field named `__proto__` or `constructor` must find nothing here.
+const DROPPED_AT_DEFAULT: ReadonlyMap<string, (value: unknown) => boolean> = new Map([
+  ['logprobs', (value: unknown) => value === false],
+  ['presence_penalty', (value: unknown) => value === 0],
+  ['frequency_penalty', (value: unknown) => value === 0],
+  ['logit_bias', (value: unknown) => isRecord(value) && Object.keys(value).length === 0],
+  ['response_format', (value: unknown) => isRecord(value) && value.type === 'text'],
+  ['modalities', (value: unknown) => Array.isArray(value) && value.length === 1 && value[0] === 'text'],
+]);
 
 /** Message fields translated, by role; any other field set on a message is refused. */
 const MESSAGE_FIELDS: Readonly<Record<ChatMessage['role'], ReadonlySet<string>>> = {
@@ -69,7 +70,7 @@ const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'imag
 export function toMessagesRequest(input: ChatCompletionRequest, entity: AnthropicEntity): MessagesRequest {
   for (const [field, value] of Object.entries(input)) {
     if (value === null || value === undefined || TRANSLATED.has(field) || DROPPED.has(field)) continue;
-    if (DROPPED_AT_DEFAULT[field]?.(value)) continue;
+    if (DROPPED_AT_DEFAULT.get(field)?.(value)) continue;
     throw unsupported(field);
   }
   if (input.temperature != null && input.temperature > 1) {

@@ -122,6 +122,10 @@ describe('toMessagesRequest', () => {
     ['logit_bias', { logit_bias: { '50256': -100 } }],
     ['response_format', { response_format: { type: 'json_object' } }],
     ['some_new_option', { some_new_option: true }],
+    // Names an object literal's lookup would find on Object.prototype.
+    ['__proto__', JSON.parse('{"__proto__": {}}') as Record<string, unknown>],
+    ['constructor', { constructor: 1 }],
+    ['toString', { toString: 'x' }],
   ])('refuses %s with a 400 naming it rather than answering without it', (field, fields) => {
     const refused = refusal(request(fields));
     expect(refused.status).toBe(400);
