@@ -29,7 +29,7 @@ const OVERLOADED = 529;
 export async function anthropicErrorFrom(response: ProviderAnswer, context: ProviderCallContext, apiKey: string): Promise<AppError> {
   const text = await readErrorBody(response);
   const body = errorBody(text);
-  const byType = body === undefined ? undefined : ERROR_KINDS[body.error.type];
+  const byType = body === undefined ? undefined : errorKind(body.error.type);
   return providerFailureError({
     kind: byType ?? (response.status === OVERLOADED ? 'throttled' : classifyHttpStatus(response.status)),
     entity: context.entity,
@@ -47,7 +47,7 @@ export function anthropicErrorEvent(
   apiKey: string,
 ): AppError {
   return providerFailureError({
-    kind: ERROR_KINDS[event.error.type] ?? 'failed',
+    kind: errorKind(event.error.type) ?? 'failed',
     entity: context.entity,
     message: errorMessage(event, apiKey),
     cause: new ProviderResponseError(undefined, safeProviderText(JSON.stringify(event), apiKey, 2_000)),
@@ -66,4 +66,9 @@ function errorBody(text: string) {
 function errorMessage(body: { error: { message?: string | undefined } } | undefined, apiKey: string): string | undefined {
   const message = body?.error.message;
   return message ? safeProviderText(message, apiKey) : undefined;
+}
+
+/** The kind Anthropic's error type names, if it is one we know (own members only: the type is the provider's text). */
+function errorKind(type: string): ProviderFailureKind | undefined {
+  return Object.hasOwn(ERROR_KINDS, type) ? ERROR_KINDS[type] : undefined;
 }

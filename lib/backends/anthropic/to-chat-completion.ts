@@ -15,7 +15,8 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
 /** OpenAI's `finish_reason` for an Anthropic `stop_reason`. */
 export function finishReason(stopReason: string | null | undefined): string | null {
   if (stopReason === null || stopReason === undefined) return null;
-  return FINISH_REASONS[stopReason] ?? 'stop';
+  // Own members only: the provider's text must not reach Object.prototype's.
+  return Object.hasOwn(FINISH_REASONS, stopReason) ? FINISH_REASONS[stopReason]! : 'stop';
 }
 
 /**
