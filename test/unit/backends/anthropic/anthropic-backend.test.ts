@@ -102,6 +102,7 @@ describe('Anthropic backend: chat', () => {
     ['max_tokens', 'length'],
     ['tool_use', 'tool_calls'],
     ['refusal', 'content_filter'],
+    ['constructor', 'stop'],
   ])('reports stop_reason %s as finish_reason %s', async (stopReason, expected) => {
     const backend = setup();
     provider.answer((_request, response) => sendJson(response, 200, message({ stop_reason: stopReason })));
@@ -182,6 +183,7 @@ describe('Anthropic backend: errors', () => {
     [403, 'permission_error', 502, 'MODEL_ERROR'],
     [404, 'not_found_error', 502, 'MODEL_ERROR'],
     [413, 'request_too_large', 400, 'MODEL_REJECTED_INPUT'],
+    [500, 'constructor', 502, 'MODEL_ERROR'],
   ])('turns a %i %s into %i %s', async (status, type, expectedStatus, expectedCode) => {
     const backend = setup();
     provider.answer((_request, response) => sendJson(response, status, anthropicError(type, `failure of type ${type}`)));
