@@ -15,10 +15,15 @@ export function parseTimeBound(text: string, edge: 'start' | 'end', now: Date): 
   if (value === 'now') return now;
   if (DAY.test(value)) {
     const start = Date.parse(`${value}T00:00:00.000Z`);
-    if (!Number.isNaN(start)) return new Date(edge === 'start' ? start : start + UNIT_MS.d);
+    // A day that exists: Date.parse rolls 2026-02-31 over into March.
+    if (!Number.isNaN(start) && new Date(start).toISOString().startsWith(value)) return new Date(edge === 'start' ? start : start + UNIT_MS.d);
   }
   const relative = RELATIVE.exec(value);
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]);
+  if (relative) {
+    const time = new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]);
+    // Past what a Date holds (999999999d) it is no time at all, and no comparison with it holds.
+    if (Number.isFinite(time.getTime())) return time;
+  }
   if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) {
     const time = Date.parse(value);
     if (!Number.isNaN(time)) return new Date(time);
