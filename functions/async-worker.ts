@@ -25,7 +25,9 @@ export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchRespons
     if (disposition.kind === 'finished') logger.info('Async request finished', { ...disposition, limitsSettleError: undefined });
     else if (disposition.kind === 'duplicate') logger.info('Duplicate delivery acknowledged', { ...disposition });
     else if (disposition.kind === 'retry') logger.warn('Async request back on the queue', { requestId: disposition.requestId, delaySeconds: disposition.delaySeconds, error: disposition.error });
-    else logger.error('Async request message dead-lettered', { requestId: disposition.requestId, markedFailed: disposition.markedFailed, error: disposition.error });
+    else if (disposition.kind === 'sent-again') {
+      logger.error('Async request ended but not yet audited: its message goes round again', { requestId: disposition.requestId, delaySeconds: disposition.delaySeconds, error: disposition.error });
+    } else logger.error('Async request message dead-lettered', { requestId: disposition.requestId, markedFailed: disposition.markedFailed, error: disposition.error });
   }
   recordAsyncWorkerMetrics(dispositions);
   return response;

@@ -8,11 +8,12 @@ import type { AsyncRequestQueue } from '../ports/async-request-queue';
  */
 export function createSqsAsyncRequestQueue(client: SQSClient, queueUrl: string): AsyncRequestQueue {
   return {
-    async send(messageText, attributes) {
+    async send(messageText, attributes, options = {}) {
       await client.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
           MessageBody: messageText,
+          DelaySeconds: options.delaySeconds,
           MessageAttributes: {
             schema: { DataType: 'String', StringValue: ASYNC_REQUEST_MESSAGE_SCHEMA },
             requestId: { DataType: 'String', StringValue: attributes.requestId },

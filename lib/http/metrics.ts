@@ -74,6 +74,7 @@ export function recordAsyncWorkerMetrics(dispositions: ReadonlyArray<{ kind: str
   count('AsyncFailed', dispositions.filter((d) => d.kind === 'finished' && d.status === 'failed').length);
   count('AsyncRetried', dispositions.filter((d) => d.kind === 'retry').length);
   count('AsyncDeadLettered', dispositions.filter((d) => d.kind === 'dead-letter').length);
+  count('AsyncHandoffSentAgain', dispositions.filter((d) => d.kind === 'sent-again').length);
   count('AsyncDuplicateDeliveries', dispositions.filter((d) => d.kind === 'duplicate').length);
   const throttled = dispositions.filter((d) => d.kind === 'retry' && (d.error as { code?: string } | undefined)?.code === 'BACKEND_THROTTLED').length;
   count('BackendThrottled', throttled);

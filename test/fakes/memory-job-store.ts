@@ -142,13 +142,13 @@ export class MemoryJobStore implements JobStore {
 
 /** A request queue that records what was sent and every backoff asked for. */
 export class RecordingRequestQueue {
-  readonly sent: Array<{ text: string; requestId: string }> = [];
+  readonly sent: Array<{ text: string; requestId: string; delaySeconds?: number }> = [];
   readonly delays: Array<{ receiptHandle: string; seconds: number }> = [];
   failWith: Error | undefined;
 
-  async send(text: string, attributes: { requestId: string }): Promise<void> {
+  async send(text: string, attributes: { requestId: string }, options: { delaySeconds?: number } = {}): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.sent.push({ text, requestId: attributes.requestId });
+    this.sent.push({ text, requestId: attributes.requestId, ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }) });
   }
 
   async retryLater(receiptHandle: string, seconds: number): Promise<void> {

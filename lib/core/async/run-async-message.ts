@@ -73,6 +73,11 @@ export type MessageDisposition = (
   | { kind: 'retry'; requestId: string | undefined; delaySeconds: number; error: unknown }
   /** Keep it: its deliveries are used up, SQS moves it to the DLQ at its next receive. */
   | { kind: 'dead-letter'; requestId: string | undefined; error: unknown; markedFailed: boolean }
+  /**
+   * Delete it: the request ended but its hand-off failed on every delivery, so a fresh copy of the
+   * message goes round again after `delaySeconds` rather than into the DLQ.
+   */
+  | { kind: 'sent-again'; requestId: string; delaySeconds: number; error: unknown }
 ) & {
   /** Set when the delivery's rate-limit reservation could not be settled (it then stays held until its window ends: the safe side). */
   limitsSettleError?: unknown;
@@ -80,6 +85,8 @@ export type MessageDisposition = (
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** How long past a delivery's lease the copy of a request whose hand-off is still owed comes back. */
+const HANDOFF_RETRY_MARGIN_SECONDS = 180;
 
 /**
  * Runs one delivery of one async request message, exactly as the synchronous path runs a request
@@ -153,6 +160,15 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       } catch {
         // Could not even record the failure: the message still goes to the DLQ, the request waits there for a redrive.
       }
+    }
+    if (lastDelivery && parsed !== undefined && (progress.committed || claimed?.outcome != null)) {
+      // The request ended and its outcome is kept; only the hand-off failed, on every delivery (an
+      // audit queue or KMS outage of a few minutes). In the DLQ it would show as running until
+      // someone redrove it, so it goes round again as a fresh message, after this delivery's lease.
+      const delaySeconds = Math.min(900, Math.ceil(deps.leaseMs / 1000) + HANDOFF_RETRY_MARGIN_SECONDS);
+      const head = { requestId: parsed.requestId, tenant: parsed.tenant, endpoint: parsed.endpoint };
+      const sent = await deps.queue.send(message.body, head, { delaySeconds }).then(() => true, () => false);
+      if (sent) return { kind: 'sent-again', requestId: parsed.requestId, delaySeconds, error: thrown };
     }
     if (lastDelivery) return deadLetter(message, deps, requestId, thrown, false);
     const delaySeconds = retryDelaySeconds(message.receiveCount, deps.retry, deps.random ?? Math.random);

@@ -296,16 +296,37 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('succeeded');
   });
 
-  it('on the last delivery, a request whose outcome is committed keeps it when only the hand-off fails', async () => {
+  it('on the last delivery, a request whose outcome is committed keeps it when only the hand-off fails, and its message goes round again', async () => {
     // Prepare
     const { requestId, message } = await submitted();
     world.audit.failWith = new Error('audit queue unreachable');
-    // Act
+    const sentBefore = world.queue.sent.length;
+    // Act: the last delivery, then the copy it sent once the audit queue is back.
     const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
-    // Assess: dead-lettered for a redrive, the answer kept, nothing marked failed over it.
-    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: false });
-    expect(world.jobs.requests.get(requestId)).toMatchObject({ status: 'succeeded', handoff: { audit: false, usage: true } });
+    const kept = world.jobs.requests.get(requestId);
+    world.audit.failWith = undefined;
+    world.clock.advance(300_000);
+    const copy = world.queue.sent.at(-1)!;
+    const second = await runAsyncMessage(delivery(copy.text), world.worker);
+    // Assess: the answer kept, nothing marked failed over it, not dead-lettered (it would show as running until a redrive)...
+    expect(disposition).toMatchObject({ kind: 'sent-again', requestId, delaySeconds: 300 });
+    expect(kept).toMatchObject({ status: 'succeeded', handoff: { audit: false, usage: true } });
+    expect(world.queue.sent.length).toBe(sentBefore + 1);
+    expect(copy).toMatchObject({ text: message.body, requestId, delaySeconds: 300 });
     expect(JSON.parse(new TextDecoder().decode(world.objects.objects.get(`results/v1/${requestId}.json`)!.body))).toEqual({ predictions: ['setosa'] });
+    // ... and the copy hands the record off: settled, audited once, billed once.
+    expect(second).toMatchObject({ kind: 'finished', requestId, status: 'succeeded' });
+    expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('succeeded');
+    expect(world.audit.records.filter((record) => record.requestId === requestId)).toHaveLength(1);
+    expect(world.usage.events.filter((event) => event.requestId === requestId)).toHaveLength(1);
+  });
+
+  it('dead-letters a request whose hand-off failed on its last delivery when its message cannot be sent again either', async () => {
+    const { requestId, message } = await submitted();
+    world.audit.failWith = new Error('audit queue unreachable');
+    world.queue.failWith = new Error('SQS unreachable');
+    const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: false });
   });
 
   it('settles without the audit record where the endpoint does not require auditing, and redacts by its policy', async () => {
