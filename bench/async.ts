@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { v7 as uuidv7 } from 'uuid';
+import { inProducerSpace } from '../lib/core/request-id-space';
 import { main } from '../cli/main';
 import type { CliIo } from '../cli/command';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../lib/core/async/async-request-message';
@@ -77,7 +78,7 @@ try {
 
   // 1. A trivial consumer: the same poller and settings as the worker, a handler that does nothing.
   const { QueueUrl: trivialUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-trivial', Attributes: { VisibilityTimeout: '370' } }));
-  const trivialMessages = Array.from({ length: SETTINGS.messages }, () => producerMessage(uuidv7(), body));
+  const trivialMessages = Array.from({ length: SETTINGS.messages }, () => producerMessage(inProducerSpace(uuidv7()), body));
   const trivialEnqueueMs = await sendAll(sqs, trivialUrl!, trivialMessages);
   const trivialStart = performance.now();
   const trivial = startSqsPoller({
@@ -101,7 +102,7 @@ try {
   // 2. The same number of async requests straight onto the request queue (as IAM producers send
   //    them), run by the real worker in the local stack's workers process: each one claimed in
   //    DynamoDB, routed to the model server, result to S3, audit record and usage event handed off.
-  const ids = Array.from({ length: SETTINGS.messages }, () => uuidv7());
+  const ids = Array.from({ length: SETTINGS.messages }, () => inProducerSpace(uuidv7()));
   const workerCpuBefore = cpuTicksOf(stack.pids.workers);
   const workerStart = performance.now();
   const workerEnqueueMs = await sendAll(sqs, stack.asyncQueueUrl, ids.map((id) => producerMessage(id, body)));

@@ -5,6 +5,7 @@ import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { v7 as uuidv7 } from 'uuid';
 import { sha256Hex } from '../../lib/core/audit-log/sha256';
 import { isRequestId } from '../../lib/core/audit-log/layout';
+import { inProducerSpace } from '../../lib/core/request-id-space';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA, inlineMessageText, referenceMessageText, requestBodyKey } from '../../lib/core/async/async-request-message';
 import { resolveAsyncTarget, type AsyncTarget } from '../async-target';
 import { EXIT, UsageError, type CliIo, type Command, type CommandGroup } from '../command';
@@ -226,7 +227,7 @@ async function submitOverHttp(target: AsyncTarget, endpoint: string, body: strin
 
 /** As an IAM producer: the versioned message, the body stored first when it is too large (claim check). */
 async function submitToQueue(target: AsyncTarget, endpoint: string, tenant: string, body: string): Promise<Partial<Job>> {
-  const head = { requestId: uuidv7(), tenant, endpoint };
+  const head = { requestId: inProducerSpace(uuidv7()), tenant, endpoint };
   let text = inlineMessageText(head, body);
   if (text === undefined) {
     if (!target.bucket) throw new NoDeploymentError('a body too large for a message needs ASYNC_BUCKET (the AsyncBucketName output)');

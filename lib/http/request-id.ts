@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
+import { inGatewaySpace } from '../core/request-id-space';
 
 /** Random bytes for 256 ids, drawn from the system in one call and refilled when used up. */
 const POOL_IDS = 256;
@@ -11,7 +12,8 @@ let next = POOL_IDS;
  * finds a record's partition from its id). Its random bits come from a pool: uuid's own v7 asks
  * WebCrypto for 16 bytes per id, which was about 1.5% of a request's CPU in the thin entry's
  * profile at concurrency 64. Ids minted within one millisecond are not ordered among themselves;
- * nothing here reads more than the millisecond.
+ * nothing here reads more than the millisecond. The id is in the gateway's half of the id space
+ * (`request-id-space.ts`): no producer's message can take it.
  */
 export function newRequestId(): string {
   if (next === POOL_IDS) {
@@ -20,5 +22,5 @@ export function newRequestId(): string {
   }
   const random = pool.subarray(next * 16, next * 16 + 16);
   next += 1;
-  return uuidv7({ random });
+  return inGatewaySpace(uuidv7({ random }));
 }

@@ -10,6 +10,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { v7 as uuidv7 } from 'uuid';
+import { inGatewaySpace, inProducerSpace } from '../../lib/core/request-id-space';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbJobStore } from '../../lib/adapters/dynamodb-job-store';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
@@ -156,8 +157,9 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
 
     // Act 1: submit 10,000 (32 at a time), then the duplicates.
     const startedAt = performance.now();
-    for (let i = 0; i < TOTAL; i += 1) ids.push(uuidv7());
     const viaApi = TOTAL - VIA_QUEUE;
+    // Ids as each path mints them: the gateway's for submissions, a producer's for direct messages.
+    for (let i = 0; i < TOTAL; i += 1) ids.push(i < viaApi ? inGatewaySpace(uuidv7()) : inProducerSpace(uuidv7()));
     await inParallel(viaApi, 32, async (index) => {
       const outcome = await serveAsyncSubmission(
         {

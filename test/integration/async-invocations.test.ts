@@ -1,6 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { v7 as uuidv7 } from 'uuid';
+import { inProducerSpace } from '../../lib/core/request-id-space';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../lib/core/async/async-request-message';
 import { stackClient } from './stack-client';
@@ -69,7 +70,7 @@ describe('async invocations through the local stack', () => {
 
   it('runs a message a producer sent straight onto the queue, for a tenant granted the endpoint', async () => {
     // Prepare
-    const id = uuidv7();
+    const id = inProducerSpace(uuidv7());
     // Act
     await client.sendToRequestQueue({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: id, tenant: 'demo', endpoint: 'iris', body: { instances: [[5.1, 3.5, 1.4, 0.2]] } });
     // Assess: the tenant's own key reads it like any other request.
@@ -81,7 +82,7 @@ describe('async invocations through the local stack', () => {
   it('records a producer\'s message for a tenant not granted the endpoint as a failed request, not a silent drop', async () => {
     // Prepare: pipeline-co may send to sentiment through the queue, not to iris.
     const { apiKey } = await client.createKey({ tenant: 'pipeline-co', endpoints: ['*'] });
-    const id = uuidv7();
+    const id = inProducerSpace(uuidv7());
     // Act
     await client.sendToRequestQueue({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: id, tenant: 'pipeline-co', endpoint: 'iris', body: { instances: [[5.1, 3.5, 1.4, 0.2]] } });
     // Assess

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { v7 as uuidv7 } from 'uuid';
+import { inProducerSpace } from '../../lib/core/request-id-space';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../../cli/command';
 import { main } from '../../cli/main';
@@ -79,7 +80,7 @@ describe('modelgate submit', () => {
 
   it('redrives dead-lettered messages back onto the request queue, where they run', async () => {
     // Prepare: a request message parked in the DLQ (as after an outage).
-    const id = uuidv7();
+    const id = inProducerSpace(uuidv7());
     await client.sqs.send(
       new SendMessageCommand({
         QueueUrl: client.stack.asyncDeadLetterQueueUrl,

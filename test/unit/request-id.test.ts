@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRequestId, requestIdTime } from '../../lib/core/audit-log/layout';
+import { isProducerRequestId } from '../../lib/core/request-id-space';
 import { newRequestId } from '../../lib/http/request-id';
 
 describe('newRequestId', () => {
@@ -9,6 +10,8 @@ describe('newRequestId', () => {
     const ids = Array.from({ length: 1000 }, () => newRequestId());
     const after = Date.now();
     expect(ids.every(isRequestId)).toBe(true);
+    // The gateway's half of the id space: no producer's message may start a request under them.
+    expect(ids.some(isProducerRequestId)).toBe(false);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) {
       const minted = requestIdTime(id)!.getTime();

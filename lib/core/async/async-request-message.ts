@@ -19,8 +19,9 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-
  * A message on the async request queue, as the submission API writes it and as a producer inside
  * AWS may write it itself (IAM-authenticated, straight onto the queue). Version 1:
  *
- * - `requestId`: a UUIDv7 the producer mints; it is the request's id everywhere (status API, audit
- *   log, usage event) and the unit of idempotency: sending the same id twice runs it once.
+ * - `requestId`: a UUIDv7 the producer mints in the producers' half of the id space (its fourth
+ *   group starts with a or b, `request-id-space.ts`); it is the request's id everywhere (status
+ *   API, audit log, usage event) and the unit of idempotency: sending the same id twice runs it once.
  * - `tenant`: who the request is for; the worker checks the tenant may use the endpoint through the
  *   queue (`queueProducers` in the endpoint config) and records a refusal as a failed request.
  * - `endpoint`: the serving endpoint's name.
@@ -47,9 +48,19 @@ export const asyncRequestMessageSchema = z
 
 export type AsyncRequestMessage = z.infer<typeof asyncRequestMessageSchema>;
 
-/** How far a producer's clock may run ahead, and how old an id may be (SQS keeps a message 14 days at most). */
+/** How far a producer's clock may run ahead. */
 const FUTURE_SKEW_MS = 5 * 60_000;
-const OLDEST_MS = 15 * 24 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * How old a message's request id may be to run: a margin short of how long the job store keeps a
+ * request (`ASYNC_RETENTION_DAYS`), so the request is always still there to say whether it ran.
+ * An older message (a DLQ redriven late, a producer sending again) would otherwise start it anew.
+ */
+export function oldestRunnableMs(retentionDays: number): number {
+  const retentionMs = retentionDays * DAY_MS;
+  return retentionMs - Math.min(DAY_MS, retentionMs / 4);
+}
 
 /** A queue message that cannot be read as a request: it is retried, then dead-lettered, never run. */
 export class UnreadableMessageError extends Error {
@@ -60,7 +71,7 @@ export class UnreadableMessageError extends Error {
  * Reads a queue message body into a request message.
  * @throws UnreadableMessageError naming what is wrong (not JSON, not version 1, a field).
  */
-export function parseAsyncRequestMessage(text: string, now: Date): AsyncRequestMessage {
+export function parseAsyncRequestMessage(text: string, now: Date, retentionDays: number): AsyncRequestMessage {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -77,8 +88,9 @@ export function parseAsyncRequestMessage(text: string, now: Date): AsyncRequestM
     throw new UnreadableMessageError(`not a ${ASYNC_REQUEST_MESSAGE_SCHEMA} message: ${issues.join('; ')}`);
   }
   const minted = requestIdTime(parsed.data.requestId)!.getTime();
-  if (minted > now.getTime() + FUTURE_SKEW_MS || minted < now.getTime() - OLDEST_MS) {
-    throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in the last 15 days`);
+  const oldest = oldestRunnableMs(retentionDays);
+  if (minted > now.getTime() + FUTURE_SKEW_MS || minted < now.getTime() - oldest) {
+    throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in the last ${Math.round(oldest / 3_600_000)} hours (requests are kept ${retentionDays} days)`);
   }
   // The body as it was sent: zod's JSON check rebuilds objects and drops a `__proto__` member
   // JSON.parse keeps as data, and the body's hash must match the one taken at submission.

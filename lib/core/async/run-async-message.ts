@@ -29,6 +29,7 @@ import type { KeyStore } from '../../ports/key-store';
 import type { ObjectStore } from '../../ports/object-store';
 import type { UsageSink } from '../../ports/usage-sink';
 import { parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
+import { isProducerRequestId } from '../request-id-space';
 import { isSettled, MAX_KEPT_ATTEMPTS, type AsyncOutcome, type AsyncRequest, type AsyncRequestLease } from './async-request';
 import { asyncExecutionRecords } from './async-records';
 import { authorizeQueueProducer } from './queue-producers';
@@ -119,12 +120,16 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
   // Set once this delivery committed an outcome: a later failure then only concerns the hand-off.
   const progress = { committed: false };
   try {
-    parsed = parseAsyncRequestMessage(message.body, now);
+    parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
     lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
     const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
     let claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
     if (claim.outcome === 'missing') {
-      // A producer's message, straight onto the queue: the request starts existing here.
+      // A producer's message, straight onto the queue: the request starts existing here, under an
+      // id only a producer mints (never one the gateway gave a request already audited and billed).
+      if (!isProducerRequestId(parsed.requestId)) {
+        throw new UnreadableMessageError(`request ${parsed.requestId} is not known, and a producer's request id must start its fourth group with a or b`);
+      }
       await deps.jobs.create(requestFromProducer(parsed, expected.bodySha256, message, now, deps.retentionDays));
       claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
     }

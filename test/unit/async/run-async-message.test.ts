@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../../lib/core/async/async-request-message';
+import { inGatewaySpace, inProducerSpace } from '../../../lib/core/request-id-space';
 import { visibleStatus } from '../../../lib/core/async/async-request';
 import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
@@ -25,7 +26,7 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
   }
 
   function producerMessage(fields: Record<string, unknown> = {}) {
-    return JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: uuidv7({ msecs: world.clock.now().getTime() }), tenant: 'acme', endpoint: 'iris', body: IRIS, ...fields });
+    return JSON.stringify({ schema: ASYNC_REQUEST_MESSAGE_SCHEMA, requestId: inProducerSpace(uuidv7({ msecs: world.clock.now().getTime() })), tenant: 'acme', endpoint: 'iris', body: IRIS, ...fields });
   }
 
   it('runs a submitted request once: result stored, succeeded, one audit record and one usage event', async () => {
@@ -235,6 +236,19 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(later).toMatchObject({ kind: 'finished', requestId, status: 'succeeded' });
     expect(world.audit.records).toEqual([expect.objectContaining({ requestId, status: 200, request: expect.objectContaining({ bytes: expect.any(Number) }) })]);
     expect(world.audit.records[0]!.request.bytes).toBeGreaterThan(0);
+  });
+
+  it('never starts a producer\'s request under an id the gateway minted (a synchronous request\'s, already audited and billed)', async () => {
+    // Prepare: a producer resends under the x-request-id a synchronous call gave it.
+    const gatewayId = inGatewaySpace(uuidv7({ msecs: world.clock.now().getTime() }));
+    const text = producerMessage({ requestId: gatewayId });
+    // Act
+    const disposition = await runAsyncMessage(delivery(text), world.worker);
+    // Assess: not run, nothing created, nothing audited or billed under that id.
+    expect(disposition).toMatchObject({ kind: 'retry', error: expect.objectContaining({ message: expect.stringContaining('a producer\'s request id must start its fourth group with a or b') }) });
+    expect(world.backend.requests).toHaveLength(0);
+    expect(world.jobs.requests.has(gatewayId)).toBe(false);
+    expect(world.audit.records).toEqual([]);
   });
 
   it('refuses (400, at once) a producer\'s body stored by reference that nests deeper than a request may', async () => {
