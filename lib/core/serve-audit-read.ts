@@ -1,3 +1,4 @@
+import { answerBytes, MAX_ANSWER_BYTES } from './answer-size';
 import type { Principal } from './api-key';
 import { buildAuditRecord, type AuditRecord } from './audit-record';
 import { isRequestId } from './audit-log/layout';
@@ -46,19 +47,6 @@ export interface AuditReadOutcome {
 export const API_SEARCH_MAX_DAYS = 7;
 
 const encoder = new TextEncoder();
-
-/**
- * The most an answer may hold: a Lambda function answers API Gateway with at most 6 MB, and the
- * JSON text travels in it as a JSON string, escaped (a quote takes two bytes there). A page of
- * records past it ends early (its `next` goes on from there); a record whose bodies would not fit
- * keeps them as references.
- */
-export const MAX_ANSWER_BYTES = 5_000_000;
-
-/** The bytes JSON text takes inside the Lambda response, as an escaped JSON string. */
-export function answerBytes(text: string): number {
-  return Buffer.byteLength(JSON.stringify(text));
-}
 
 const BODIES_TOO_LARGE = 'the bodies are too large for one API answer: read them with `modelgate audit show <id>` or from the audit bucket at ref.s3Key';
 

@@ -1,7 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiKeyRecordFor } from '../../lib/core/api-key';
 import type { AuditRecord } from '../../lib/core/audit-record';
-import { answerBytes, MAX_ANSWER_BYTES, serveAuditRead, type AuditReadDeps, type AuditReadRequest } from '../../lib/core/serve-audit-read';
+import { serveAuditRead, type AuditReadDeps, type AuditReadRequest } from '../../lib/core/serve-audit-read';
+import { answerBytes, MAX_ANSWER_BYTES } from '../../lib/core/answer-size';
 import { archivableRecordFromMessage } from '../../lib/core/audit-log/archivable-record';
 import { createAuditArchiveWriter } from '../../lib/core/audit-log/archive-writer';
 import { bodyObjectKey } from '../../lib/core/audit-log/layout';

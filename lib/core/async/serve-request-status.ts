@@ -1,3 +1,4 @@
+import { answerBytes, MAX_ANSWER_BYTES } from '../answer-size';
 import type { Principal } from '../api-key';
 import { authenticate } from '../authenticate';
 import { isRequestId } from '../audit-log/layout';
@@ -101,6 +102,8 @@ async function describe(request: AsyncRequest, deps: RequestStatusDeps): Promise
   }
   const stored = await deps.objects.get(resultKey(request.requestId));
   if (stored === undefined) throw new Error(`the result of request ${request.requestId} is missing from the async bucket`);
-  view.result = JSON.parse(decoder.decode(stored));
-  return view;
+  const inline = { ...view, result: JSON.parse(decoder.decode(stored)) as unknown };
+  // Escaped inside the Lambda answer, a result full of quotes grows up to twice its stored size.
+  if (answerBytes(JSON.stringify(inline)) <= MAX_ANSWER_BYTES) return inline;
+  return { ...view, result_url: await deps.links.urlFor(resultKey(request.requestId), RESULT_LINK_SECONDS), result_bytes: outcome.resultBytes };
 }

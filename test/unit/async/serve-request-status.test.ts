@@ -91,6 +91,20 @@ describe('serveRequestStatus (GET /requests/{id})', () => {
     expect(view.result).toBeUndefined();
   });
 
+  it('links to a result under the inline size that its escaping inside the Lambda answer would take past 6 MB', async () => {
+    // Prepare: 3.9 MB stored, nearly all quotes, each of which takes two bytes once escaped.
+    const { requestId, message } = await submit();
+    const quoted = Array.from({ length: 1_300_000 }, () => '');
+    world.backend.behaviour = answering({ predictions: quoted });
+    await runAsyncMessage(message, world.worker);
+    // Act
+    const answer = (await read(requestId)).body;
+    // Assess
+    expect(world.jobs.requests.get(requestId)!.outcome!.resultBytes).toBeLessThan(MAX_INLINE_RESULT_BYTES);
+    expect(json(answer)).toMatchObject({ status: 'succeeded', result_url: expect.stringContaining(requestId) });
+    expect(Buffer.byteLength(JSON.stringify(new TextDecoder().decode(answer)))).toBeLessThan(6_291_456);
+  });
+
   it('answers another tenant\'s request exactly as an unknown or malformed id: 404', async () => {
     // Prepare
     const { requestId } = await submit();
