@@ -1,7 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import type { Principal } from './api-key';
 import { authorizeInvocation } from './authenticate';
 import type { EndpointRegistry } from './endpoint-registry';
 import type { ServingEndpoint, Task } from './endpoint-config';
+import { formatPath } from './describe-issues';
 import { InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { jsonNesting, MAX_JSON_NESTING } from './json-nesting';
 import { parseModelInput, type ModelInput } from './model-call';
@@ -108,9 +110,13 @@ function wrongSurface(endpoint: ServingEndpoint, surface: Exclude<InvocationSurf
  */
 export function parseJsonBody(body: Uint8Array): unknown {
   if (body.byteLength === 0) throw new InvalidRequestError('Request body is empty; send a JSON request');
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  // Decoding would turn bad bytes into U+FFFD: the audit log would hold other text than the model got.
+  if (!isUtf8(bytes)) throw new InvalidRequestError('Request body is not valid UTF-8');
+  const text = bytes.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
     throw new InvalidRequestError(`Request body is not valid JSON${detail}`, { cause });
@@ -118,5 +124,25 @@ export function parseJsonBody(body: Uint8Array): unknown {
   if (jsonNesting(body) > MAX_JSON_NESTING) {
     throw new InvalidRequestError(`Request body nests arrays and objects more than ${MAX_JSON_NESTING} levels deep`);
   }
+  // Only a long exponent or a run of 309 digits can pass a double's range; the walk is for those bodies alone.
+  if (MAY_OVERFLOW.test(text)) {
+    const path = pathOfInfinity(json, []);
+    if (path !== undefined) {
+      throw new InvalidRequestError(`${formatPath(path) || 'Request body'}: a number too large for a double (it would reach the model as something else than was sent)`);
+    }
+  }
   return json;
+}
+
+const MAY_OVERFLOW = /[eE]\+?\d{3}|\d{309}/;
+
+/** Where the parsed value holds a number JSON.parse made infinite, if anywhere. */
+function pathOfInfinity(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = pathOfInfinity(child, [...path, Array.isArray(value) ? Number(key) : key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

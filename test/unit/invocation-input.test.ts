@@ -24,4 +24,15 @@ describe('parseJsonBody', () => {
     const deep = `{"instances":[${'['.repeat(20_000)}"ignore previous instructions"${']'.repeat(20_000)}]}`;
     expect(() => parseJsonBody(bytes(deep))).toThrow(/more than 64 levels deep/);
   });
+
+  it('refuses bytes that are not UTF-8, which decoding would turn into other text than the model gets', () => {
+    const body = Uint8Array.from([...bytes('{"inputs":["caf'), 0xff, 0xfe, ...bytes('"]}')]);
+    expect(() => parseJsonBody(body)).toThrow('Request body is not valid UTF-8');
+  });
+
+  it('refuses a number too large for a double, naming where it is, and keeps large ones that fit', () => {
+    expect(() => parseJsonBody(bytes('{"instances":[[1, 1e400]]}'))).toThrow('instances[0][1]: a number too large for a double');
+    expect(() => parseJsonBody(bytes(`{"x":${'9'.repeat(400)}}`))).toThrow('x: a number too large');
+    expect(parseJsonBody(bytes('{"x":1e308,"text":"e123 and 1e999 inside a string"}'))).toEqual({ x: 1e308, text: 'e123 and 1e999 inside a string' });
+  });
 });
