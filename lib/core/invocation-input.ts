@@ -50,9 +50,16 @@ export function checkInvocation(request: RawInvocation, endpoints: EndpointRegis
 
 /**
  * The endpoint a request names (path or `model`), authorized for the principal, and its body parsed.
+ * `parsed` hears of the body as soon as it is read, so that a refusal of the endpoint it names (an
+ * unknown `model`, one not granted, another task) is still recorded under that name.
  * @throws the AppError (400, 403, 404, 413, 415) that refuses the request.
  */
-export function resolveInvocation(request: RawInvocation, endpoints: EndpointRegistry, principal: Principal): { endpoint: ServingEndpoint; json: unknown } {
+export function resolveInvocation(
+  request: RawInvocation,
+  endpoints: EndpointRegistry,
+  principal: Principal,
+  parsed: (json: unknown) => void = () => undefined,
+): { endpoint: ServingEndpoint; json: unknown } {
   if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
     throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
   }
@@ -64,6 +71,7 @@ export function resolveInvocation(request: RawInvocation, endpoints: EndpointReg
   }
   checkSize(request.body, LARGEST_BODY_BYTES, undefined);
   const json = parseJsonBody(request.body);
+  parsed(json);
   const model = (json as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || model === '') {
     throw new InvalidRequestError('model: required; name the serving endpoint to query');

@@ -101,7 +101,7 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   const facts: RequestFacts = { attempts: [] };
   try {
     facts.principal = await authenticate(request.authorization, deps.keys, request.receivedAt);
-    const { endpoint, json } = resolveInvocation(request, deps.endpoints, facts.principal);
+    const { endpoint, json } = resolveInvocation(request, deps.endpoints, facts.principal, (parsed) => (facts.requestJson = parsed));
     facts.endpoint = endpoint;
     facts.requestJson = json;
     const input = parseModelInput(endpoint, request.body, json);

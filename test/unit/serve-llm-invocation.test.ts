@@ -189,9 +189,13 @@ describe('serveInvocation for LLM tasks', () => {
     expect(primary.requests).toHaveLength(0);
   });
 
-  it('answers 404 for a model that is no endpoint', async () => {
-    const { outcome } = await json('chat', { model: 'nope', messages: MESSAGES });
-    expect(outcome.statusCode).toBe(404);
+  it('answers 404 for a model that is no endpoint, and a chat body sent to an embeddings endpoint 400, each audited and counted under the model named', async () => {
+    const unknown = await json('chat', { model: 'nope', messages: MESSAGES });
+    const wrongTask = await json('chat', { model: 'embedder', messages: MESSAGES });
+    expect(unknown.outcome.statusCode).toBe(404);
+    expect(wrongTask.outcome.statusCode).toBe(400);
+    expect(audit.records.map((record) => record.endpoint)).toEqual(['nope', 'embedder']);
+    expect(usage.events.map((event) => event.endpoint)).toEqual(['nope', 'embedder']);
   });
 
   describe('streaming', () => {
