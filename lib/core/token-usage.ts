@@ -54,9 +54,14 @@ function messageText(message: ChatMessage): string {
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
-/** The text a chat request sends to the model. */
+/**
+ * The text a chat request sends to the model: every message's content, an assistant's earlier tool
+ * calls, and the tools it may call (their definitions are prompt too, as providers bill them).
+ */
 export function chatPromptText(request: ChatCompletionRequest): string {
-  return request.messages.map(messageText).join('\n');
+  const messages = request.messages.map((message) => messageText(message) + (message.role === 'assistant' ? answerMessageText({ tool_calls: message.tool_calls }) : ''));
+  const tools = Array.isArray(request.tools) && request.tools.length > 0 ? [JSON.stringify(request.tools)] : [];
+  return [...messages, ...tools].join('\n');
 }
 
 export function completionPromptText(request: CompletionRequest): string {

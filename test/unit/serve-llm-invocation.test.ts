@@ -140,6 +140,19 @@ describe('serveInvocation for LLM tasks', () => {
     expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 11, output: 5, estimated: true });
   });
 
+  it('estimates the prompt with an assistant\'s earlier tool calls and the tools offered, which are prompt too', async () => {
+    // Prepare: 4,000 bytes of arguments in an earlier tool call, and a tool definition.
+    primary.chatWith = async () => completion('Done.');
+    const toolCall = { id: 'call_1', type: 'function', function: { name: 'save', arguments: JSON.stringify({ text: 'x'.repeat(3_989) }) } };
+    const tools = [{ type: 'function', function: { name: 'save', parameters: { type: 'object' } } }];
+    const messages = [{ role: 'user', content: 'Save it.' }, { role: 'assistant', content: null, tool_calls: [toolCall] }, { role: 'tool', tool_call_id: 'call_1', content: 'ok' }];
+    // Act
+    await json('chat', { model: 'assistant', messages, tools });
+    // Assess: "Save it." + "save" + 4,000 bytes of arguments + "ok" + the tools' JSON, and three newlines.
+    const expected = Math.ceil((8 + 4 + 4_000 + 2 + JSON.stringify(tools).length + 3) / 4);
+    expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: expected, output: 2, estimated: true });
+  });
+
   it('also serves the chat endpoint on /serving-endpoints/{name}/invocations, model optional', async () => {
     primary.chatWith = async () => completion('Hi.');
     const { outcome } = await json('invocations', { messages: MESSAGES }, 'assistant');
