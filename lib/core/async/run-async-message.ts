@@ -67,7 +67,15 @@ export interface AsyncWorkerDeps extends EndpointCallDeps {
 /** What became of a message, which decides whether the event source deletes it. */
 export type MessageDisposition = (
   /** The request ended (succeeded or failed) and is settled: delete the message. */
-  | { kind: 'finished'; requestId: string; status: 'succeeded' | 'failed'; statusCode: number; errorCode?: string }
+  | {
+      kind: 'finished';
+      requestId: string;
+      status: 'succeeded' | 'failed';
+      statusCode: number;
+      errorCode?: string;
+      /** Set when the audit record could not be handed off and the endpoint does not require it: settled without it. */
+      auditHandoffError?: unknown;
+    }
   /** Another delivery has the request, or it was already settled: delete this duplicate. */
   | { kind: 'duplicate'; requestId: string; reason: 'busy' | 'settled' }
   /** Keep it: back on the queue after `delaySeconds` (transient failure, or a per-minute limit reached). */
@@ -118,7 +126,7 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
   let lease: AsyncRequestLease | undefined;
   let claimed: AsyncRequest | undefined;
   // Set once this delivery committed an outcome: a later failure then only concerns the hand-off.
-  const progress = { committed: false };
+  const progress: Progress = { committed: false };
   try {
     parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
     lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
@@ -146,11 +154,11 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       // needs no readable body (it may be why the request failed).
       progress.committed = true;
       const body = await loadBodyOrStandIn(parsed, claimed, deps.objects);
-      await settle(claimed, lease, body, undefined, deps);
-      return finished(claimed);
+      await settle(claimed, lease, body, undefined, { ...deps, progress });
+      return withAuditHandoffError(finished(claimed), progress);
     }
     const body = await loadBody(parsed, claimed, deps.objects);
-    return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
+    return withAuditHandoffError(await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress }), progress);
   } catch (thrown) {
     const requestId = parsed?.requestId;
     // (A request that already ended keeps its outcome: the store refuses a second one.)
@@ -415,7 +423,7 @@ async function finishAndSettle(
   lease: AsyncRequestLease,
   body: LoadedBody,
   attempted: Attempted,
-  deps: AsyncWorkerDeps & { progress: { committed: boolean } },
+  deps: AsyncWorkerDeps & { progress: Progress },
 ): Promise<void> {
   const now = deps.clock.now();
   const resultBody = attempted.ok
@@ -451,7 +459,7 @@ async function settle(
   lease: AsyncRequestLease,
   body: LoadedBody,
   result: { bytes: Uint8Array; json: unknown } | undefined,
-  deps: AsyncWorkerDeps,
+  deps: AsyncWorkerDeps & { progress: Progress },
 ): Promise<void> {
   let resultBody = result?.bytes;
   if (resultBody === undefined) {
@@ -466,6 +474,19 @@ async function settle(
   const changed = handoff.audit !== request.handoff.audit || handoff.usage !== request.handoff.usage;
   if (changed || settled) await deps.jobs.recordHandoff(request.requestId, lease, handoff, settled, deps.clock.now());
   if (!settled) throw new Error(`request ${request.requestId}: its audit record or usage event could not be handed off`, { cause: error });
+  // Settled without its record (the endpoint does not require one): said, not swallowed.
+  if (!handoff.audit) deps.progress.auditHandoffError = error;
+}
+
+/** What one delivery has done so far, for what its failure or its disposition must say. */
+interface Progress {
+  /** An outcome is committed: a later failure only concerns the hand-off. */
+  committed: boolean;
+  auditHandoffError?: unknown;
+}
+
+function withAuditHandoffError(disposition: MessageDisposition, progress: Progress): MessageDisposition {
+  return disposition.kind === 'finished' && progress.auditHandoffError !== undefined ? { ...disposition, auditHandoffError: progress.auditHandoffError } : disposition;
 }
 
 /**

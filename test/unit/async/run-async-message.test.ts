@@ -353,7 +353,7 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     const audited = await submitted({ instances: [[1, 2, 3, 4]] }, { endpointName: 'private' });
     await runAsyncMessage(audited.message, world.worker);
     // Assess
-    expect(disposition).toMatchObject({ kind: 'finished', requestId, status: 'succeeded' });
+    expect(disposition).toMatchObject({ kind: 'finished', requestId, status: 'succeeded', auditHandoffError: expect.objectContaining({ message: 'audit queue unreachable' }) });
     expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('succeeded');
     expect(world.usage.events.map((event) => event.requestId)).toEqual([requestId, audited.requestId]);
     expect(world.audit.records).toEqual([expect.objectContaining({ requestId: audited.requestId, request: expect.objectContaining({ body: { instances: '[REDACTED]' } }) })]);
