@@ -9,6 +9,7 @@ import { createSqsUsageSink } from '../adapters/sqs-usage-sink';
 import { systemClock } from '../adapters/system-clock';
 import type { AsyncWorkerDeps } from '../core/async/run-async-message';
 import type { AsyncSubmissionDeps } from '../core/async/serve-async-submission';
+import { newRequestId } from '../http/request-id';
 import type { RequestStatusDeps } from '../core/async/serve-request-status';
 import { ConfigError } from '../core/errors';
 import type { Environment } from './environment';
@@ -46,6 +47,7 @@ export function wireAsyncSubmission(env: Environment): AsyncSubmissionDeps {
     usage: createSqsUsageSink(sqs, env.USAGE_QUEUE_URL),
     clock: systemClock,
     settings: { idempotencyWindowSeconds: env.ASYNC_IDEMPOTENCY_WINDOW_SECONDS, retentionDays: env.ASYNC_RETENTION_DAYS },
+    newRequestId,
   };
 }
 

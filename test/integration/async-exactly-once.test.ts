@@ -145,6 +145,7 @@ describe('nothing lost, nothing doubled: 10,000 async requests with duplicates, 
     const submission: AsyncSubmissionDeps = {
       endpoints, keys, jobs, queue: recordingQueue, objects, audit, usage, clock: systemClock,
       settings: { idempotencyWindowSeconds: 3_600, retentionDays: 1 },
+      newRequestId: () => inGatewaySpace(uuidv7()),
     };
     const worker: AsyncWorkerDeps = {
       endpoints, keys, jobs, queue: realQueue, objects, audit, usage, clock: systemClock,

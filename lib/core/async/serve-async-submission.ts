@@ -60,6 +60,8 @@ export interface AsyncSubmissionDeps {
   usage: UsageSink;
   clock: Clock;
   settings: AsyncSettings;
+  /** Mints a request id of the gateway's own: for the record of a refusal whose request may still run. */
+  newRequestId: () => string;
 }
 
 export interface AsyncSubmissionOutcome {
@@ -173,8 +175,12 @@ async function accept(
   try {
     await store(request, deps, principal, endpoint, bodyText, bodySha256, idempotencyKey, now);
   } catch (error) {
-    // Not accepted: the key is free again for the caller's retry.
-    if (idempotencyKey !== undefined) await deps.jobs.releaseKey(principal.tenant, idempotencyKey, request.requestId).catch(() => undefined);
+    // Not accepted: the key is free again for the caller's retry. Unless the request may still run:
+    // then the key keeps pointing at it, and a retry with it answers for that request (sending its
+    // message again if it is never delivered).
+    if (idempotencyKey !== undefined && !(error instanceof UndecidedSubmissionError)) {
+      await deps.jobs.releaseKey(principal.tenant, idempotencyKey, request.requestId).catch(() => undefined);
+    }
     throw error;
   }
   return accepted(request, request.requestId, 'queued', false);
@@ -226,11 +232,30 @@ async function store(
     // Not queued: the caller is told so (503) and may retry, with the same key if it sent one.
     // A send can fail on our side after SQS stored the message: if a worker has taken the request
     // already, it was queued, and it is accepted like any other.
-    const failed = await deps.jobs
-      .failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now())
-      .catch(() => true);
+    let failed: boolean;
+    try {
+      failed = await deps.jobs.failSubmission(request.requestId, { code: 'QUEUE_UNAVAILABLE', message: 'The request could not be queued' }, deps.clock.now());
+    } catch {
+      // Neither queued for sure nor failed for sure: the request may still run, under its own id.
+      throw new UndecidedSubmissionError(request.requestId, cause);
+    }
     if (!failed) return;
     throw queueUnavailable(cause);
+  }
+}
+
+/**
+ * A submission whose send failed and whose request could not be marked failed either: SQS may have
+ * stored the message, so the request may still run (audited and billed under its id). The caller
+ * gets the 503, and its record another id, or the archive would drop the run's record as a
+ * duplicate of the refusal's.
+ */
+class UndecidedSubmissionError extends ServiceUnavailableError {
+  constructor(readonly queuedAs: string, cause: unknown) {
+    super('QUEUE_UNAVAILABLE', `The request could not be queued for sure; retry (it may still run as ${queuedAs}: GET /requests/${queuedAs} tells)`, {
+      cause,
+      headers: { 'retry-after': '1' },
+    });
   }
 }
 
@@ -303,12 +328,14 @@ async function refuse(
   facts: { principal?: Principal; endpoint?: ServingEndpoint; json?: unknown },
   error: AppError,
 ): Promise<AsyncSubmissionOutcome> {
-  const response = errorResponse(error, request.requestId);
+  // The refusal of a request that may still run is its own exchange, under its own id.
+  const requestId = error instanceof UndecidedSubmissionError ? deps.newRequestId() : request.requestId;
+  const response = errorResponse(error, requestId);
   const auditPolicy = facts.endpoint?.audit ?? defaultAuditPolicy();
   const audit = redactAuditRecord(
     buildAuditRecord({
       kind: 'async-submission',
-      requestId: request.requestId,
+      requestId,
       receivedAt: request.receivedAt,
       endpointName: facts.endpoint?.name ?? request.endpointName ?? '',
       principal: facts.principal,
@@ -332,7 +359,7 @@ async function refuse(
     statusCode: response.statusCode,
     headers: { ...response.headers, 'content-type': 'application/json' },
     body: response.body,
-    requestId: request.requestId,
+    requestId,
     audit,
     error,
     ...(handoff.error !== undefined ? { handoffError: handoff.error } : {}),

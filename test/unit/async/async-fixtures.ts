@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { apiKeyRecordFor, type ApiKeyRecord } from '../../../lib/core/api-key';
 import type { AsyncWorkerDeps, QueuedMessage } from '../../../lib/core/async/run-async-message';
+import { newRequestId } from '../../../lib/http/request-id';
 import type { AsyncSubmissionDeps, AsyncSubmissionRequest } from '../../../lib/core/async/serve-async-submission';
 import { CircuitBreakers } from '../../../lib/core/circuit-breaker';
 import { createEndpointRegistry } from '../../../lib/core/endpoint-registry';
@@ -56,6 +57,7 @@ export function asyncWorld() {
   const submission: AsyncSubmissionDeps = {
     endpoints, keys, jobs, queue, objects, audit, usage, clock,
     settings: { idempotencyWindowSeconds: 3_600, retentionDays: 7 },
+    newRequestId,
   };
   const worker: AsyncWorkerDeps = {
     endpoints, keys, jobs, queue, objects, audit, usage, clock,

@@ -171,6 +171,34 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(world.audit.records.filter((record) => record.requestId === outcome.requestId)).toEqual([expect.objectContaining({ kind: 'async-invocation', status: 200 })]);
   });
 
+  it('answers 503 under another id when the request may still run (sent, but the send said it failed, and it could not be marked failed)', async () => {
+    // Prepare: SQS stores the message but the call reports a failure; the job store is unreachable too.
+    const send = world.queue.send.bind(world.queue);
+    world.queue.send = async (text, attributes) => {
+      await send(text, attributes);
+      throw new Error('connection reset after the message was stored');
+    };
+    world.jobs.failSubmission = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    const request = submissionOf(world, IRIS, { idempotencyKey: 'undecided' });
+    // Act: the caller is refused; then the stored message runs, and the caller retries with its key.
+    const outcome = await serveAsyncSubmission(request, world.submission);
+    await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
+    const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'undecided' }), world.submission);
+    // Assess: two exchanges, two records, neither the other's duplicate.
+    expect(outcome.statusCode).toBe(503);
+    expect(outcome.requestId).not.toBe(request.requestId);
+    expect(json(outcome.body)).toMatchObject({ error: { code: 'QUEUE_UNAVAILABLE', request_id: outcome.requestId, message: expect.stringContaining(`GET /requests/${request.requestId}`) } });
+    expect(world.audit.records.map((record) => [record.kind, record.requestId])).toEqual([
+      ['async-submission', outcome.requestId],
+      ['async-invocation', request.requestId],
+    ]);
+    // The key still points at the request that ran: the retry answers for it instead of running it again.
+    expect(retried).toMatchObject({ statusCode: 202, requestId: request.requestId, replayed: true });
+    expect(world.backend.requests).toHaveLength(1);
+  });
+
   it('sends the message again when a replay finds its request stored but never delivered after a minute (the submission stopped before sending)', async () => {
     // Prepare: the first submission stores its request, then its function stops in the send, for good.
     const send = world.queue.send.bind(world.queue);
