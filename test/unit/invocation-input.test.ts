@@ -33,6 +33,17 @@ describe('parseJsonBody', () => {
   it('refuses a number too large for a double, naming where it is, and keeps large ones that fit', () => {
     expect(() => parseJsonBody(bytes('{"instances":[[1, 1e400]]}'))).toThrow('instances[0][1]: a number too large for a double');
     expect(() => parseJsonBody(bytes(`{"x":${'9'.repeat(400)}}`))).toThrow('x: a number too large');
+    // Long digit runs with short exponents overflow too.
+    for (const number of [`1${'0'.repeat(299)}e10`, `${'9'.repeat(308)}e1`, `${'1'.repeat(250)}.5e60`]) {
+      expect(() => parseJsonBody(bytes(`{"x":[${number}]}`))).toThrow('x[0]: a number too large');
+    }
     expect(parseJsonBody(bytes('{"x":1e308,"text":"e123 and 1e999 inside a string"}'))).toEqual({ x: 1e308, text: 'e123 and 1e999 inside a string' });
+  });
+
+  it('scans a body of long digit runs in linear time', () => {
+    const text = `{"x":[${Array.from({ length: 5_000 }, () => '1'.repeat(308)).join(',')}]}`;
+    const started = performance.now();
+    parseJsonBody(bytes(text));
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
