@@ -37,11 +37,13 @@ const SECRET_ALTERNATIVES = [
   String.raw`\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b`,
   `(?<awsname>(?:${ci('aws')})?_?${ci('secret')}_?${ci('access')}_?${ci('key')}["']?\\s*[:=]\\s*["']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])`,
   // Credentials in URLs: scheme://user:password@host.
-  String.raw`(?<userinfo>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)`,
+  String.raw`(?<userinfo>(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)`,
   // Assignments such as password=..., "api_key": "...".
   `(?<assign>\\b(?:${['password', 'passwd', 'pwd', 'client_secret', 'secret', 'apikey', 'access_token', 'auth_token', 'refresh_token'].map(ci).join('|').replace(/_/g, '[_-]?')}|${ci('api')}[_-]?${ci('key')})["']?\\s*[:=]\\s*["']?)[^\\s"',;&]{4,}`,
 ];
-const EMAIL = String.raw`(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`;
+// From the start of a run of local-part characters (linear), or right after a separator when what
+// precedes was another match (a token ending in `.john@...`), then at most 64 characters.
+const EMAIL = String.raw`(?:(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+|(?<=[._%+-])[A-Za-z0-9._%+-]{1,64})@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`;
 // 13-19 digits, optionally grouped by single spaces or dashes; checked with Luhn below.
 const CARD = String.raw`(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])`;
 // International (+country ...) or North American (555) 123-4567 shapes; digit count checked below.
