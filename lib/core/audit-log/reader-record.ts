@@ -25,13 +25,20 @@ export function readerRecordId<Fields extends { readonly time: string }>(record:
   // RFC 9562 UUIDv7: 48 bits of Unix milliseconds, version 7, variant 10, the rest from the hash.
   for (let i = 0; i < 6; i += 1) bytes[i] = Math.floor(msecs / 2 ** (8 * (5 - i))) % 256;
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  // Variant 10, then the gateway's half of the id space (`request-id-space.ts`): no producer's
+  // message may start a request under a read's id either.
+  bytes[8] = 0x80 | (bytes[8]! & 0x1f);
   const hex = Buffer.from(bytes).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** How far a read's own time may be from when SQS took its message (a reader's clock may be off). */
-export const READER_CLOCK_SKEW_MS = 60 * 60_000;
+/**
+ * How far a read's own time may be from when SQS took its message: a reader's clock may run ahead
+ * by up to an hour, and a read is dated when it starts, which for `audit verify` over a month can
+ * be hours before it is recorded.
+ */
+export const READER_AHEAD_MS = 60 * 60_000;
+export const READER_BEHIND_MS = 7 * 24 * 60 * 60_000;
 
 const count = z.number().int().min(0);
 const auditedBodySchema = z.strictObject({
@@ -78,8 +85,8 @@ const auditReadSchema = z.strictObject({
 
 /**
  * Reads a message from the readers' queue (where people and tools outside the gateway may send)
- * into a record to archive. Only an audit read is taken, without a usage event, its time within
- * {@link READER_CLOCK_SKEW_MS} of when SQS took the message; it is filed under `readerRecordId`,
+ * into a record to archive. Only an audit read is taken, without a usage event, dated at most an
+ * hour after and a week before SQS took the message; it is filed under `readerRecordId`,
  * and its line is the record written anew (one spelling of each member), so nothing sent there can
  * claim a request was served, bill one, or take a served request's id.
  * @throws InvalidRequestError otherwise (the message ends in the DLQ, never in the log or the bill).
@@ -99,8 +106,11 @@ export function readerRecordFromMessage(body: string, usageEvent: string | undef
   const checked = auditReadSchema.safeParse(parsed);
   if (!checked.success) throw new InvalidRequestError(`Audit read on the readers' queue is not one the CLI records: ${describeIssues(checked.error.issues)}`);
   const time = new Date(checked.data.time);
-  if (!(Math.abs(time.getTime() - sentAt.getTime()) <= READER_CLOCK_SKEW_MS)) {
-    throw new InvalidRequestError(`Audit read on the readers' queue is dated ${checked.data.time}, over an hour from when it was sent (${sentAt.toISOString()})`);
+  const ahead = time.getTime() - sentAt.getTime();
+  if (!(ahead <= READER_AHEAD_MS && -ahead <= READER_BEHIND_MS)) {
+    throw new InvalidRequestError(
+      `Audit read on the readers' queue is dated ${checked.data.time}, more than an hour after or a week before it was sent (${sentAt.toISOString()})`,
+    );
   }
   // The parsed text, not zod's rebuilt copy: members stay in the order the reader wrote them.
   const fields = parsed as z.infer<typeof auditReadSchema>;

@@ -3,16 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { toMessageBody } from '../../../lib/adapters/sqs-audit-sink';
 import { isRequestId, requestIdTime } from '../../../lib/core/audit-log/layout';
 import { readerRecordFromMessage, readerRecordId } from '../../../lib/core/audit-log/reader-record';
+import { isProducerRequestId } from '../../../lib/core/request-id-space';
 import { cliReadFixture } from '../../fixtures/audit-records';
 
 describe('audit reads on the readers\' queue', () => {
   const time = new Date('2026-12-06T13:14:15.678Z');
 
   describe('readerRecordId', () => {
-    it('is a UUIDv7 of the record\'s own millisecond, so the record lands in its partition', () => {
-      const id = readerRecordId(cliReadFixture(1, time));
-      expect(isRequestId(id)).toBe(true);
-      expect(requestIdTime(id)).toEqual(time);
+    it('is a UUIDv7 of the record\'s own millisecond, so the record lands in its partition, in the gateway\'s half of the id space', () => {
+      const ids = Array.from({ length: 64 }, (_, i) => readerRecordId(cliReadFixture(i, time)));
+      expect(ids.every(isRequestId)).toBe(true);
+      expect(ids.every((id) => requestIdTime(id)!.getTime() === time.getTime())).toBe(true);
+      expect(ids.some(isProducerRequestId)).toBe(false);
+    });
+
+    it('takes a read dated when a long command started, hours before it was recorded', () => {
+      const read = cliReadFixture(6, time);
+      expect(readerRecordFromMessage(toMessageBody(read), undefined, new Date(time.getTime() + 5 * 3_600_000)).requestId).toBe(read.requestId);
     });
 
     it('comes out the same from the record as sent and as parsed back from its message (escapes included)', () => {
@@ -69,7 +76,8 @@ describe('audit reads on the readers\' queue', () => {
       ['a member in a second spelling', (read: Record<string, unknown>) => ({ ...read, REQUESTID: 'x' }), undefined, /not one the CLI records/],
       ['a member of the wrong type', (read: Record<string, unknown>) => ({ ...read, status: 'x' }), undefined, /not one the CLI records: status/],
       ['a served entity or units', (read: Record<string, unknown>) => ({ ...read, units: { kind: 'rows', input: 1 } }), undefined, /not one the CLI records: units/],
-      ['a time two hours from its sending', (read: Record<string, unknown>) => ({ ...read, time: new Date(time.getTime() - 7_200_000).toISOString() }), undefined, /over an hour from when it was sent/],
+      ['a time two hours after its sending', (read: Record<string, unknown>) => ({ ...read, time: new Date(time.getTime() + 7_200_000).toISOString() }), undefined, /more than an hour after or a week before/],
+      ['a time eight days before its sending', (read: Record<string, unknown>) => ({ ...read, time: new Date(time.getTime() - 8 * 86_400_000).toISOString() }), undefined, /more than an hour after or a week before/],
     ])('refuses %s', (_name, change, usageEvent, message) => {
       const body = JSON.stringify(change({ ...cliReadFixture(5, time) }));
       expect(() => readerRecordFromMessage(body, usageEvent, time)).toThrow(message);
