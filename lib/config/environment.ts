@@ -59,8 +59,12 @@ export const environmentSchema = z.object({
   /** Backoff before the first retry of a transient failure (seconds), doubled per retry up to ASYNC_RETRY_MAX_SECONDS. */
   ASYNC_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   ASYNC_RETRY_MAX_SECONDS: z.coerce.number().int().min(0).max(43_200).default(300),
-  /** How long a delivery's lease on a request lasts: above the worker's timeout, below the queue's visibility timeout. */
-  ASYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(43_200).default(120),
+  /**
+   * How long a delivery's lease on a request lasts: above the worker's timeout, below the queue's
+   * visibility timeout, and at most 720 s, so that a message sent again after a failed hand-off
+   * (SQS delays it at most 900 s) comes back after the lease.
+   */
+  ASYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(720).default(120),
   /** How long requests and results are kept (days): the table's TTL and the bucket's lifecycle. */
   ASYNC_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   /** How long an Idempotency-Key stands for its first request (seconds). */

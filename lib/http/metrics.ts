@@ -66,7 +66,12 @@ export function recordAsyncSubmissionMetrics(outcome: { statusCode: number; repl
 }
 
 /** What one worker invocation did with its messages; dead letters are what the DLQ alarm pages on. */
-export function recordAsyncWorkerMetrics(dispositions: ReadonlyArray<{ kind: string; status?: string; errorCode?: string; error?: unknown }>): void {
+export function recordAsyncWorkerMetrics(dispositions: ReadonlyArray<{ kind: string; status?: string; errorCode?: string; error?: unknown; auditHandoffError?: unknown }>): void {
+  // Requests that ended without their audit record yet (going round again), or for good (the
+  // endpoint does not require one): no DLQ alarm hears of them, the fail-closed alarm must.
+  for (const disposition of dispositions) {
+    if (disposition.kind === 'sent-again' || disposition.auditHandoffError !== undefined) recordHandoffFailure();
+  }
   const count = (name: string, value: number) => {
     if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
   };

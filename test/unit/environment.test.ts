@@ -28,5 +28,7 @@ describe('readEnvironment', () => {
 
   it('names a malformed variable', () => {
     expect(() => readEnvironment({ ...complete, S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/S3_FORCE_PATH_STYLE/);
+    // A longer lease would outlast the 900 s SQS delays a message sent again after a failed hand-off.
+    expect(() => readEnvironment({ ...complete, ASYNC_LEASE_SECONDS: '721' })).toThrow(/ASYNC_LEASE_SECONDS/);
   });
 });

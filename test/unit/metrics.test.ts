@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { metrics, recordInvocationMetrics } from '../../lib/http/metrics';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { metrics, recordAsyncWorkerMetrics, recordInvocationMetrics } from '../../lib/http/metrics';
+import { captureProcessOutput } from './http/process-output';
 import type { SettledInvocation } from '../../lib/core/serve-invocation';
 import type { AuditRecord } from '../../lib/core/audit-record';
 import { ServiceUnavailableError } from '../../lib/core/errors';
@@ -48,5 +49,21 @@ describe('invocation metrics (EMF)', () => {
     expect(throttledEmf).toMatchObject({ BackendThrottled: 1, Fault: 1 });
     expect(unavailableEmf).toMatchObject({ Fault: 1 });
     expect(unavailableEmf).not.toHaveProperty('BackendThrottled');
+  });
+
+  it('tells the fail-closed alarm of an async request that ended without its audit record, going round again or for good', () => {
+    // Prepare
+    const written = captureProcessOutput();
+    // Act
+    recordAsyncWorkerMetrics([
+      { kind: 'sent-again', error: new Error('audit queue unreachable') },
+      { kind: 'finished', status: 'succeeded', auditHandoffError: new Error('audit queue unreachable') },
+      { kind: 'finished', status: 'succeeded' },
+    ]);
+    vi.restoreAllMocks();
+    // Assess: one AuditHandoffFailure, published at once, for each of the first two.
+    const handoffFailures = written.filter((line) => line.includes('"AuditHandoffFailure"'));
+    expect(handoffFailures).toHaveLength(2);
+    expect(metrics.serializeMetrics()).toMatchObject({ AsyncHandoffSentAgain: 1, AsyncSucceeded: 2 });
   });
 });

@@ -178,6 +178,7 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       // The request ended and its outcome is kept; only the hand-off failed, on every delivery (an
       // audit queue or KMS outage of a few minutes). In the DLQ it would show as running until
       // someone redrove it, so it goes round again as a fresh message, after this delivery's lease.
+      // SQS delays a message at most 900 s; ASYNC_LEASE_SECONDS is at most 720, so this outlasts the lease.
       const delaySeconds = Math.min(900, Math.ceil(deps.leaseMs / 1000) + HANDOFF_RETRY_MARGIN_SECONDS);
       const head = { requestId: parsed.requestId, tenant: parsed.tenant, endpoint: parsed.endpoint };
       const sent = await deps.queue.send(message.body, head, { delaySeconds }).then(() => true, () => false);
