@@ -29,19 +29,23 @@ export class TtlCache<V> {
   /**
    * The cached answer, else what `load` finds, cached. Callers asking while a load is in flight
    * share it: a busy container whose entry just ran out reads once, not once per request in
-   * flight. A failed load is not kept; the next caller loads again.
+   * flight. A failed load is not kept; the next caller loads again. A `delete` while a load is in
+   * flight (the item just changed) leaves that load's answer uncached, and later callers load anew.
    */
   getOrLoad(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const cached = this.get(key);
     if (cached.hit) return Promise.resolve(cached.value);
     let loaded = this.loading.get(key);
     if (loaded === undefined) {
-      loaded = load()
+      const current: Promise<V | undefined> = load()
         .then((value) => {
-          this.set(key, value);
+          if (this.loading.get(key) === current) this.set(key, value);
           return value;
         })
-        .finally(() => this.loading.delete(key));
+        .finally(() => {
+          if (this.loading.get(key) === current) this.loading.delete(key);
+        });
+      loaded = current;
       this.loading.set(key, loaded);
     }
     return loaded;
@@ -60,5 +64,6 @@ export class TtlCache<V> {
 
   delete(key: string): void {
     this.entries.delete(key);
+    this.loading.delete(key);
   }
 }
