@@ -46,4 +46,11 @@ describe('parseJsonBody', () => {
     parseJsonBody(bytes(text));
     expect(performance.now() - started).toBeLessThan(500);
   });
+
+  it('walks a large body that the scan flags (a hash in a string) (5.6 MB, 1.9 million values) in under a second', () => {
+    const text = `{"id":"e3b0c442e123","x":[${Array.from({ length: 1_900_000 }, (_, i) => i % 100).join(',')}]}`;
+    const started = performance.now();
+    parseJsonBody(bytes(text));
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
 });
