@@ -22,7 +22,7 @@ export async function runAsyncRequests(event: SQSEvent): Promise<SQSBatchRespons
     if (disposition.limitsSettleError !== undefined) {
       logger.warn('Rate-limit reservation not settled (it stays held until its window ends)', { requestId: disposition.requestId, error: disposition.limitsSettleError });
     }
-    if (disposition.kind === 'finished' && disposition.auditHandoffError !== undefined) {
+    if (disposition.auditHandoffError !== undefined) {
       // The endpoint opted out of fail-closed auditing; the alarm on AuditHandoffFailure still hears of it.
       logger.error('Async request settled without its audit record (the endpoint does not require one)', { requestId: disposition.requestId, error: disposition.auditHandoffError });
     }

@@ -73,8 +73,6 @@ export type MessageDisposition = (
       status: 'succeeded' | 'failed';
       statusCode: number;
       errorCode?: string;
-      /** Set when the audit record could not be handed off and the endpoint does not require it: settled without it. */
-      auditHandoffError?: unknown;
     }
   /** Another delivery has the request, or it was already settled: delete this duplicate. */
   | { kind: 'duplicate'; requestId: string; reason: 'busy' | 'settled' }
@@ -90,6 +88,8 @@ export type MessageDisposition = (
 ) & {
   /** Set when the delivery's rate-limit reservation could not be settled (it then stays held until its window ends: the safe side). */
   limitsSettleError?: unknown;
+  /** Set when the request settled without its audit record, which its endpoint does not require. */
+  auditHandoffError?: unknown;
 };
 
 const encoder = new TextEncoder();
@@ -120,13 +120,18 @@ const HANDOFF_RETRY_MARGIN_SECONDS = 180;
  * Never throws: the disposition says what to do with the message.
  */
 export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerDeps): Promise<MessageDisposition> {
+  const progress: Progress = { committed: false };
+  const disposition = await runDelivery(message, deps, progress);
+  // However the delivery ends, a record settled away (its endpoint does not require one) is told.
+  return progress.auditHandoffError === undefined ? disposition : { ...disposition, auditHandoffError: progress.auditHandoffError };
+}
+
+async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition> {
   const now = deps.clock.now();
   const lastDelivery = message.receiveCount >= deps.retry.maxReceiveCount;
   let parsed: AsyncRequestMessage | undefined;
   let lease: AsyncRequestLease | undefined;
   let claimed: AsyncRequest | undefined;
-  // Set once this delivery committed an outcome: a later failure then only concerns the hand-off.
-  const progress: Progress = { committed: false };
   try {
     parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
     lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
@@ -155,10 +160,10 @@ export async function runAsyncMessage(message: QueuedMessage, deps: AsyncWorkerD
       progress.committed = true;
       const body = await loadBodyOrStandIn(parsed, claimed, deps.objects);
       await settle(claimed, lease, body, undefined, { ...deps, progress });
-      return withAuditHandoffError(finished(claimed), progress);
+      return finished(claimed);
     }
     const body = await loadBody(parsed, claimed, deps.objects);
-    return withAuditHandoffError(await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress }), progress);
+    return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
   } catch (thrown) {
     const requestId = parsed?.requestId;
     // (A request that already ended keeps its outcome: the store refuses a second one.)
@@ -483,12 +488,11 @@ async function settle(
 interface Progress {
   /** An outcome is committed: a later failure only concerns the hand-off. */
   committed: boolean;
+  /** The request settled without its audit record (its endpoint does not require one). */
   auditHandoffError?: unknown;
 }
 
-function withAuditHandoffError(disposition: MessageDisposition, progress: Progress): MessageDisposition {
-  return disposition.kind === 'finished' && progress.auditHandoffError !== undefined ? { ...disposition, auditHandoffError: progress.auditHandoffError } : disposition;
-}
+
 
 /**
  * Sends what is not yet out: the audit record with the usage event riding along (one message, as

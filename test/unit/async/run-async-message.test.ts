@@ -359,6 +359,19 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(world.audit.records).toEqual([expect.objectContaining({ requestId: audited.requestId, request: expect.objectContaining({ body: { instances: '[REDACTED]' } }) })]);
   });
 
+  it('says so when a request dead-lettered on its last delivery settled without its audit record (the endpoint does not require one)', async () => {
+    // Prepare
+    const { requestId, message } = await submitted({ instances: [[1, 2, 3, 4]] }, { endpointName: 'private' });
+    world.backend.behaviour = async () => {
+      throw new TypeError('segfault-like bug in the model client');
+    };
+    world.audit.failWith = new Error('audit queue unreachable');
+    // Act
+    const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    // Assess
+    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: true, auditHandoffError: expect.objectContaining({ message: 'audit queue unreachable' }) });
+  });
+
   it('takes over the lease of an earlier delivery of the same message, and of a holder whose lease expired', async () => {
     // Prepare: a delivery took the lease and died (no release).
     const { requestId, message } = await submitted();
