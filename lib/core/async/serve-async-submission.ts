@@ -150,7 +150,7 @@ async function accept(
         throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for a different request (${existing.requestId}); use a new key`);
       }
       const original = await deps.jobs.get(existing.requestId);
-      if (original !== undefined) {
+      if (original !== undefined && !neverQueued(original)) {
         if (mayNeverHaveBeenQueued(original, now) && (await deps.jobs.markRequeued(original.requestId, original.version, now))) {
           try {
             await requeue(original, bodyText, bodySha256, deps);
@@ -162,8 +162,9 @@ async function accept(
         }
         return accepted(request, original.requestId, visibleStatus(original), true);
       }
-      // The first submission with this key stopped before storing its request: take the key over.
-      const stale = now.getTime() - new Date(existing.createdAt).getTime() > STALE_RESERVATION_MS;
+      // The first submission with this key stopped before storing its request, or failed before
+      // queueing it (marked failed after its 503 was sent under another id): take the key over.
+      const stale = original !== undefined || now.getTime() - new Date(existing.createdAt).getTime() > STALE_RESERVATION_MS;
       if (!stale || !(await deps.jobs.takeOverKey(reservation, existing.requestId))) {
         throw new ConflictError('IDEMPOTENCY_KEY_IN_USE', `A request with Idempotency-Key ${idempotencyKey} is being submitted; retry shortly`, {
           headers: { 'retry-after': '1' },
@@ -278,18 +279,25 @@ async function messageFor(
   return { message: referenceMessageText(head, { sha256: bodySha256, bytes: Buffer.byteLength(bodyText) }), stored: true };
 }
 
-/** How long a stored request may wait for its first delivery before a replay sends its message again. */
+/** How long after a replay sent a request's message again the next replay may send it once more. */
 const REQUEUE_AFTER_MS = 60_000;
 
 /**
  * Whether a request may have been stored without its message: still waiting for its first
- * delivery a minute after it was stored (the submitting function can stop between the two, and
- * the caller's retry with the same key then finds it). A queue that is merely behind looks the
- * same; sending again is harmless, as the worker's claim runs a request once, and replays send
- * at most once a minute between them (`markRequeued` takes the turn).
+ * delivery (the submitting function can stop between the two, or its send can fail in a way that
+ * leaves it unknown whether SQS stored the message; the caller's retry with the same key then
+ * finds it). The first replay sends the message again at once, later ones at most once a minute
+ * (`markRequeued` takes the turn, and bumps the version). A queue that is merely behind looks the
+ * same; sending again is harmless, as the worker's claim runs a request once.
  */
 function mayNeverHaveBeenQueued(original: AsyncRequest, now: Date): boolean {
-  return original.status === 'queued' && original.deliveries === 0 && now.getTime() - Date.parse(original.updatedAt) > REQUEUE_AFTER_MS;
+  if (original.status !== 'queued' || original.deliveries !== 0) return false;
+  return original.version === 0 || now.getTime() - Date.parse(original.updatedAt) > REQUEUE_AFTER_MS;
+}
+
+/** A request whose submission failed before its message was surely queued (its retry starts anew). */
+function neverQueued(original: AsyncRequest): boolean {
+  return original.status === 'failed' && original.deliveries === 0 && original.outcome?.error?.code === 'QUEUE_UNAVAILABLE';
 }
 
 async function requeue(original: AsyncRequest, bodyText: string, bodySha256: string, deps: AsyncSubmissionDeps): Promise<void> {
