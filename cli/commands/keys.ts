@@ -3,6 +3,9 @@ import { EXIT, UsageError, type CliIo, type Command, type CommandGroup } from '.
 import { resolveGovernanceDeployment, type GovernanceDeployment } from '../governance';
 import { formatTable } from '../table';
 
+/** The longest an old key keeps working after its rotation. */
+const MAX_GRACE_MS = 365 * 86_400_000;
+
 const REVOCATION_NOTE =
   'Gateways cache key records for KEY_CACHE_TTL_SECONDS (default 30 s): a revocation, suspension or\n' +
   'lift reaches every instance within that time.';
@@ -188,6 +191,9 @@ const rotate: Command = {
       const match = /^(\d+)([mhd])$/.exec(grace);
       if (!match) throw new UsageError(`--grace is a duration such as 30m, 24h or 7d, not "${grace}"`);
       graceMs = Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'm' | 'h' | 'd'];
+      // Checked before anything is created: past a year it is no grace period, and past what a
+      // date holds the old key could no longer be read or listed.
+      if (graceMs > MAX_GRACE_MS) throw new UsageError(`--grace is at most ${MAX_GRACE_MS / 86_400_000}d, not "${grace}"`);
     }
     const deployment = resolveGovernanceDeployment(io.env, io.cwd);
     const old = await requireKey(deployment, positionals[0]!, io);

@@ -53,6 +53,8 @@ describe('the modelgate CLI', () => {
     [['audit', 'search', '--day', '2026-11-21', '--from', '1h'], /use --day or --from\/--to, not both/],
     [['audit', 'search', '--status', 'abc'], /status: must be a status \(404\) or a class \(4xx\)/],
     [['audit', 'verify', 'last tuesday'], /"last tuesday" is not a time/],
+    // Refused before anything is created: past what a date holds the old key could no longer be read.
+    [['keys', 'rotate', 'key_0000000000000000', '--grace', '100000000d'], /--grace is at most 365d, not "100000000d"/],
   ])('refuses %j with a usage error (exit 2) that says what is wrong', async (argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);
