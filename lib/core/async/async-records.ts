@@ -1,4 +1,5 @@
 import type { AuditPolicy } from '../audit-policy';
+import { flagContent, type Guardrails } from '../guardrails';
 import { buildAuditRecord, type AuditRecord } from '../audit-record';
 import { redactAuditRecord } from '../redact-audit-record';
 import { usageEventFor, type UsageEvent } from '../usage-event';
@@ -24,7 +25,7 @@ export interface AsyncExecution {
  * The record's time is the submission's (its request id's), which is where `audit show` looks;
  * its latency runs from submission to the end, queueing included.
  */
-export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPolicy): { audit: AuditRecord; usage: UsageEvent } {
+export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPolicy, guardrails: Guardrails | undefined): { audit: AuditRecord; usage: UsageEvent } {
   const { request } = execution;
   const outcome = request.outcome;
   if (outcome === null || request.finishedAt === null) throw new Error(`request ${request.requestId} has not ended`);
@@ -61,5 +62,6 @@ export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPo
   // A producer's message has no API key behind it.
   const audit = redactAuditRecord({ ...built, keyId: request.keyId }, policy);
   const usage = usageEventFor(audit, { units: outcome.units ?? undefined, requestBytes: execution.requestBody.byteLength, responseBytes: execution.resultBody.byteLength });
-  return { audit, usage: { ...usage, async: true } };
+  // What the abuse rules count, as on the synchronous path: who called, and what the prompt matched.
+  return { audit, usage: { ...usage, async: true, clientIp: request.client.ip, contentFlags: flagContent(guardrails, execution.requestJson) } };
 }

@@ -473,8 +473,12 @@ async function settle(
     if (resultBody === undefined) throw new Error(`the result of request ${request.requestId} is not in the async bucket`);
   }
   const resultJson = result?.json ?? JSON.parse(decoder.decode(resultBody));
-  const policy = deps.endpoints.get(request.endpoint)?.audit ?? defaultAuditPolicy();
-  const { audit, usage } = asyncExecutionRecords({ request, requestBody: body.bytes, requestJson: body.json, resultBody, resultJson }, policy);
+  const endpoint = deps.endpoints.get(request.endpoint);
+  const { audit, usage } = asyncExecutionRecords(
+    { request, requestBody: body.bytes, requestJson: body.json, resultBody, resultJson },
+    endpoint?.audit ?? defaultAuditPolicy(),
+    endpoint?.guardrails,
+  );
   const { handoff, error } = await handOffMissing(request.handoff, audit, usage, deps);
   const settled = isSettled({ ...request, handoff });
   const changed = handoff.audit !== request.handoff.audit || handoff.usage !== request.handoff.usage;

@@ -1,3 +1,4 @@
+import { flagContent } from '../guardrails';
 import type { Principal } from '../api-key';
 import { hashApiKey } from '../api-key';
 import { authenticate } from '../authenticate';
@@ -362,7 +363,9 @@ async function refuse(
     auditPolicy,
   );
   const usage = usageEventFor(audit, { units: undefined, requestBytes: request.body.byteLength, responseBytes: response.body.byteLength });
-  const handoff = await handOffRecords(deps, audit, { ...usage, async: true }, auditPolicy.required);
+  // What the abuse rules count, as on the synchronous path: who called (a 401 has no key), and what the prompt matched.
+  const counted = { ...usage, async: true as const, clientIp: request.clientIp ?? null, contentFlags: flagContent(facts.endpoint?.guardrails, facts.json) };
+  const handoff = await handOffRecords(deps, audit, counted, auditPolicy.required);
   return {
     statusCode: response.statusCode,
     headers: { ...response.headers, 'content-type': 'application/json' },

@@ -18,7 +18,14 @@ export const IRIS = { instances: [[5.1, 3.5, 1.4, 0.2]] };
 export const endpoints = createEndpointRegistry({
   version: 1,
   endpoints: [
-    { name: 'iris', task: 'custom', maxRequestBytes: 10_000, routing: { retries: 0 }, servedEntities: [{ name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris' }] },
+    {
+      name: 'iris',
+      task: 'custom',
+      maxRequestBytes: 10_000,
+      routing: { retries: 0 },
+      guardrails: { contentFlags: [{ name: 'prompt-injection', pattern: 'ignore (all )?previous instructions' }] },
+      servedEntities: [{ name: 'iris-v1', backend: 'sagemaker', endpointName: 'iris' }],
+    },
     {
       name: 'private',
       task: 'custom',

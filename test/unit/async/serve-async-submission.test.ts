@@ -78,7 +78,8 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(world.queue.sent).toEqual([]);
     expect(world.jobs.requests.size).toBe(0);
     expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-submission', requestId: outcome.requestId, status, errorCode: code })]);
-    expect(world.usage.events).toEqual([expect.objectContaining({ requestId: outcome.requestId, status, async: true })]);
+    // Counted by the abuse rules as on the synchronous path: a 401 has no key, only the caller's address.
+    expect(world.usage.events).toEqual([expect.objectContaining({ requestId: outcome.requestId, status, async: true, clientIp: '203.0.113.7' })]);
   });
 
   it('answers the original request for the same Idempotency-Key and body, and 409 for another body or endpoint', async () => {
