@@ -89,10 +89,16 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
         if (limits?.requestsPerMinute !== undefined) {
           charges.push(charge(`${scope}.requests_per_minute`, 'requests', `${subject}#requests#${minute.label}`, 1, limits.requestsPerMinute, minute));
         }
-        // A request always fits an empty window: its token hold is capped at the limit, and settles to the real count.
         if (limits?.tokensPerMinute !== undefined && reservedTokens > 0) {
-          const held = Math.min(reservedTokens, limits.tokensPerMinute);
-          charges.push(charge(`${scope}.tokens_per_minute`, 'tokens', `${subject}#tokens#${minute.label}`, held, limits.tokensPerMinute, minute));
+          // A request that could use more than the whole minute's tokens never fits: refused, as a
+          // budget refuses one that could cost more than the month's (held at the limit and let in
+          // each minute, such requests used the limit many times over).
+          if (reservedTokens > limits.tokensPerMinute) {
+            throw new InvalidRequestError(
+              `This request could use up to ${reservedTokens} tokens, more than ${scope}.tokens_per_minute allows in a minute (${limits.tokensPerMinute}); lower max_tokens`,
+            );
+          }
+          charges.push(charge(`${scope}.tokens_per_minute`, 'tokens', `${subject}#tokens#${minute.label}`, reservedTokens, limits.tokensPerMinute, minute));
         }
       };
       perMinute('key', `key#${principal.keyId}`, principal.limits);

@@ -107,6 +107,17 @@ describe('the limit step', () => {
     expect(counters.valueOf('#tokens#')).toBe(210);
   });
 
+  it('refuses with 400 a request that could use more tokens than a whole minute allows, instead of letting one in every minute', async () => {
+    // Prepare: 1,000 tokens a minute; 10 prompt tokens and max_tokens 100,000.
+    const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
+    const huge: ModelInput = { task: 'chat', request: { model: 'assistant', messages: [{ role: 'user', content: 'x'.repeat(40) }], max_tokens: 100_000 } };
+    // Act
+    const refused = await limiter.admit({ principal: limited, endpoint: endpoint(), input: huge, now }).catch((error: unknown) => error);
+    // Assess
+    expect(refused).toMatchObject({ statusCode: 400, message: expect.stringContaining('up to 100010 tokens, more than key.tokens_per_minute allows in a minute (1000); lower max_tokens') });
+    expect(counters.values.size).toBe(0);
+  });
+
   it('keeps a failed stream\'s relayed tokens on the token limit, and gives back a failure\'s whole hold', async () => {
     const limited = { ...principal, limits: { tokensPerMinute: 1000 } };
     const cut = (await limiter.admit({ principal: limited, endpoint: endpoint(), input: chat(40), now }))!;
