@@ -205,16 +205,24 @@ async function settle(
     contentFlags: flagContent(facts.endpoint?.guardrails, facts.requestJson),
   };
   // The reservation settles beside the hand-off (same round trip); a failure leaves it held, never lets more through.
+  const asServed = { status: statusCode, units: facts.units, servedEntity: audit.servedEntity };
   const limitsSettled = facts.admission && deps.limits
-    ? deps.limits.settle(facts.admission, { status: statusCode, units: facts.units, servedEntity: audit.servedEntity }).then(() => undefined, (error: unknown) => error ?? 'settle failed')
+    ? deps.limits.settle(facts.admission, asServed).then(() => undefined, (error: unknown) => error ?? 'settle failed')
     : undefined;
   const handoff = await handOffRecords(deps, audit, usage, auditPolicy.required);
   const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
   if (error) settled.error = error;
   if (handoff.error !== undefined) settled.handoffError = handoff.error;
-  const limitsSettleError = await limitsSettled;
-  if (limitsSettleError !== undefined) settled.limitsSettleError = limitsSettleError;
+  let limitsSettleError = await limitsSettled;
   const mustWithhold = handoff.mustWithhold;
+  if (mustWithhold && limitsSettleError === undefined && facts.admission && deps.limits) {
+    // Withheld: the caller got none of it and no bill says otherwise, so the budget and token
+    // limits take back what the settle beside the hand-off counted.
+    limitsSettleError = await deps.limits
+      .settle(facts.admission, { ...asServed, units: undefined }, asServed)
+      .then(() => undefined, (failure: unknown) => failure ?? 'settle failed');
+  }
+  if (limitsSettleError !== undefined) settled.limitsSettleError = limitsSettleError;
   // Overhead is everything the caller waited for that was not the models, hand-offs included.
   settled.overheadMs = deps.clock.monotonic() - request.startedAt - (facts.backendLatencyMs ?? 0);
   return { settled, mustWithhold };

@@ -52,8 +52,12 @@ export interface RequestLimiter {
    *   ServiceUnavailableError (503 LIMITS_UNAVAILABLE) when the shared counters cannot be reached.
    */
   admit(request: { principal: Principal; endpoint: ServingEndpoint; input: ModelInput; now: Date }): Promise<Admission | undefined>;
-  /** Replaces the reservation by what the request really used (nothing, for a request not billed). */
-  settle(admission: Admission, outcome: AdmissionOutcome): Promise<void>;
+  /**
+   * Replaces the reservation by what the request really used (nothing, for a request not billed);
+   * given `settledBefore`, replaces what that earlier settle left instead (an answer withheld after
+   * it was settled as served).
+   */
+  settle(admission: Admission, outcome: AdmissionOutcome, settledBefore?: AdmissionOutcome): Promise<void>;
 }
 
 export interface RequestLimiterDeps {
@@ -128,21 +132,30 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
       return { charges, endpoint: endpoint.name, reservedTokens, reservedCostNanos };
     },
 
-    async settle(admission, outcome) {
-      const units = outcome.units;
-      const billable = isBillable(outcome.status, units);
-      const usedTokens = billable && units?.kind === 'tokens' ? units.input + units.output : 0;
-      const usedCost = billable && units ? costOf(priceFor(deps.pricing, admission.endpoint, outcome.servedEntity), units) : 0;
+    async settle(admission, outcome, settledBefore) {
+      const used = usedBy(admission, outcome);
+      const before = settledBefore === undefined ? undefined : usedBy(admission, settledBefore);
       const adjustments: QuotaAdjustment[] = [];
       for (const held of admission.charges) {
         // A request counts against its request limits whether or not it succeeded: it was let through.
         if (held.measure === 'requests') continue;
-        const used = held.measure === 'tokens' ? usedTokens : usedCost;
-        if (used !== held.amount) adjustments.push({ counter: held.counter, delta: used - held.amount, windowEndsAt: held.windowEndsAt });
+        const usedNow = held.measure === 'tokens' ? used.tokens : used.cost;
+        const counted = before === undefined ? held.amount : held.measure === 'tokens' ? before.tokens : before.cost;
+        if (usedNow !== counted) adjustments.push({ counter: held.counter, delta: usedNow - counted, windowEndsAt: held.windowEndsAt });
       }
       if (adjustments.length > 0) await deps.counters.adjust(adjustments);
     },
   };
+
+  /** What a request that ended so counts on the token limits and the budget. */
+  function usedBy(admission: Admission, outcome: AdmissionOutcome): { tokens: number; cost: Nanos } {
+    const units = outcome.units;
+    const billable = isBillable(outcome.status, units);
+    return {
+      tokens: billable && units?.kind === 'tokens' ? units.input + units.output : 0,
+      cost: billable && units ? costOf(priceFor(deps.pricing, admission.endpoint, outcome.servedEntity), units) : 0,
+    };
+  }
 }
 
 function charge(limit: LimitName, measure: LimitCharge['measure'], counter: string, amount: number, max: number, window: LimitWindow): LimitCharge {
