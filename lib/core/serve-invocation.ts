@@ -215,9 +215,10 @@ async function settle(
   if (handoff.error !== undefined) settled.handoffError = handoff.error;
   let limitsSettleError = await limitsSettled;
   const mustWithhold = handoff.mustWithhold;
-  if (mustWithhold && limitsSettleError === undefined && facts.admission && deps.limits) {
-    // Withheld: the caller got none of it and no bill says otherwise, so the budget and token
-    // limits take back what the settle beside the hand-off counted.
+  if (mustWithhold && !streamed && limitsSettleError === undefined && facts.admission && deps.limits) {
+    // A JSON answer withheld: the caller got none of it and no bill says otherwise, so the budget
+    // and token limits take back what the settle beside the hand-off counted. (A stream's relayed
+    // tokens reached the caller: they stay counted.)
     limitsSettleError = await deps.limits
       .settle(facts.admission, { ...asServed, units: undefined }, asServed)
       .then(() => undefined, (failure: unknown) => failure ?? 'settle failed');

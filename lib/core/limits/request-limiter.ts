@@ -84,6 +84,7 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
       const minute = minuteWindow(now);
       const estimate = estimateUnits(endpoint, input);
       const reservedTokens = estimate.kind === 'tokens' ? estimate.input + estimate.output : 0;
+      const askedOutput = outputAskedFor(input);
       const charges: LimitCharge[] = [];
       const perMinute = (
         scope: 'key' | 'endpoint' | 'key_endpoint',
@@ -94,15 +95,18 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
           charges.push(charge(`${scope}.requests_per_minute`, 'requests', `${subject}#requests#${minute.label}`, 1, limits.requestsPerMinute, minute));
         }
         if (limits?.tokensPerMinute !== undefined && reservedTokens > 0) {
-          // A request that could use more than the whole minute's tokens never fits: refused, as a
-          // budget refuses one that could cost more than the month's (held at the limit and let in
-          // each minute, such requests used the limit many times over).
-          if (reservedTokens > limits.tokensPerMinute) {
+          // A request whose own max_tokens asks for more than a whole minute's tokens never fits:
+          // refused, as a budget refuses one that could cost more than the month's (held at the
+          // limit and let in each minute, such requests used the limit many times over). Without
+          // max_tokens (the endpoint's reserve) or by its prompt's estimate alone, a request is held
+          // at most at the limit and settles to its real count, so it fits an empty window.
+          if (askedOutput !== undefined && reservedTokens > limits.tokensPerMinute) {
             throw new InvalidRequestError(
-              `This request could use up to ${reservedTokens} tokens, more than ${scope}.tokens_per_minute allows in a minute (${limits.tokensPerMinute}); lower max_tokens`,
+              `max_tokens: ${askedOutput} with the prompt could use up to ${reservedTokens} tokens, more than ${scope}.tokens_per_minute allows in a minute (${limits.tokensPerMinute}); lower max_tokens`,
             );
           }
-          charges.push(charge(`${scope}.tokens_per_minute`, 'tokens', `${subject}#tokens#${minute.label}`, reservedTokens, limits.tokensPerMinute, minute));
+          const held = Math.min(reservedTokens, limits.tokensPerMinute);
+          charges.push(charge(`${scope}.tokens_per_minute`, 'tokens', `${subject}#tokens#${minute.label}`, held, limits.tokensPerMinute, minute));
         }
       };
       perMinute('key', `key#${principal.keyId}`, principal.limits);
@@ -194,6 +198,13 @@ function refusal(refused: LimitCharge, now: Date, principal: Principal, endpoint
 }
 
 /** What the request is reserved for before the call: its prompt's tokens and the most it may generate. */
+/** The output cap the caller set itself (`max_tokens`, `max_completion_tokens`), if any. */
+function outputAskedFor(input: ModelInput): number | undefined {
+  if (input.task === 'chat') return chatOutputCap(input.request);
+  if (input.task === 'completions') return input.request.max_tokens ?? undefined;
+  return undefined;
+}
+
 export function estimateUnits(endpoint: ServingEndpoint, input: ModelInput): UsageUnits {
   switch (input.task) {
     case 'custom':

@@ -114,8 +114,12 @@ describe('the limit step', () => {
     // Act
     const refused = await limiter.admit({ principal: limited, endpoint: endpoint(), input: huge, now }).catch((error: unknown) => error);
     // Assess
-    expect(refused).toMatchObject({ statusCode: 400, message: expect.stringContaining('up to 100010 tokens, more than key.tokens_per_minute allows in a minute (1000); lower max_tokens') });
+    expect(refused).toMatchObject({ statusCode: 400, message: expect.stringContaining('max_tokens: 100000 with the prompt could use up to 100010 tokens, more than key.tokens_per_minute allows in a minute (1000); lower max_tokens') });
     expect(counters.values.size).toBe(0);
+    // Without max_tokens the endpoint's reserve (1024) is held at most at the limit: served as before.
+    const plain: ModelInput = { task: 'chat', request: { model: 'assistant', messages: [{ role: 'user', content: 'x'.repeat(40) }] } };
+    await expect(limiter.admit({ principal: { ...principal, limits: { tokensPerMinute: 500 } }, endpoint: endpoint(), input: plain, now })).resolves.toBeDefined();
+    expect(counters.valueOf('#tokens#')).toBe(500);
   });
 
   it('keeps a failed stream\'s relayed tokens on the token limit, and gives back a failure\'s whole hold', async () => {
