@@ -25,11 +25,15 @@ interface Tally {
 
 const MINUTE_MS = 60_000;
 
-/** The subject a request is counted against: its key when it had one, else its client IP. */
+/**
+ * The subject a request is counted against: its key when it had one, else its client IP, else (a
+ * queue producer's message: a tenant but neither key nor address) the tenant's producers.
+ */
 function subjectOf(event: UsageEvent, preferIp = false): AbuseSubject | undefined {
   if (!preferIp && event.keyId) return { kind: 'key', id: event.keyId };
   if (event.clientIp) return { kind: 'client-ip', id: event.clientIp };
-  return event.keyId ? { kind: 'key', id: event.keyId } : undefined;
+  if (event.keyId) return { kind: 'key', id: event.keyId };
+  return event.tenant ? { kind: 'producer', id: event.tenant } : undefined;
 }
 
 /** Which rules a request counts for, and against whom. */

@@ -99,4 +99,15 @@ describe('abuse rules over the usage stream', () => {
     const findings = await detectAbuse([...times(3, () => event({ status: 400 })), ...times(2, () => event({ status: 413 })), ...times(2, () => event({ contentFlags: ['prompt-injection'] }))], deps);
     expect(findings.map((finding) => finding.rule).sort()).toEqual(['badRequests', 'contentFlags']);
   });
+
+  it('counts a queue producer\'s requests (no key, no address) against the tenant\'s producers, and suspends no one', async () => {
+    // Prepare: guardrail matches from messages a producer sent straight onto the queue.
+    deps.policy = abusePolicySchema.parse({ contentFlags: { threshold: 2, action: 'suspend' } });
+    const fromProducer = () => event({ keyId: null, clientIp: null, contentFlags: ['prompt-injection'] });
+    // Act
+    const findings = await detectAbuse(times(2, fromProducer), deps);
+    // Assess
+    expect(findings).toEqual([expect.objectContaining({ rule: 'contentFlags', subject: { kind: 'producer', id: 'mallory' }, actionTaken: 'not-a-key' })]);
+    expect(await keys.get(KEY.keyId)).toMatchObject({ status: 'active' });
+  });
 });
