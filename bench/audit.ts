@@ -122,7 +122,7 @@ try {
     ...SETTINGS.show,
     start: hour,
     signer: createKeyObjectDigestSigner(privateKey),
-    digestEvery: 100,
+    digestEveryMs: 3_600_000,
     signedUntil: new Date('2026-11-20T11:05:00Z'),
   });
   const seedMs = performance.now() - seedStart;

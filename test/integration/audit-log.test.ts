@@ -258,7 +258,7 @@ describe('the audit log, through the local stack', () => {
         spacingMs: 3_000,
         batchSize: 1_000,
         signer: createKeyObjectDigestSigner(privateKey),
-        digestEvery: 2,
+        digestEveryMs: 3_600_000,
         signedUntil: new Date('2026-11-20T00:05:00Z'),
       });
       const keyFile = join(mkdtempSync(join(tmpdir(), 'modelgate-key-')), 'audit.pub.pem');

@@ -85,6 +85,8 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** How late a scheduled digest may run before its absence counts. */
 const DIGEST_GRACE_MS = 15 * 60_000;
+/** How long the audit bucket keeps what it holds (its lifecycle rule). */
+const AUDIT_RETENTION_MS = 30 * DAY_MS;
 
 /**
  * Checks the audit log of `[from, to)` against its chain and its signed digests: every digest's
@@ -99,7 +101,11 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
   const report = (finding: VerifyFinding, sortKey = '') => findings.push({ ...finding, sortKey });
 
   // 1. Digests, from the day before the period up to now: late batches are signed after it.
-  const digestKeys = await digestKeysBetween(store, new Date(options.from.getTime() - DAY_MS), now);
+  const listedFrom = new Date(options.from.getTime() - DAY_MS);
+  const digestKeys = await digestKeysBetween(store, listedFrom, now);
+  const digestEveryMs = options.digestEveryMs ?? HOUR_MS;
+  // Digests older than the log's retention are gone by design: a link to one is not a removal.
+  const expiredBefore = now.getTime() - AUDIT_RETENTION_MS + DAY_MS;
   const digestKeySet = new Set(digestKeys);
   const signed = new Map<number, DigestBatch>();
   let previous: StoredDigest | undefined;
@@ -126,7 +132,11 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
       for (const batch of digest.payload.batches) signed.set(batch.seq, batch);
     }
     const link = digest.payload.previousDigest;
-    if (link && !previous && !digestKeySet.has(link.key) && link.key >= (digestKeys[0] ?? '')) {
+    const linkedEnd = digest.payload.digestStartTime === null ? Number.NaN : Date.parse(digest.payload.digestStartTime);
+    // The digest it follows ends where it starts: one within the listed range that is not listed
+    // was removed (with the log's start of the period it signed, perhaps).
+    const linkListed = linkedEnd >= listedFrom.getTime() && linkedEnd > expiredBefore;
+    if (link && !previous && !digestKeySet.has(link.key) && (linkListed || link.key >= (digestKeys[0] ?? ''))) {
       report({ severity: 'error', kind: 'digest-missing', objectKey: link.key, message: `digest ${link.key}, which ${key} follows, is missing` });
     } else if (link && previous) {
       const broken =
@@ -146,6 +156,18 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
         });
       }
     }
+    // One digest is signed every period: one covering much more stands where removed digests were,
+    // and the log of that time may have been rewritten before it was signed.
+    if (!Number.isNaN(linkedEnd) && Date.parse(digest.payload.digestEndTime) - linkedEnd > digestEveryMs + DIGEST_GRACE_MS) {
+      report({
+        severity: 'error',
+        kind: 'digest-missing',
+        objectKey: key,
+        message:
+          `digest ${key} signs the log from ${digest.payload.digestStartTime} to ${digest.payload.digestEndTime}, more than one ` +
+          `${formatInterval(digestEveryMs)} period: the digests between are missing (removed, or not made), and the log of that time may have been rewritten before it was signed`,
+      });
+    }
     previous = digest;
   }
   const lastSignedSeq = lastValid ? lastValid.payload.chain.headSeq : null;
@@ -153,8 +175,7 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
   // 1b. The digests must reach the present (or the period's end): cutting the log's end off, its
   // newest digests, chain entries and batches together, leaves nothing else to notice.
   // With none in the window, the newest before it stands for the log's end (none within a month: a new log).
-  const newest = digestKeys.length > 0 ? lastValid : await validDigestBefore(store, new Date(options.from.getTime() - DAY_MS), options);
-  const digestEveryMs = options.digestEveryMs ?? HOUR_MS;
+  const newest = digestKeys.length > 0 ? lastValid : await validDigestBefore(store, listedFrom, options);
   const mustBeSignedUntil = Math.min(options.to.getTime(), now.getTime() - digestEveryMs - DIGEST_GRACE_MS);
   if (newest && Date.parse(newest.payload.digestEndTime) < mustBeSignedUntil) {
     report({
@@ -167,8 +188,19 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
     });
   }
 
-  // 2. The chain as the digests signed it must be continuous.
+  // 2. The chain as the digests signed it must be continuous, and every entry in it readable.
   const signedSeqs = [...signed.keys()].sort((a, b) => a - b);
+  for (const batch of signed.values()) {
+    if (batch.unreadable || batch.dataKey === undefined) {
+      report({
+        severity: 'error',
+        kind: 'entry-unreadable',
+        objectKey: batch.entryKey,
+        seq: batch.seq,
+        message: `chain entry ${batch.seq} was not a readable entry when a digest signed it: what it stood for cannot be checked`,
+      }, batch.entryKey);
+    }
+  }
   for (let i = 1; i < signedSeqs.length; i += 1) {
     const batch = signed.get(signedSeqs[i]!)!;
     const before = signed.get(signedSeqs[i - 1]!)!;

@@ -123,6 +123,19 @@ describe('verifyAuditLog', () => {
     ]);
   });
 
+  it("notices the period's start cut off, its first digests, chain entries and batches removed together", async () => {
+    // Prepare: the first four hours go, everything about them; the first digest left links to a removed one.
+    const digests = store.keys(AUDIT_DIGEST_PREFIX);
+    for (const key of digests.slice(0, 4)) store.tamper(key, undefined);
+    for (const seq of [1, 2, 3, 4]) store.tamper(chainEntryKey(seq), undefined);
+    for (const key of dataKeys.slice(0, 4)) store.tamper(key, undefined);
+    // Act
+    const report = await verify();
+    // Assess
+    expect(report.ok).toBe(false);
+    expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'digest-missing', objectKey: digests[3] }));
+  });
+
   it("notices the log's end cut off, its newest digests, chain entries and batches removed together", async () => {
     // Prepare: the last three hours go, everything about them.
     const digests = store.keys(AUDIT_DIGEST_PREFIX);
@@ -181,5 +194,41 @@ describe('verifyAuditLog', () => {
     // Assess
     expect(report.ok).toBe(true);
     expect(report.findings).toEqual([expect.objectContaining({ severity: 'warning', kind: 'object-orphaned', objectKey: leftover })]);
+  });
+
+  describe('on a log of its own', () => {
+    /** Three hours of records in a fresh bucket; `digestAt` says after which hours a digest is signed. */
+    async function threeHours(digestAt: number[], beforeDigest?: (log: MemoryObjectStore, hour: number) => void): Promise<MemoryObjectStore> {
+      const log = new MemoryObjectStore();
+      const writer = createAuditArchiveWriter(log, { now: () => NOW });
+      for (let hour = 0; hour < 3; hour += 1) {
+        await writer.append(archivableFixtures(20, new Date(Date.UTC(2026, 10, 21, 8 + hour, 0, 1)), 1_000, hour * 20));
+        beforeDigest?.(log, hour);
+        if (digestAt.includes(hour)) await writeAuditDigest(log, signer, new Date(Date.UTC(2026, 10, 21, 8 + hour, 59, 0)));
+      }
+      await writeAuditDigest(log, signer, new Date(Date.UTC(2026, 10, 21, 18, 0, 0)));
+      return log;
+    }
+
+    it('reports a digest that signs more than one period: it stands where removed digests were, over a log that may have been rewritten', async () => {
+      // Prepare: digests at 08:59 and then only at 18:00 (the hourly ones between removed before it was signed).
+      const log = await threeHours([0]);
+      // Act
+      const report = await verifyAuditLog(log, { ...DAY, publicKey, keyId: signer.keyId, now: NOW });
+      // Assess
+      expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'digest-missing', message: expect.stringContaining('more than one 1 h period') }));
+    });
+
+    it('reports a chain entry a digest signed as unreadable: what it stood for cannot be checked', async () => {
+      // Prepare: the last entry is replaced by junk before the digest signs it.
+      const log = await threeHours([0, 1, 2], (bucket, hour) => {
+        if (hour === 2) bucket.tamper(chainEntryKey(3), new TextEncoder().encode('junk'));
+      });
+      // Act
+      const report = await verifyAuditLog(log, { ...DAY, publicKey, keyId: signer.keyId, now: NOW, digestEveryMs: 12 * 3_600_000 });
+      // Assess
+      expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'entry-unreadable', seq: 3 }));
+      expect(report.ok).toBe(false);
+    });
   });
 });
