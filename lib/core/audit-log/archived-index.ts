@@ -73,6 +73,26 @@ export function createArchivedIndex(store: ObjectStore, options: ArchivedIndexOp
   };
 }
 
+/** Batch objects found chained, by store (objects and their entries are immutable: a yes stays a yes). */
+const knownChained = new WeakMap<ObjectStore, Set<string>>();
+
+/**
+ * Whether the chain entry of the object's sequence number names it: only then is it part of the
+ * log. A batch object that is not (a leftover of an interrupted write, or one slipped in by a
+ * writer to the bucket) is no record of anything; readers skip it, `verify` reports it.
+ */
+export async function isChained(store: ObjectStore, name: BatchObjectName): Promise<boolean> {
+  let known = knownChained.get(store);
+  if (known?.has(name.key)) return true;
+  const bytes = await store.get(chainEntryKey(name.seq));
+  const chained = bytes !== undefined && parseChainEntry(bytes)?.dataKey === name.key;
+  if (chained) {
+    if (!known) knownChained.set(store, (known = new Set()));
+    known.add(name.key);
+  }
+  return chained;
+}
+
 /** The batch objects of one partition, as their keys describe them. */
 export async function listBatchObjects(store: ObjectStore, partition: AuditPartition): Promise<BatchObjectName[]> {
   const names: BatchObjectName[] = [];

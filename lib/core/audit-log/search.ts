@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { ObjectStore } from '../../ports/object-store';
 import type { AuditedBody, AuditRecord } from '../audit-record';
-import { listBatchObjects } from './archived-index';
+import { isChained, listBatchObjects } from './archived-index';
 import { HOUR_MS, partitionOf, partitionsBetween, requestIdTime, type BatchObjectName } from './layout';
 import { sha256Hex } from './sha256';
 
@@ -34,7 +34,7 @@ export interface AuditSearchResult {
 
 /**
  * Searches the records of a period, oldest first. Reads only the hour partitions of the period
- * and, within them, only batch objects that can hold ids after the cursor. Objects overlap in
+ * and, within them, only chained batch objects that can hold ids after the cursor. Objects overlap in
  * their id ranges, so an object is skipped only once enough older matches are in hand.
  */
 export async function searchAuditLog(store: ObjectStore, query: AuditSearchQuery): Promise<AuditSearchResult> {
@@ -55,6 +55,7 @@ export async function searchAuditLog(store: ObjectStore, query: AuditSearchQuery
     for (const object of objects) {
       // Enough matches, and this object (and every later one) starts after the last of them.
       if (results.length >= query.limit && object.firstRequestId > results[query.limit - 1]!.requestId) break;
+      if (!(await isChained(store, object))) continue;
       const lines = await readLines(store, object.key);
       scanned.objects += 1;
       for (const line of lines) {
@@ -69,7 +70,7 @@ export async function searchAuditLog(store: ObjectStore, query: AuditSearchQuery
         if (query.endpoint !== undefined && record.endpoint !== query.endpoint) continue;
         if (query.kind !== undefined && record.kind !== query.kind) continue;
         if (!matchesStatus(record.status)) continue;
-        // A record left twice (an unchained leftover of an interrupted write) is shown once.
+        // A record in two chained objects (never written so by the archiver) is shown once.
         if (seen.has(record.requestId)) continue;
         seen.add(record.requestId);
         results.push(record);
@@ -123,6 +124,7 @@ export async function findAuditRecord(store: ObjectStore, requestId: string): Pr
       (name: BatchObjectName) => name.firstRequestId <= requestId && requestId <= name.lastRequestId,
     );
     for (const candidate of candidates) {
+      if (!(await isChained(store, candidate))) continue;
       const found = findInObject(await readLines(store, candidate.key), requestId);
       if (found) return { record: found.record, objectKey: candidate.key, line: found.line };
     }

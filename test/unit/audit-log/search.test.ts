@@ -1,8 +1,9 @@
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { createAuditArchiveWriter } from '../../../lib/core/audit-log/archive-writer';
 import { archivableRecordFromMessage } from '../../../lib/core/audit-log/archivable-record';
-import { bodyObjectKey } from '../../../lib/core/audit-log/layout';
+import { batchObjectKey, bodyObjectKey, parseBatchObjectKey, partitionStart } from '../../../lib/core/audit-log/layout';
 import { findAuditRecord, resolveBodyRefs, searchAuditLog } from '../../../lib/core/audit-log/search';
 import { sha256Hex } from '../../../lib/core/audit-log/sha256';
 import type { AuditRecord } from '../../../lib/core/audit-record';
@@ -93,6 +94,23 @@ describe('reading the audit log', () => {
       expect(result.records.every((r) => r.time >= from.toISOString() && r.time < to.toISOString())).toBe(true);
       expect(result.records.length).toBeGreaterThan(0);
     });
+  });
+
+  it('serves no record from a batch object the chain does not name (one slipped in by a writer to the bucket)', async () => {
+    // Prepare: a copy of the log, and an unchained object holding a forged copy of a real record,
+    // named so that it sorts before the real one.
+    const tampered = new MemoryObjectStore();
+    for (const [key, object] of store.objects) tampered.objects.set(key, object);
+    const real = records[100]!;
+    const name = parseBatchObjectKey((await findAuditRecord(store, real.requestId))!.objectKey)!;
+    const key = batchObjectKey({ ...name, firstRequestId: uuidv7({ msecs: partitionStart(name.partition).getTime() }), lastRequestId: real.requestId, recordsHashPrefix: '0'.repeat(16) });
+    tampered.objects.set(key, { body: gzipSync(`${JSON.stringify({ ...real, tenant: 'someone-else' })}\n`), options: {} });
+    // Act
+    const shown = await findAuditRecord(tampered, real.requestId);
+    const page = await searchAuditLog(tampered, { ...DAY, limit: 5_000 });
+    // Assess
+    expect(shown?.record).toEqual(real);
+    expect(page.records.filter((record) => record.requestId === real.requestId)).toEqual([real]);
   });
 
   it('resolves a body stored by reference, and refuses one that does not match its hash', async () => {
