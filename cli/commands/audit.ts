@@ -130,6 +130,7 @@ const verify: Command = {
   options: {
     'public-key': { type: 'string', valueName: 'pem file', description: 'the signing key\'s public half (default: KMS, or the local stack\'s key)' },
     'digest-every': { type: 'string', valueName: 'minutes', description: 'how often the deployment signs a digest (its auditDigestSchedule; default 60)' },
+    'retention-days': { type: 'string', valueName: 'days', description: 'how long the audit bucket keeps objects (its auditRetentionDays; default 30)' },
   },
   examples: ['modelgate audit verify 2026-11-21', 'modelgate audit verify 2026-11-01 2026-11-21', 'modelgate audit verify 24h --json'],
   async run({ positionals, values, json }, io) {
@@ -142,7 +143,9 @@ const verify: Command = {
     const { publicKey, keyId } = await deployment.signingKey(typeof values['public-key'] === 'string' ? values['public-key'] : undefined);
     const digestEveryMinutes = typeof values['digest-every'] === 'string' ? Number(values['digest-every']) : 60;
     if (!Number.isInteger(digestEveryMinutes) || digestEveryMinutes < 1) throw new UsageError(`--digest-every takes whole minutes (1 or more), not ${String(values['digest-every'])}`);
-    const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), digestEveryMs: digestEveryMinutes * 60_000, now });
+    const retentionDays = typeof values['retention-days'] === 'string' ? Number(values['retention-days']) : 30;
+    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new UsageError(`--retention-days takes whole days (1 or more), not ${String(values['retention-days'])}`);
+    const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), digestEveryMs: digestEveryMinutes * 60_000, retentionDays, now });
     await recordAuditRead(deployment, {
       command: 'audit verify',
       asked: { from: range.from.toISOString(), to: range.to.toISOString() },

@@ -6,7 +6,7 @@ import { listBatchObjects } from './archived-index';
 import { chainSeqsAfter, readChainEntry } from './chain';
 import type { ChainEntry } from './chain-entry';
 import { digestKeysBetween, digestSignatureIsValid, findLatestDigest, readDigest, type DigestBatch, type StoredDigest } from './digest';
-import { chainEntryKey, parseBatchObjectKey, partitionsBetween, type AuditPartition } from './layout';
+import { chainEntryKey, parseBatchObjectKey, partitionsBetween, requestIdTime, type AuditPartition } from './layout';
 import { sha256Hex } from './sha256';
 
 /** What `verify` can find wrong. Warnings are harmless leftovers; errors mean the log was changed. */
@@ -56,6 +56,8 @@ export interface VerifyOptions {
    * scheduled run) means the digests after it were removed, and with them, maybe, the log's end.
    */
   digestEveryMs?: number;
+  /** How many days the bucket keeps objects (the stage's `auditRetentionDays`; default 30): older digests may be gone. */
+  retentionDays?: number;
   now?: Date;
 }
 
@@ -85,8 +87,8 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** How late a scheduled digest may run before its absence counts. */
 const DIGEST_GRACE_MS = 15 * 60_000;
-/** How long the audit bucket keeps what it holds (its lifecycle rule). */
-const AUDIT_RETENTION_MS = 30 * DAY_MS;
+/** How long the audit bucket keeps what it holds unless the stage says otherwise (its lifecycle rule). */
+const DEFAULT_RETENTION_DAYS = 30;
 
 /**
  * Checks the audit log of `[from, to)` against its chain and its signed digests: every digest's
@@ -104,8 +106,9 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
   const listedFrom = new Date(options.from.getTime() - DAY_MS);
   const digestKeys = await digestKeysBetween(store, listedFrom, now);
   const digestEveryMs = options.digestEveryMs ?? HOUR_MS;
-  // Digests older than the log's retention are gone by design: a link to one is not a removal.
-  const expiredBefore = now.getTime() - AUDIT_RETENTION_MS + DAY_MS;
+  // Digests older than the log's retention may be gone by design (S3 expires nothing younger): a
+  // link to one is not a removal.
+  const expiredBefore = now.getTime() - (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const digestKeySet = new Set(digestKeys);
   const signed = new Map<number, DigestBatch>();
   let previous: StoredDigest | undefined;
@@ -153,6 +156,24 @@ export async function verifyAuditLog(store: ObjectStore, options: VerifyOptions)
             link.key === previous.key
               ? `digest ${key} does not follow ${previous.key} (hash, signature or chain position differs)`
               : `digest ${key} follows ${link.key}, but the digest before it is ${previous.key}: ${link.key} is missing`,
+        });
+      }
+    }
+    // The first digest of a chain signs what was archived since the deployment began, within a
+    // period. One that signs older batches started a new chain over an existing log: every digest
+    // before it was removed (the digest function starts afresh when it finds none).
+    if (link === null) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const batch of digest.payload.batches) {
+        const minted = batch.firstRequestId === undefined ? undefined : requestIdTime(batch.firstRequestId)?.getTime();
+        if (minted !== undefined && minted < oldest) oldest = minted;
+      }
+      if (Date.parse(digest.payload.digestEndTime) - oldest > digestEveryMs + DIGEST_GRACE_MS) {
+        report({
+          severity: 'error',
+          kind: 'digest-missing',
+          objectKey: key,
+          message: `digest ${key} starts a new digest chain but signs batches from ${new Date(oldest).toISOString()}, more than one period earlier: the digests before it were removed`,
         });
       }
     }

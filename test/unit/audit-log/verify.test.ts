@@ -219,6 +219,30 @@ describe('verifyAuditLog', () => {
       expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'digest-missing', message: expect.stringContaining('more than one 1 h period') }));
     });
 
+    it('reports a digest that starts a new chain over batches older than a period: every digest before it was removed', async () => {
+      // Prepare: no digest until 18:00, when the digest function finds none and starts afresh.
+      const log = await threeHours([]);
+      // Act
+      const report = await verifyAuditLog(log, { ...DAY, publicKey, keyId: signer.keyId, now: NOW });
+      // Assess
+      expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'digest-missing', message: expect.stringContaining('starts a new digest chain') }));
+    });
+
+    it("takes a first digest's predecessor gone past the bucket's retention for expiry, not removal", async () => {
+      // Prepare: eight days on, the bucket (7-day retention) has expired the first digest.
+      const log = await threeHours([0, 1, 2]);
+      const [first] = log.keys(AUDIT_DIGEST_PREFIX);
+      log.tamper(first!, undefined);
+      const later = new Date(NOW.getTime() + 8 * 86_400_000);
+      const options = { ...DAY, publicKey, keyId: signer.keyId, now: later, digestEveryMs: 12 * 3_600_000 };
+      // Act
+      const withRetention = await verifyAuditLog(log, { ...options, retentionDays: 7 });
+      const assumingThirty = await verifyAuditLog(log, options);
+      // Assess (the newest digest's age is reported either way: nothing was signed for eight days)
+      expect(withRetention.findings).not.toContainEqual(expect.objectContaining({ kind: 'digest-missing', objectKey: first }));
+      expect(assumingThirty.findings).toContainEqual(expect.objectContaining({ kind: 'digest-missing', objectKey: first }));
+    });
+
     it('reports a chain entry a digest signed as unreadable: what it stood for cannot be checked', async () => {
       // Prepare: the last entry is replaced by junk before the digest signs it.
       const log = await threeHours([0, 1, 2], (bucket, hour) => {
