@@ -20,7 +20,7 @@ const findings: Command = {
     from: { type: 'string', valueName: 'time', description: 'findings whose window started at or after this time' },
     to: { type: 'string', valueName: 'time', description: 'and before this time (default now)' },
     rule: { type: 'string', valueName: 'rule', description: 'only this rule (rateSpike, authFailures, badRequests, contentFlags)' },
-    subject: { type: 'string', valueName: 'key-id | ip', description: 'only findings about this key or client IP' },
+    subject: { type: 'string', valueName: 'key-id | ip | tenant', description: 'only findings about this key, client IP, or tenant (its queue producers)' },
     tenant: { type: 'string', valueName: 'tenant', description: 'only this tenant' },
   },
   examples: ['modelgate abuse findings', 'modelgate abuse findings --from 24h --rule authFailures --json'],

@@ -45,7 +45,12 @@ function rulesHit(event: UsageEvent): Array<{ rule: AbuseRuleName; subject: Abus
   if (event.status === 400 || event.status === 413) hits.push({ rule: 'badRequests', subject: subjectOf(event) });
   if ((event.contentFlags?.length ?? 0) > 0) hits.push({ rule: 'contentFlags', subject: subjectOf(event) });
   if (event.keyId) hits.push({ rule: 'rateSpike', subject: { kind: 'key', id: event.keyId } });
-  return hits.filter((hit): hit is { rule: AbuseRuleName; subject: AbuseSubject } => hit.subject !== undefined);
+  // A producer's message names its tenant itself: only a request the tenant's producer grant let
+  // through counts against that tenant's producers (a refused one may name any tenant).
+  return hits.filter(
+    (hit): hit is { rule: AbuseRuleName; subject: AbuseSubject } =>
+      hit.subject !== undefined && (hit.subject.kind !== 'producer' || (hit.rule === 'contentFlags' && event.status < 400)),
+  );
 }
 
 export function abuseCounterName(rule: AbuseRuleName, subject: AbuseSubject, window: LimitWindow): string {
@@ -57,7 +62,8 @@ const DETAILS: Record<AbuseRuleName, (observed: number, minutes: number, subject
   authFailures: (n, m, s) =>
     s.kind === 'client-ip' ? `${n} requests with unknown API keys from ${s.id} in ${m} min (key guessing)` : `${n} refused requests (403) with API key ${s.id} in ${m} min (probing what it is not granted)`,
   badRequests: (n, m, s) => `${n} malformed or oversized requests (400/413) from ${s.kind} ${s.id} in ${m} min`,
-  contentFlags: (n, m, s) => `${n} requests matching guardrail patterns from ${s.kind} ${s.id} in ${m} min`,
+  contentFlags: (n, m, s) =>
+    s.kind === 'producer' ? `${n} queued requests matching guardrail patterns from tenant ${s.id}'s queue producers in ${m} min` : `${n} requests matching guardrail patterns from ${s.kind} ${s.id} in ${m} min`,
 };
 
 /**

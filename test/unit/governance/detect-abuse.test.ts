@@ -102,12 +102,15 @@ describe('abuse rules over the usage stream', () => {
 
   it('counts a queue producer\'s requests (no key, no address) against the tenant\'s producers, and suspends no one', async () => {
     // Prepare: guardrail matches from messages a producer sent straight onto the queue.
-    deps.policy = abusePolicySchema.parse({ contentFlags: { threshold: 2, action: 'suspend' } });
     const fromProducer = () => event({ keyId: null, clientIp: null, contentFlags: ['prompt-injection'] });
+    // A message naming another tenant, refused by its producer grant (403): it may name any tenant, so it counts for none.
+    const forged = () => event({ keyId: null, clientIp: null, tenant: 'victim', status: 403, contentFlags: ['prompt-injection'] });
+    deps.policy = abusePolicySchema.parse({ contentFlags: { threshold: 2, action: 'suspend' }, authFailures: { threshold: 2 } });
     // Act
-    const findings = await detectAbuse(times(2, fromProducer), deps);
+    const findings = await detectAbuse([...times(2, fromProducer), ...times(3, forged)], deps);
     // Assess
     expect(findings).toEqual([expect.objectContaining({ rule: 'contentFlags', subject: { kind: 'producer', id: 'mallory' }, actionTaken: 'not-a-key' })]);
+    expect(findings[0]!.detail).toContain("from tenant mallory's queue producers");
     expect(await keys.get(KEY.keyId)).toMatchObject({ status: 'active' });
   });
 });
