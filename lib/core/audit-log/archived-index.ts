@@ -42,11 +42,10 @@ export function createArchivedIndex(store: ObjectStore, options: ArchivedIndexOp
   const chainedIds = async (name: BatchObjectName): Promise<ReadonlySet<string> | null> => {
     const cached = cache.get(name.key);
     if (cached !== undefined) return cached;
-    const bytes = await store.get(chainEntryKey(name.seq));
+    const entry = await entryNaming(store, name);
     // Not chained yet (another archiver may be between its two writes): look again next time.
-    if (!bytes) return null;
-    const entry = parseChainEntry(bytes);
-    const ids = entry && entry.dataKey === name.key ? new Set(entry.records.map(([requestId]) => requestId)) : null;
+    if (entry === undefined) return null;
+    const ids = entry === null ? null : new Set(entry.records.map(([requestId]) => requestId));
     keep(name.key, ids);
     return ids;
   };
@@ -73,6 +72,17 @@ export function createArchivedIndex(store: ObjectStore, options: ArchivedIndexOp
   };
 }
 
+/**
+ * The chain entry of the object's sequence number if it names the object; null when it names
+ * another (the object is a leftover, or slipped in); undefined when there is none (not yet).
+ */
+async function entryNaming(store: ObjectStore, name: BatchObjectName): Promise<ChainEntry | null | undefined> {
+  const bytes = await store.get(chainEntryKey(name.seq));
+  if (!bytes) return undefined;
+  const entry = parseChainEntry(bytes);
+  return entry?.dataKey === name.key ? entry : null;
+}
+
 /** Batch objects found chained, by store (objects and their entries are immutable: a yes stays a yes). */
 const knownChained = new WeakMap<ObjectStore, Set<string>>();
 
@@ -84,8 +94,7 @@ const knownChained = new WeakMap<ObjectStore, Set<string>>();
 export async function isChained(store: ObjectStore, name: BatchObjectName): Promise<boolean> {
   let known = knownChained.get(store);
   if (known?.has(name.key)) return true;
-  const bytes = await store.get(chainEntryKey(name.seq));
-  const chained = bytes !== undefined && parseChainEntry(bytes)?.dataKey === name.key;
+  const chained = Boolean(await entryNaming(store, name));
   if (chained) {
     if (!known) knownChained.set(store, (known = new Set()));
     known.add(name.key);
