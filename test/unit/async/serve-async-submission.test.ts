@@ -201,17 +201,26 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(world.backend.requests).toHaveLength(1);
   });
 
-  it('queues a request whose send failed unseen and could not be marked failed, on the caller\'s retry with its key', async () => {
-    // Prepare: SQS never stored the message, the job store is unreachable for the mark.
+  /**
+   * Submits with `key` while SQS refuses the send and marking the request failed goes through
+   * `failMark` (given the real mark); both are whole again afterwards.
+   */
+  async function submitWhileSendAndMarkFail(key: string, failMark: (mark: () => Promise<boolean>) => Promise<boolean>) {
     world.queue.failWith = new Error('SQS unreachable');
     const failSubmission = world.jobs.failSubmission.bind(world.jobs);
-    world.jobs.failSubmission = async () => {
-      throw new Error('DynamoDB unreachable');
-    };
-    const request = submissionOf(world, IRIS, { idempotencyKey: 'lost?' });
+    world.jobs.failSubmission = (...args) => failMark(() => failSubmission(...args));
+    const request = submissionOf(world, IRIS, { idempotencyKey: key });
     const refused = await serveAsyncSubmission(request, world.submission);
     world.queue.failWith = undefined;
     world.jobs.failSubmission = failSubmission;
+    return { request, refused };
+  }
+
+  it('queues a request whose send failed unseen and could not be marked failed, on the caller\'s retry with its key', async () => {
+    // Prepare: SQS never stored the message, the job store is unreachable for the mark.
+    const { request, refused } = await submitWhileSendAndMarkFail('lost?', async () => {
+      throw new Error('DynamoDB unreachable');
+    });
     // Act: the caller retries at once, with its key.
     const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'lost?' }), world.submission);
     await runAsyncMessage(delivery(world.queue.sent[0]!.text), world.worker);
@@ -223,16 +232,10 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
 
   it('submits afresh on the retry of a request marked failed unseen (the mark was stored, its answer lost)', async () => {
     // Prepare: the send fails; the mark is stored but its answer is lost.
-    world.queue.failWith = new Error('SQS unreachable');
-    const failSubmission = world.jobs.failSubmission.bind(world.jobs);
-    world.jobs.failSubmission = async (...args) => {
-      await failSubmission(...args);
+    const { request, refused } = await submitWhileSendAndMarkFail('marked', async (mark) => {
+      await mark();
       throw new Error('connection reset after the write');
-    };
-    const request = submissionOf(world, IRIS, { idempotencyKey: 'marked' });
-    const refused = await serveAsyncSubmission(request, world.submission);
-    world.queue.failWith = undefined;
-    world.jobs.failSubmission = failSubmission;
+    });
     // Act
     const retried = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'marked' }), world.submission);
     // Assess: not the failed request answered for a day, a new one queued.

@@ -77,6 +77,25 @@ describe('serveInvocation with the limit step', () => {
     };
   }
 
+  /** A 10 USD monthly budget for acme, and the deps of a key without per-minute limits. */
+  async function budgetedWithoutLimits(): Promise<InvocationDeps> {
+    await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('10'), currency: 'USD', updatedAt: created.toISOString() });
+    return { ...deps, keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: created })]) };
+  }
+
+  /** Streams "ok" for "hello there" (max_tokens 50) to its end, and waits until it has settled. */
+  async function streamOk(through: InvocationDeps): Promise<void> {
+    backend.streamChatWith = async function* () {
+      yield chunk('o');
+      yield chunk('k');
+    };
+    const streamed = await serveInvocation(request('hello there', { stream: true, max_tokens: 50 }), through);
+    for await (const _frame of streamed.body as AsyncIterable<Uint8Array>) {
+      // drain
+    }
+    await streamed.settled;
+  }
+
   it('answers 429 with retry-after and the limit, without calling the model, and audits and bills the refusal as such', async () => {
     // Prepare
     await serveInvocation(request(), deps);
@@ -96,18 +115,9 @@ describe('serveInvocation with the limit step', () => {
 
   it('settles a streamed answer\'s budget hold to the tokens it streamed, as a JSON answer of the same work', async () => {
     // Prepare
-    await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('10'), currency: 'USD', updatedAt: created.toISOString() });
-    backend.streamChatWith = async function* () {
-      yield chunk('o');
-      yield chunk('k');
-    };
-    const unlimited = { ...deps, keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: created })]) };
+    const unlimited = await budgetedWithoutLimits();
     // Act
-    const streamed = await serveInvocation(request('hello there', { stream: true, max_tokens: 50 }), unlimited);
-    for await (const _frame of streamed.body as AsyncIterable<Uint8Array>) {
-      // drain
-    }
-    await streamed.settled;
+    await streamOk(unlimited);
     const afterStream = counters.valueOf('tenant#acme#cost');
     backend.chatWith = async () => ({
       id: 'c',
@@ -129,8 +139,7 @@ describe('serveInvocation with the limit step', () => {
 
   it('gives back the budget a JSON answer held when the answer is withheld because its audit record could not be handed off', async () => {
     // Prepare: a budget, and an audit queue that is down.
-    await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('10'), currency: 'USD', updatedAt: created.toISOString() });
-    const unlimited = { ...deps, keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: created })]) };
+    const unlimited = await budgetedWithoutLimits();
     audit.failWith = new Error('audit queue unreachable');
     // Act
     const withheld = await serveInvocation(request('hello there', { max_tokens: 50 }), unlimited);
@@ -143,19 +152,10 @@ describe('serveInvocation with the limit step', () => {
 
   it('keeps a stream\'s relayed tokens on the budget when its audit record cannot be handed off: they reached the caller', async () => {
     // Prepare
-    await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('10'), currency: 'USD', updatedAt: created.toISOString() });
-    backend.streamChatWith = async function* () {
-      yield chunk('o');
-      yield chunk('k');
-    };
-    const unlimited = { ...deps, keys: new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: created })]) };
+    const unlimited = await budgetedWithoutLimits();
     audit.failWith = new Error('audit queue unreachable');
     // Act
-    const streamed = await serveInvocation(request('hello there', { stream: true, max_tokens: 50 }), unlimited);
-    for await (const _frame of streamed.body as AsyncIterable<Uint8Array>) {
-      // drain
-    }
-    await streamed.settled;
+    await streamOk(unlimited);
     // Assess: "hello there" (3 tokens) and "ok" (1), at 1000 per million each.
     expect(counters.valueOf('tenant#acme#cost')).toBe(parseMoney('0.004'));
   });
