@@ -66,8 +66,9 @@ async function runLoop(request: HandlerLoopRequest): Promise<HandlerLoopResult |
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number ≥ 1, not ${concurrency}`);
   installLambdaStreamingGlobal();
   // One at a time is classic Lambda; overlapping callers are a Managed Instances worker, whose
-  // invocations keep their log keys and metrics apart in the invoke store.
-  await installInvokeStore({ overlapping: concurrency > 1 });
+  // invocations keep their log keys and metrics apart in the invoke store (unless a what-if
+  // measures what that costs).
+  await installInvokeStore({ overlapping: concurrency > 1 && !(request.whatIfs ?? []).includes('no-overlap-store') });
   await applyWhatIfs(request.whatIfs ?? []);
   timeSqsSends();
   const path = request.path ?? `/serving-endpoints/${request.endpoint}/invocations`;
