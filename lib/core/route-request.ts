@@ -31,8 +31,8 @@ const MIN_ATTEMPT_MS = 20;
  * Routes one request through an endpoint's served entities: the first choice by traffic weight
  * (sticky per request id), then its fallbacks in order. Throttling, 5xx, timeouts and connection
  * failures are retried on the same entity with full-jitter backoff (timeouts are not: they fall
- * back at once), then fall back to the next entity; a model's own 4xx is returned at once and never
- * retried. Nothing starts after `deadline` (monotonic ms); each attempt is cut at the entity's
+ * back at once), then fall back to the next entity; a model's own 4xx and a malformed answer are
+ * returned at once and never retried. Nothing starts after `deadline` (monotonic ms); each attempt is cut at the entity's
  * timeout or the deadline, whichever comes first. Entities whose circuit is open are skipped.
  * Never throws: the result says which entity answered or why none did.
  */
@@ -109,9 +109,15 @@ export function routePlan(endpoint: ServingEndpoint, requestId: string): ServedE
   return plan;
 }
 
-/** Failures another try (here or elsewhere) may cure: throttling, 5xx, timeouts, connection loss. */
+/**
+ * Failures another try (here or elsewhere) may cure: throttling, 5xx, timeouts, connection loss.
+ * Not a malformed answer (a prediction of NaN, a body off the protocol): the model did the work,
+ * another call would pay for it again and most likely answer the same, and since it says nothing
+ * about the entity being up, one caller's input must not open the circuit for everyone.
+ */
 export function isRetriable(error: AppError): boolean {
-  return error instanceof ServiceUnavailableError || error instanceof BadGatewayError || error instanceof GatewayTimeoutError;
+  if (error instanceof BadGatewayError) return error.code !== 'BAD_BACKEND_RESPONSE';
+  return error instanceof ServiceUnavailableError || error instanceof GatewayTimeoutError;
 }
 
 function failure<T>(error: AppError, entity: ServedEntity | undefined, attempts: RouteAttempt[]): RouteResult<T> {

@@ -206,6 +206,31 @@ describe('routeRequest', () => {
 });
 
 describe('circuit breaker in routing', () => {
+  it('neither retries nor falls back on a malformed answer, and leaves the circuit closed', async () => {
+    // Prepare: answers the gateway cannot read (a prediction of NaN), from a model that is up.
+    const breakers = new CircuitBreakers();
+    const deps = virtualDeps(breakers);
+    const calls: string[] = [];
+    const route = (id: string) =>
+      routeRequest(
+        endpoint({ routing: { retries: 1, breakerFailures: 3, breakerCooldownMs: 5_000 } }),
+        id,
+        deps.time.now + 1_000,
+        async (entity) => {
+          calls.push(entity.name);
+          throw new BadGatewayError('BAD_BACKEND_RESPONSE', 'The model answered with something that is not JSON');
+        },
+        deps,
+      );
+    // Act
+    const results = [];
+    for (let i = 0; i < 4; i += 1) results.push(await route(`bad-${i}`));
+    // Assess: one call per request, each a 502, and the entity still serves everyone else.
+    expect(calls).toEqual(['primary', 'primary', 'primary', 'primary']);
+    expect(results.every((result) => !result.ok && result.error.code === 'BAD_BACKEND_RESPONSE')).toBe(true);
+    expect(breakers.for('chat', 'primary', { failures: 3, cooldownMs: 5_000 }).state(deps.time.now)).toBe('closed');
+  });
+
   it('opens after consecutive failures, skips the entity, probes once after the cooldown and closes on success', async () => {
     // Prepare
     const breakers = new CircuitBreakers();
