@@ -8,12 +8,18 @@ import {
   ServiceUnavailableError,
 } from '../../core/errors';
 import type { SageMakerEntity } from '../../core/endpoint-config';
+import { MalformedStreamError } from '../provider-http/server-sent-events';
 
 /** SageMaker's error names for "too busy right now", which a caller may retry later. */
 const THROTTLING = new Set(['ThrottlingException', 'ModelNotReadyException', 'TooManyRequestsException']);
 const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalFailure', 'InternalDependencyException', 'InternalStreamFailure']);
 /** Network-level failures: the endpoint could not be reached at all. */
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/**
+ * How @smithy/node-http-handler words its connectionTimeout, the one TimeoutError it throws before
+ * the request was sent; it carries no code to tell it from a model that is slow to answer.
+ */
+const CONNECT_TIMEOUT_MESSAGE = /did not establish a connection/;
 
 /** Maps whatever the SDK threw to an `AppError` whose message is ours, with the original as cause. */
 export function translateSageMakerError(error: unknown, call: { entity: SageMakerEntity; signal: AbortSignal }): AppError {
@@ -24,7 +30,10 @@ export function translateSageMakerError(error: unknown, call: { entity: SageMake
   }
   if (error instanceof ModelError) {
     const original = error.OriginalStatusCode ?? 500;
-    if (original >= 400 && original < 500) {
+    // A container's 429 (TGI's "Model is overloaded") is capacity, not the caller's input.
+    if (original === 429) return throttled(entity, error);
+    // A container's 408 is the model giving up on time, which another try may cure, as its 5xx.
+    if (original >= 400 && original < 500 && original !== 408) {
       // The model's own words about the input are what the caller needs to fix it.
       const detail = modelMessage(error.OriginalMessage);
       return new ModelInputError(`The model rejected the input (status ${original})${detail}`, { cause: error });
@@ -35,13 +44,11 @@ export function translateSageMakerError(error: unknown, call: { entity: SageMake
     // The model failed part-way through a streamed answer.
     return new BadGatewayError('MODEL_ERROR', `The model behind ${entity} failed while streaming`, { cause: error });
   }
+  if (error instanceof MalformedStreamError) {
+    return new BadGatewayError('BAD_BACKEND_RESPONSE', `Served entity ${entity} answered with a malformed stream`, { cause: error });
+  }
   if (error instanceof SageMakerRuntimeServiceException) {
-    if (THROTTLING.has(error.name)) {
-      return new ServiceUnavailableError('BACKEND_THROTTLED', `Served entity ${entity} is at capacity; retry later`, {
-        cause: error,
-        headers: { 'retry-after': '1' },
-      });
-    }
+    if (THROTTLING.has(error.name)) return throttled(entity, error);
     if (UNAVAILABLE.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500) {
       return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} is unavailable`, { cause: error });
     }
@@ -50,13 +57,24 @@ export function translateSageMakerError(error: unknown, call: { entity: SageMake
     return new BadGatewayError('MODEL_ERROR', `Served entity ${entity} refused the call`, { cause: error });
   }
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && CONNECTION_FAILURES.has(code)) {
-    return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} could not be reached`, { cause: error });
-  }
+  if (typeof code === 'string' && CONNECTION_FAILURES.has(code)) return unreachable(entity, error);
   if (error instanceof Error && error.name === 'TimeoutError') {
+    // Our signal is not aborted (checked above): a connect timeout means the model never saw the request.
+    if (CONNECT_TIMEOUT_MESSAGE.test(error.message)) return unreachable(entity, error);
     return new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: error });
   }
   return new InternalError('Internal error', { cause: error });
+}
+
+function throttled(entity: string, cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('BACKEND_THROTTLED', `Served entity ${entity} is at capacity; retry later`, {
+    cause,
+    headers: { 'retry-after': '1' },
+  });
+}
+
+function unreachable(entity: string, cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('BACKEND_UNAVAILABLE', `Served entity ${entity} could not be reached`, { cause });
 }
 
 /** The model's own explanation: the `message` of a JSON error body, or its text; bounded. */
