@@ -48,35 +48,46 @@ export function checkInvocation(request: RawInvocation, endpoints: EndpointRegis
   return { endpoint, json, input: parseModelInput(endpoint, request.body, json) };
 }
 
+/** What a caller of {@link resolveInvocation} hears before a refusal may cut it short. */
+export interface ResolutionObserver {
+  /** The body, as soon as it is read. */
+  parsed?: (json: unknown) => void;
+  /** The endpoint named, as soon as it is found (before the principal is authorized for it). */
+  found?: (endpoint: ServingEndpoint) => void;
+}
+
 /**
  * The endpoint a request names (path or `model`), authorized for the principal, and its body parsed.
- * `parsed` hears of the body as soon as it is read, so that a refusal of the endpoint it names (an
- * unknown `model`, one not granted, another task) is still recorded under that name.
+ * The observer hears of the body and of the endpoint as soon as each is known, so that a refusal
+ * (an unknown `model`, an endpoint not granted, a body too large, another task) is still recorded
+ * under the name and with the audit policy of the endpoint the request named.
  * @throws the AppError (400, 403, 404, 413, 415) that refuses the request.
  */
 export function resolveInvocation(
   request: RawInvocation,
   endpoints: EndpointRegistry,
   principal: Principal,
-  parsed: (json: unknown) => void = () => undefined,
+  observer: ResolutionObserver = {},
 ): { endpoint: ServingEndpoint; json: unknown } {
   if (request.contentType !== undefined && !JSON_CONTENT_TYPE.test(request.contentType)) {
     throw new UnsupportedMediaTypeError(`Content-Type ${request.contentType} is not supported; send application/json`);
   }
   if (request.surface === 'invocations') {
     const endpoint = findEndpoint(endpoints, request.endpointName ?? '');
+    observer.found?.(endpoint);
     authorizeInvocation(principal, endpoint);
     checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
     return { endpoint, json: parseJsonBody(request.body) };
   }
   checkSize(request.body, LARGEST_BODY_BYTES, undefined);
   const json = parseJsonBody(request.body);
-  parsed(json);
+  observer.parsed?.(json);
   const model = (json as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || model === '') {
     throw new InvalidRequestError('model: required; name the serving endpoint to query');
   }
   const endpoint = findEndpoint(endpoints, model);
+  observer.found?.(endpoint);
   authorizeInvocation(principal, endpoint);
   checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
   if (endpoint.task !== request.surface) throw wrongSurface(endpoint, request.surface);

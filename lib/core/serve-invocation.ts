@@ -101,8 +101,11 @@ export async function serveInvocation(request: InvocationRequest, deps: Invocati
   const facts: RequestFacts = { attempts: [] };
   try {
     facts.principal = await authenticate(request.authorization, deps.keys, request.receivedAt);
-    const { endpoint, json } = resolveInvocation(request, deps.endpoints, facts.principal, (parsed) => (facts.requestJson = parsed));
-    facts.endpoint = endpoint;
+    // A refusal of the endpoint named is recorded under it, its audit policy (redaction) applied.
+    const { endpoint, json } = resolveInvocation(request, deps.endpoints, facts.principal, {
+      parsed: (parsed) => (facts.requestJson = parsed),
+      found: (found) => (facts.endpoint = found),
+    });
     facts.requestJson = json;
     const input = parseModelInput(endpoint, request.body, json);
     if (input.task === 'custom') facts.units = { kind: 'rows', input: input.rows };

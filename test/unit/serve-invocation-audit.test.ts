@@ -8,6 +8,8 @@ import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, Scri
 import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const KEY = `mgk_${'a'.repeat(43)}`;
+/** Granted only `best-effort`. */
+const NARROW_KEY = `mgk_${'b'.repeat(43)}`;
 const PLANTED = {
   email: 'jane.roe@example.com',
   card: '4111 1111 1111 1111',
@@ -22,6 +24,7 @@ const endpoints = createEndpointRegistry({
     {
       name: 'support',
       task: 'custom',
+      maxRequestBytes: 1_000,
       audit: { redaction: { drop: ['request.params.session'], mask: ['request.dataframe_records[*].customer'] } },
       servedEntities: [{ name: 'support-v1', backend: 'sagemaker', endpointName: 'support' }],
     },
@@ -44,7 +47,10 @@ describe('serveInvocation and the audit policy', () => {
     usage = new RecordingUsageSink();
     audit = new RecordingAuditSink(usage);
     const backend = new ScriptedBackend(answering({ predictions: [`contact ${PLANTED.email}`] }));
-    const keys = new FakeKeyStore([apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date() })]);
+    const keys = new FakeKeyStore([
+      apiKeyRecordFor(KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['*'], now: new Date() }),
+      apiKeyRecordFor(NARROW_KEY, { tenant: 'acme', roles: ['invoke'], endpoints: ['best-effort'], now: new Date() }),
+    ]);
     deps = { endpoints, keys, backends: scriptedRegistry(backend), audit, usage, clock, breakers: new CircuitBreakers(), sleep: async () => undefined };
   });
 
@@ -89,6 +95,22 @@ describe('serveInvocation and the audit policy', () => {
     expect(audit.records[0]!.redaction).toMatchObject({ dropped: 1, masked: 1 });
     // The caller still gets the model's own answer, untouched.
     expect(new TextDecoder().decode(outcome.body)).toContain(PLANTED.email);
+  });
+
+  it.each([
+    ['403, the key not granted the endpoint', () => ({ ...request('support', { dataframe_records: [{ customer: 'Jane Roe' }] }), authorization: `Bearer ${NARROW_KEY}` }), 403],
+    ['413, the body over the endpoint\'s limit', () => request('support', { dataframe_records: [{ customer: 'Jane Roe', notes: 'x'.repeat(1_000) }] }), 413],
+    [
+      '400, the endpoint named on another task\'s surface',
+      () => ({ ...request('support', { model: 'support', dataframe_records: [{ customer: 'Jane Roe' }] }), surface: 'chat' as const, endpointName: undefined }),
+      400,
+    ],
+  ])('redacts the record of a refusal (%s) by the policy of the endpoint it named', async (_case, refused, status) => {
+    const outcome = await serve(refused());
+    expect(outcome.statusCode).toBe(status);
+    expect(audit.records[0]!.endpoint).toBe('support');
+    expect(JSON.stringify(audit.records)).not.toContain('Jane Roe');
+    expect((audit.records[0]!.request.body as { dataframe_records: Array<{ customer: string }> }).dataframe_records[0]!.customer).toBe('[REDACTED]');
   });
 
   it('redacts the record of a request to an unknown endpoint with the default policy', async () => {

@@ -107,8 +107,9 @@ export async function serveAsyncSubmission(request: AsyncSubmissionRequest, deps
       { surface: 'invocations', endpointName: request.endpointName, contentType: request.contentType, body: request.body },
       deps.endpoints,
       facts.principal,
+      // A refusal of the endpoint named is recorded with its audit policy (redaction) applied.
+      { found: (found) => (facts.endpoint = found) },
     );
-    facts.endpoint = endpoint;
     facts.json = json;
     const input = parseModelInput(endpoint, request.body, json);
     if (wantsStream(input)) {

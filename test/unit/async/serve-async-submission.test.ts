@@ -82,6 +82,15 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(world.usage.events).toEqual([expect.objectContaining({ requestId: outcome.requestId, status, async: true, clientIp: '203.0.113.7' })]);
   });
 
+  it('redacts the record of a refusal by the policy of the endpoint it named (403: a key without the invoke role)', async () => {
+    // Act: endpoint `private` masks request.instances.
+    const outcome = await serveAsyncSubmission(submissionOf(world, { instances: [['Jane Roe', 42]] }, { endpointName: 'private', authorization: `Bearer ${AUDITOR_KEY}` }), world.submission);
+    // Assess
+    expect(outcome.statusCode).toBe(403);
+    expect(world.audit.records[0]).toMatchObject({ endpoint: 'private', request: { body: { instances: '[REDACTED]' } } });
+    expect(JSON.stringify(world.audit.records)).not.toContain('Jane Roe');
+  });
+
   it('answers the original request for the same Idempotency-Key and body, and 409 for another body or endpoint', async () => {
     // Prepare
     const first = await serveAsyncSubmission(submissionOf(world, IRIS, { idempotencyKey: 'order-42' }), world.submission);
