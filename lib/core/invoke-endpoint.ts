@@ -4,7 +4,7 @@ import type { ServedEntity, ServingEndpoint } from './endpoint-config';
 import type { AppError } from './errors';
 import { callModel, type ModelAnswer, type ModelInput } from './model-call';
 import { routeRequest, type RouteAttempt, type RouteDeps } from './route-request';
-import { answerMessageText, chatPromptText, completionPromptText, embeddingsInputText, openAiUsage, tokenUsage } from './token-usage';
+import { answerMessageText, chatPromptText, completionPromptText, embeddingsUsage, openAiUsage, tokenUsage } from './token-usage';
 import type { UsageUnits } from './usage-event';
 import type { Clock } from '../ports/clock';
 import type { BackendRegistry } from '../ports/model-backend';
@@ -90,7 +90,7 @@ function presentAnswer(
   } else if (reply.object === 'text_completion' && input.task === 'completions') {
     usage = tokenUsage(reply.usage, () => completionPromptText(input.request), () => reply.choices.map((c) => c.text).join(''));
   } else if (reply.object === 'list' && input.task === 'embeddings') {
-    usage = tokenUsage(reply.usage, () => embeddingsInputText(input.request), () => '');
+    usage = embeddingsUsage(reply.usage, input.request);
   } else {
     usage = tokenUsage(undefined, () => '', () => '');
   }

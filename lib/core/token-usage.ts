@@ -68,8 +68,20 @@ export function completionPromptText(request: CompletionRequest): string {
   return typeof request.prompt === 'string' ? request.prompt : request.prompt.join('\n');
 }
 
-export function embeddingsInputText(request: EmbeddingsRequest): string {
+/**
+ * The input tokens of an embeddings request: counted when it sends token ids (their digits say
+ * nothing of their number), else estimated from its text.
+ */
+export function embeddingsInputTokens(request: EmbeddingsRequest): { tokens: number; estimated: boolean } {
   const { input } = request;
-  if (typeof input === 'string') return input;
-  return input.map(String).join('\n');
+  if (typeof input === 'string') return { tokens: estimateTokens(input), estimated: true };
+  if (input.every((item) => typeof item === 'number')) return { tokens: input.length, estimated: false };
+  return { tokens: estimateTokens(input.join('\n')), estimated: true };
+}
+
+/** Usage of an embeddings call: the backend's counts when it gave them, else the input's. */
+export function embeddingsUsage(reported: OpenAiUsage | null | undefined, request: EmbeddingsRequest): TokenUsage {
+  if (reported) return tokenUsage(reported, () => '', () => '');
+  const { tokens, estimated } = embeddingsInputTokens(request);
+  return { input: tokens, output: 0, estimated };
 }

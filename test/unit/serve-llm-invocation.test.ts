@@ -140,6 +140,18 @@ describe('serveInvocation for LLM tasks', () => {
     expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 11, output: 5, estimated: true });
   });
 
+  it('counts embeddings sent as token ids by their number, not their digits, when the backend reports none', async () => {
+    // Prepare
+    primary.embedWith = async () => ({ object: 'list', model: 'e5', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }] });
+    const ids = Array.from({ length: 1_000 }, (_, i) => 100_000 + i);
+    // Act
+    const { answer } = await json('embeddings', { model: 'embedder', input: ids });
+    // Assess: the answer, the record and the bill agree, and none of them is an estimate.
+    expect(answer.usage).toEqual({ prompt_tokens: 1_000, completion_tokens: 0, total_tokens: 1_000 });
+    expect(audit.records[0]?.units).toEqual({ kind: 'tokens', input: 1_000, output: 0, estimated: false });
+    expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 1_000, output: 0, estimated: false });
+  });
+
   it('estimates the prompt with an assistant\'s earlier tool calls and the tools offered, which are prompt too', async () => {
     // Prepare: 4,000 bytes of arguments in an earlier tool call, and a tool definition.
     primary.chatWith = async () => completion('Done.');

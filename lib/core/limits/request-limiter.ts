@@ -5,7 +5,7 @@ import { formatMoney, type Nanos } from '../money';
 import { chatOutputCap } from '../openai-api';
 import type { ModelInput } from '../model-call';
 import { costOf, highestCostOf, priceFor, type Pricing } from '../price-table';
-import { chatPromptText, completionPromptText, embeddingsInputText, estimateTokens } from '../token-usage';
+import { chatPromptText, completionPromptText, embeddingsInputTokens, estimateTokens } from '../token-usage';
 import type { UsageUnits } from '../usage-event';
 import type { QuotaAdjustment, QuotaCharge, QuotaCounters } from '../../ports/quota-counters';
 import type { TenantBudgets } from '../../ports/tenant-budgets';
@@ -223,7 +223,9 @@ export function estimateUnits(endpoint: ServingEndpoint, input: ModelInput): Usa
         output: input.request.max_tokens ?? endpoint.limits.reservedOutputTokens,
         estimated: true,
       };
-    case 'embeddings':
-      return { kind: 'tokens', input: estimateTokens(embeddingsInputText(input.request)), output: 0, estimated: true };
+    case 'embeddings': {
+      const { tokens, estimated } = embeddingsInputTokens(input.request);
+      return { kind: 'tokens', input: tokens, output: 0, estimated };
+    }
   }
 }
