@@ -11,7 +11,7 @@ export type MessagesContentBlock =
   | { type: 'text'; text: string }
   | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; tool_use_id: string; content: string | Array<{ type: 'text'; text: string }> };
+  | { type: 'tool_result'; tool_use_id: string; content?: Array<{ type: 'text'; text: string }> };
 
 /** A tool the model may call, described by a JSON Schema of its input. */
 export interface MessagesTool {
@@ -53,6 +53,16 @@ export const messagesUsageSchema = z
   .object({
     input_tokens: tokenCount,
     output_tokens: tokenCount,
+    cache_creation_input_tokens: tokenCount.nullable().optional(),
+    cache_read_input_tokens: tokenCount.nullable().optional(),
+  })
+  .loose();
+
+/** The counts a `message_delta` carries: any of them may be missing or `null` (Anthropic's own types say so). */
+export const messagesDeltaUsageSchema = z
+  .object({
+    input_tokens: tokenCount.nullable().optional(),
+    output_tokens: tokenCount.nullable().optional(),
     cache_creation_input_tokens: tokenCount.nullable().optional(),
     cache_read_input_tokens: tokenCount.nullable().optional(),
   })
@@ -104,7 +114,7 @@ export const messagesStreamEventSchema = z.discriminatedUnion('type', [
       type: z.literal('message_delta'),
       delta: z.object({ stop_reason: z.string().nullable().optional() }).loose(),
       // Cumulative: the counts so far, not increments.
-      usage: messagesUsageSchema.partial().loose().optional(),
+      usage: messagesDeltaUsageSchema.optional(),
     })
     .loose(),
   z.object({ type: z.literal('message_stop') }).loose(),
@@ -112,5 +122,6 @@ export const messagesStreamEventSchema = z.discriminatedUnion('type', [
 ]);
 
 export type MessagesUsage = z.infer<typeof messagesUsageSchema>;
+export type MessagesDeltaUsage = z.infer<typeof messagesDeltaUsageSchema>;
 export type Message = z.infer<typeof messageSchema>;
 export type MessagesStreamEvent = z.infer<typeof messagesStreamEventSchema>;

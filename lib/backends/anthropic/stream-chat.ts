@@ -6,20 +6,28 @@ import { badBackendResponse, translateFetchFailure } from '../provider-http/prov
 import { MalformedStreamError, readServerSentEvents } from '../provider-http/server-sent-events';
 import { postToAnthropic, type AnthropicBackendDeps } from './anthropic-client';
 import { anthropicErrorEvent } from './errors';
-import { messagesStreamEventSchema, type MessagesUsage } from './messages-api';
+import { messagesStreamEventSchema, type MessagesDeltaUsage, type MessagesUsage } from './messages-api';
 import { finishReason, toOpenAiUsage } from './to-chat-completion';
 import { toMessagesRequest } from './to-messages-request';
 
 /** Event types the translation reads; the rest (`ping`, types Anthropic adds later) are skipped. */
-const READ_EVENTS = new Set(['message_start', 'content_block_start', 'content_block_delta', 'message_delta', 'message_stop', 'error']);
+const READ_EVENTS = new Set([
+  'message_start',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'message_delta',
+  'message_stop',
+  'error',
+]);
 
 /**
  * An OpenAI chat request streamed by the Messages API, as OpenAI chunks: a first chunk with the
  * assistant role, one per text delta, one per tool call started and per piece of its arguments
- * (as OpenAI streams `tool_calls`), one with the finish reason, and at `message_stop` one
- * usage chunk with no choices (input tokens from `message_start`, output tokens from the last
- * `message_delta`). An `error` event, a malformed event, a broken connection or an end before
- * `message_stop` throws from the `next()` that meets it.
+ * (as OpenAI streams `tool_calls`; `{}` for a call that streamed none), one with the finish
+ * reason, and at `message_stop` one usage chunk with no choices (input tokens from
+ * `message_start`, output tokens from the last `message_delta`). An `error` event, a malformed
+ * event, a broken connection or an end before `message_stop` throws from the `next()` that meets it.
  */
 export async function* streamChat(
   deps: AnthropicBackendDeps,
@@ -31,8 +39,8 @@ export async function* streamChat(
   const created = Math.floor((deps.now ?? Date.now)() / 1000);
   let started: { id: string; model: string } | undefined;
   let usage: Partial<MessagesUsage> = {};
-  /** Anthropic content block index → OpenAI tool call index. */
-  const toolCallIndexes = new Map<number, number>();
+  /** Anthropic content block index → its OpenAI tool call index, and whether any of its arguments arrived. */
+  const toolCalls = new Map<number, { index: number; hasArguments: boolean }>();
   const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], reason: string | null = null): ChatCompletionChunk => ({
     id: started?.id ?? '',
     object: 'chat.completion.chunk',
@@ -68,19 +76,27 @@ export async function* streamChat(
           if (block.type === 'text' && block.text) yield chunk({ content: block.text });
           if (block.type === 'tool_use') {
             // OpenAI numbers tool calls from 0 within the message; Anthropic numbers all blocks.
-            const toolIndex = toolCallIndexes.size;
-            toolCallIndexes.set(event.index, toolIndex);
-            const toolCall = { index: toolIndex, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } };
-            yield chunk({ tool_calls: [toolCall] });
+            const index = toolCalls.size;
+            toolCalls.set(event.index, { index, hasArguments: false });
+            yield chunk({ tool_calls: [{ index, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } }] });
           }
           break;
         }
         case 'content_block_delta': {
           const { delta } = event;
           if (delta.type === 'text_delta' && delta.text) yield chunk({ content: delta.text });
-          const toolIndex = toolCallIndexes.get(event.index);
-          if (delta.type === 'input_json_delta' && delta.partial_json && toolIndex !== undefined) {
-            yield chunk({ tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] });
+          const toolCall = toolCalls.get(event.index);
+          if (delta.type === 'input_json_delta' && delta.partial_json && toolCall !== undefined) {
+            toolCall.hasArguments = true;
+            yield chunk({ tool_calls: [{ index: toolCall.index, function: { arguments: delta.partial_json } }] });
+          }
+          break;
+        }
+        case 'content_block_stop': {
+          // A tool without parameters streams no JSON; the whole answer gives "{}" for it, so must the stream.
+          const toolCall = toolCalls.get(event.index);
+          if (toolCall !== undefined && !toolCall.hasArguments) {
+            yield chunk({ tool_calls: [{ index: toolCall.index, function: { arguments: '{}' } }] });
           }
           break;
         }
@@ -101,7 +117,7 @@ export async function* streamChat(
   throw badBackendResponse(context.entity, 'stream ended before message_stop');
 }
 
-/** The counts an event actually carries (a `null` cache count does not erase an earlier one). */
-function definedCounts(counts: Partial<MessagesUsage>): Partial<MessagesUsage> {
+/** The counts an event actually carries (a `null` count does not erase an earlier one). */
+function definedCounts(counts: MessagesDeltaUsage): Partial<MessagesUsage> {
   return Object.fromEntries(Object.entries(counts).filter(([, value]) => typeof value === 'number'));
 }

@@ -55,6 +55,10 @@ const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'imag
  * - `system` and `developer` messages, wherever they are, become `system` (joined by blank lines);
  * - consecutive user or assistant messages merge into one turn (Anthropic's turns alternate);
  * - text parts become text blocks; `image_url` parts with a base64 `data:` URL become image blocks;
+ *   an assistant's `refusal` becomes a text block;
+ * - blank text (Anthropic refuses empty or whitespace-only text blocks) is left out: an assistant
+ *   message left with nothing is dropped (the user turns around it merge), a tool result is sent
+ *   without content, and a user turn left with nothing is refused, as is a request with no turn;
  * - function `tools` become tools with `input_schema`; `tool_choice` none/auto/required/named
  *   becomes none/auto/any/tool; `parallel_tool_calls: false` disables parallel tool use;
  *   an assistant's `tool_calls` become `tool_use` blocks and `tool` messages `tool_result` blocks
@@ -63,9 +67,9 @@ const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'imag
  * - `temperature`, `top_p` as they are; `stop` becomes `stop_sequences`; `user` becomes
  *   `metadata.user_id`; a message's `name` is dropped.
  * Anything Anthropic cannot honour (logprobs, penalties, logit bias, JSON response formats,
- * image URLs that are not data URLs, temperature above 1, tools that are not functions, and any
- * field we do not know) is a `ModelInputError` naming the field, so a caller never gets an
- * answer to a question it did not ask.
+ * image URLs that are not data URLs, temperature above 1, tools that are not functions or are
+ * `strict`, and any field we do not know) is a `ModelInputError` naming the field, so a caller
+ * never gets an answer to a question it did not ask.
  */
 export function toMessagesRequest(input: ChatCompletionRequest, entity: AnthropicEntity): MessagesRequest {
   for (const [field, value] of Object.entries(input)) {
@@ -79,6 +83,8 @@ export function toMessagesRequest(input: ChatCompletionRequest, entity: Anthropi
 
   const system: string[] = [];
   const turns: MessagesTurn[] = [];
+  /** For each turn, the index of the message that opened it (named if the turn is left empty). */
+  const openedBy: number[] = [];
   input.messages.forEach((message, index) => {
     const path = `messages[${index}]`;
     for (const field of Object.keys(message)) {
@@ -90,10 +96,20 @@ export function toMessagesRequest(input: ChatCompletionRequest, entity: Anthropi
     }
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     const blocks = message.role === 'tool' ? [toolResultBlock(message, path)] : contentBlocks(message, path);
+    // An assistant message with nothing to say adds nothing; leaving it out keeps the turns alternating.
+    if (role === 'assistant' && blocks.length === 0) return;
     const previous = turns.at(-1);
     if (previous?.role === role) previous.content.push(...blocks);
-    else turns.push({ role, content: blocks });
+    else {
+      turns.push({ role, content: blocks });
+      openedBy.push(index);
+    }
   });
+  if (turns.length === 0) {
+    throw new ModelInputError("messages: needs a user or assistant message with content; this endpoint's model does not answer system messages alone");
+  }
+  const empty = turns.findIndex((turn) => turn.content.length === 0);
+  if (empty !== -1) throw new ModelInputError(`messages[${openedBy[empty]}].content: must not be empty for this endpoint's model`);
 
   const request: MessagesRequest = {
     model: entity.model,
@@ -117,13 +133,21 @@ export function toMessagesRequest(input: ChatCompletionRequest, entity: Anthropi
 function contentBlocks(message: ChatMessage, path: string): MessagesContentBlock[] {
   const { content } = message;
   const blocks: MessagesContentBlock[] = [];
-  if (typeof content === 'string') blocks.push({ type: 'text', text: content });
+  const pushText = (text: string) => {
+    if (!isBlank(text)) blocks.push({ type: 'text', text });
+  };
+  if (typeof content === 'string') pushText(content);
   else if (content != null) {
     content.forEach((part, at) => {
-      if (part.type === 'text') blocks.push({ type: 'text', text: part.text });
+      if (part.type === 'text') pushText(part.text);
       else if (message.role !== 'user') throw new ModelInputError(`${path}.content[${at}]: only user messages may hold images`);
       else blocks.push(imageBlock(part.image_url.url, `${path}.content[${at}].image_url.url`));
     });
+  }
+  if (message.role === 'assistant' && message.refusal != null) {
+    if (typeof message.refusal !== 'string') throw new ModelInputError(`${path}.refusal: must be a string`);
+    // What the assistant said when it declined; Anthropic has no refusal field, so it is the turn's text.
+    pushText(message.refusal);
   }
   if (message.role === 'assistant' && message.tool_calls != null) blocks.push(...toolUseBlocks(message.tool_calls, `${path}.tool_calls`));
   return blocks;
@@ -172,8 +196,11 @@ function toolUseBlocks(toolCalls: unknown, path: string): MessagesContentBlock[]
 
 function toolResultBlock(message: ChatMessage, path: string): MessagesContentBlock {
   if (typeof message.tool_call_id !== 'string') throw new ModelInputError(`${path}.tool_call_id: a tool message needs the id of the call it answers`);
-  const texts = textOnly(message, path);
-  return { type: 'tool_result', tool_use_id: message.tool_call_id, content: texts.map((text) => ({ type: 'text', text })) };
+  const texts = textOnly(message, path).filter((text) => !isBlank(text));
+  const block: MessagesContentBlock = { type: 'tool_result', tool_use_id: message.tool_call_id };
+  // An empty result is a tool_result without content, which Anthropic takes (an empty text block it refuses).
+  if (texts.length > 0) block.content = texts.map((text) => ({ type: 'text', text }));
+  return block;
 }
 
 function tools(value: unknown): MessagesTool[] {
@@ -183,6 +210,8 @@ function tools(value: unknown): MessagesTool[] {
     if (!isRecord(tool) || tool.type !== 'function' || !isRecord(fn) || typeof fn.name !== 'string') {
       throw new ModelInputError(`tools[${at}]: only {type: "function", function: {name, description?, parameters?}} tools are supported by this endpoint's model`);
     }
+    // `strict: true` asks for arguments guaranteed to fit the schema, which this translation does not give.
+    if (fn.strict != null && fn.strict !== false) throw unsupported(`tools[${at}].function.strict`);
     const translated: MessagesTool = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
     if (typeof fn.description === 'string') translated.description = fn.description;
     return translated;
@@ -202,6 +231,11 @@ function toolChoice(choice: unknown, parallelToolCalls: unknown): MessagesToolCh
 
 function unsupported(field: string): ModelInputError {
   return new ModelInputError(`${field}: this parameter is not supported by this endpoint's model`);
+}
+
+/** Text Anthropic refuses as a text block: empty or only whitespace. */
+function isBlank(text: string): boolean {
+  return text.trim() === '';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -105,6 +105,58 @@ describe('Anthropic backend: streamed chat', () => {
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
+  it('finishes a stream whose message_delta usage holds nulls, keeping the counts from message_start', async () => {
+    // Prepare: Anthropic's types declare every message_delta count as number | null.
+    provider.answer((_request, response) => {
+      const stream = startEventStream(response);
+      stream.event('message_start', messageStart);
+      stream.event('content_block_delta', textDelta('Hello there.'));
+      stream.event('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { input_tokens: null, cache_creation_input_tokens: null, cache_read_input_tokens: null, output_tokens: 4, server_tool_use: null },
+      });
+      stream.event('message_stop', { type: 'message_stop' });
+      response.end();
+    });
+    // Act
+    const chunks = await collect(backend.streamChat(call()));
+    // Assess
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 21, completion_tokens: 4, total_tokens: 25 });
+  });
+
+  it('streams "{}" as the arguments of a tool called without parameters, as the whole answer gives them', async () => {
+    // Prepare: for a tool without parameters Anthropic streams one input_json_delta with no JSON.
+    const tools = [{ type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } }];
+    const toolUse = { type: 'tool_use', id: 'toolu_1', name: 'get_time', input: {} };
+    provider.answer((_request, response) => {
+      const stream = startEventStream(response);
+      stream.event('message_start', messageStart);
+      stream.event('content_block_start', { type: 'content_block_start', index: 0, content_block: toolUse });
+      stream.event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } });
+      stream.event('content_block_stop', { type: 'content_block_stop', index: 0 });
+      stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 10 } });
+      stream.event('message_stop', { type: 'message_stop' });
+      response.end();
+    });
+    const streamed = await collect(backend.streamChat({ ...call(), input: { ...call().input, tools } }));
+    provider.answer((_request, response) =>
+      sendJson(response, 200, { ...messageStart.message, content: [toolUse], stop_reason: 'tool_use', usage: { input_tokens: 21, output_tokens: 10 } }),
+    );
+    // Act
+    const whole = await backend.chat({ ...call(), input: { model: 'chat-endpoint', messages: call().input.messages, tools } });
+    // Assess
+    type ToolCall = { function: { arguments?: string } };
+    const streamedArguments = streamed
+      .flatMap((c) => (c.choices[0]?.delta.tool_calls ?? []) as ToolCall[])
+      .map((toolCall) => toolCall.function.arguments ?? '')
+      .join('');
+    const wholeArguments = (whole.choices[0]?.message.tool_calls as ToolCall[])[0]?.function.arguments;
+    expect(streamedArguments).toBe('{}');
+    expect(wholeArguments).toBe(streamedArguments);
+  });
+
   it('reports max_tokens as finish_reason length', async () => {
     provider.answer((_request, response) => {
       const stream = startEventStream(response);

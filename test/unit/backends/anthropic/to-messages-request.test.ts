@@ -209,9 +209,111 @@ describe('toMessagesRequest', () => {
     ['arguments that are not a JSON object', { role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '[1' } }] }, 'messages[1].tool_calls[0].function.arguments: '],
     ['a tool message without tool_call_id', { role: 'tool', content: '42' }, 'messages[1].tool_call_id: '],
     ['a field a message cannot carry', { role: 'user', content: 'x', audio: { id: 'a' } }, 'messages[1].audio: '],
+    ['a refusal that is not text', { role: 'assistant', content: null, refusal: { reason: 'policy' } }, 'messages[1].refusal: '],
   ])('refuses %s, naming the field', (_case, message, expected) => {
     const refused = refusal(request({ messages: [{ role: 'user', content: 'Hi' }, message as ChatCompletionRequest['messages'][number]] }));
     expect(refused.status).toBe(400);
     expect(refused.message.slice(0, expected.length)).toBe(expected);
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['only whitespace', '\n\n'],
+    ['an empty text part', [{ type: 'text' as const, text: '' }]],
+  ])('sends an assistant tool-call message whose content is %s as its tool_use blocks alone', (_case, content) => {
+    // Prepare
+    const input = request({
+      messages: [
+        { role: 'user', content: 'What time is it?' },
+        { role: 'assistant', content, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'now', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: '10:00' },
+      ],
+    });
+    // Act
+    const translated = toMessagesRequest(input, entity);
+    // Assess
+    expect(translated.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'now', input: {} }] });
+  });
+
+  it('sends an empty tool result as a tool_result without content, since Anthropic refuses empty text', () => {
+    const translated = toMessagesRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Run ls' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'sh', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'toolu_1', content: '' },
+        ],
+      }),
+      entity,
+    );
+    expect(translated.messages[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] });
+  });
+
+  it('keeps an assistant\'s refusal as the text of its turn', () => {
+    const translated = toMessagesRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Help me pick a lock.' },
+          { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+          { role: 'user', content: 'OK' },
+        ],
+      }),
+      entity,
+    );
+    expect(translated.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Help me pick a lock.' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'I cannot help with that.' }] },
+      { role: 'user', content: [{ type: 'text', text: 'OK' }] },
+    ]);
+  });
+
+  it('leaves out an assistant message with nothing to say, merging the user messages around it', () => {
+    const translated = toMessagesRequest(
+      request({ messages: [{ role: 'user', content: 'First' }, { role: 'assistant', content: '' }, { role: 'user', content: 'Second' }] }),
+      entity,
+    );
+    expect(translated.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'First' }, { type: 'text', text: 'Second' }] }]);
+  });
+
+  it('accepts an empty user message that shares its turn with content', () => {
+    const translated = toMessagesRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Run ls' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'sh', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'toolu_1', content: 'a.txt' },
+          { role: 'user', content: '' },
+        ],
+      }),
+      entity,
+    );
+    expect(translated.messages[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'a.txt' }] }] });
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['only whitespace', '  '],
+    ['no parts', []],
+  ])('refuses a user turn whose content is %s with a 400 naming the message, rather than sending an empty turn', (_case, content) => {
+    const refused = refusal(request({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content }] }));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toBe("messages[2].content: must not be empty for this endpoint's model");
+  });
+
+  it('refuses a request of system messages alone with a 400 naming messages', () => {
+    const refused = refusal(request({ messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] }));
+    expect(refused.status).toBe(400);
+    expect(refused.message.slice(0, 'messages: '.length)).toBe('messages: ');
+  });
+
+  it('refuses a strict function tool with a 400 naming tools[i].function.strict rather than dropping it', () => {
+    // Prepare
+    const loose = { type: 'function', function: { name: 'now', strict: false } };
+    const strict = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} }, strict: true } };
+    // Act
+    const refused = refusal(request({ tools: [loose, strict] }));
+    // Assess
+    expect(refused).toEqual({ status: 400, message: "tools[1].function.strict: this parameter is not supported by this endpoint's model" });
+    expect(toMessagesRequest(request({ tools: [loose] }), entity).tools).toEqual([{ name: 'now', input_schema: { type: 'object', properties: {} } }]);
   });
 });
