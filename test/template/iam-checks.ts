@@ -184,3 +184,23 @@ export function findAuditWritersOutsideDeleteDeny(template: CfnTemplate, auditBu
   }
   return findings.sort();
 }
+
+/**
+ * Function roles' grants of a KMS key's data-key actions (Encrypt, Decrypt, GenerateDataKey) not
+ * conditioned on `kms:ViaService`: every function uses the key only through S3, SQS and DynamoDB,
+ * so a direct decrypt by a function's credentials is never needed, and unconditioned it would read
+ * any ciphertext under the key.
+ */
+export function findDirectKeyUseGrants(template: CfnTemplate, keyId: string): string[] {
+  const findings: string[] = [];
+  for (const roleId of new Set(functionRoles(template).values())) {
+    if (roleId === undefined) continue;
+    for (const { where, statement } of roleStatements(template, roleId)) {
+      const dataKeyUse = asArray(statement.Action).some((pattern) => ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'].some((action) => actionPatternMatches(pattern, action)));
+      if (statement.Effect !== 'Allow' || !dataKeyUse || !refersTo(statement.Resource, keyId)) continue;
+      if (propertyAt(statement.Condition, 'StringEquals.kms:ViaService') === undefined) findings.push(`${where}: ${asArray(statement.Action).join(', ')} on ${keyId} without kms:ViaService`);
+    }
+  }
+  return findings.sort();
+}
+

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { asArray, copyOf, propertyAt, readPackagedTemplate, referencedIds, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
-import { allPolicyStatements, findAuditWritersOutsideDeleteDeny, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
+import { allPolicyStatements, findAuditWritersOutsideDeleteDeny, findDirectKeyUseGrants, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
 
@@ -39,6 +39,17 @@ describe('IAM in the packaged template', () => {
     );
     expect(sends.map(({ statement }) => [...referencedIds(statement.Resource)])).toEqual([['AuditReadsQueue']]);
     expect(referencedIds(propertyAt(template.Resources.AuditArchiverLambdaFunction!.Properties, 'Environment.Variables.AUDIT_READS_QUEUE_ARN'))).toEqual(new Set(['AuditReadsQueue']));
+  });
+
+  it('lets functions use the data key only through S3, SQS and DynamoDB (kms:ViaService), never decrypt directly', () => {
+    expect(findDirectKeyUseGrants(template, 'DataKey')).toEqual([]);
+  });
+
+  it('catches a function role granted the data key without kms:ViaService', () => {
+    const weakened = copyOf(template);
+    const grant = inlineStatements(weakened, 'AuditDigestFunctionRole').find((s) => asArray(s.Action).includes('kms:Decrypt'))!;
+    delete grant.Condition;
+    expect(findDirectKeyUseGrants(weakened, 'DataKey')).toEqual([expect.stringMatching(/^AuditDigestFunctionRole\.audit-digest\[\d+\]: kms:GenerateDataKey, kms:Decrypt on DataKey/)]);
   });
 
   it('names every function role that writes to the audit bucket in the bucket policy\'s deny of deletes', () => {
