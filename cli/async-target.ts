@@ -31,8 +31,9 @@ interface StackJson {
 
 /**
  * Environment variables win (a deployed stack: MODELGATE_API_URL, MODELGATE_API_KEY, and for the
- * queue ASYNC_QUEUE_URL, ASYNC_DLQ_URL, ASYNC_BUCKET from the stack's outputs, with the usual AWS
- * credentials); otherwise the local stack's `stack.json` and demo key in MODELGATE_HOME.
+ * queue ASYNC_QUEUE_URL, ASYNC_DLQ_URL, ASYNC_BUCKET and AUDIT_KMS_KEY_ID from the stack's
+ * outputs, with the usual AWS credentials); otherwise the local stack's `stack.json` and demo key
+ * in MODELGATE_HOME.
  */
 export function resolveAsyncTarget(env: NodeJS.ProcessEnv, cwd: string): AsyncTarget {
   const home = resolve(cwd, env.MODELGATE_HOME ?? '.modelgate');

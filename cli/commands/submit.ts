@@ -231,6 +231,9 @@ async function submitToQueue(target: AsyncTarget, endpoint: string, tenant: stri
   let text = inlineMessageText(head, body);
   if (text === undefined) {
     if (!target.bucket) throw new NoDeploymentError('a body too large for a message needs ASYNC_BUCKET (the AsyncBucketName output)');
+    // Without the key named, S3 would encrypt under the account's aws/s3 key, which any principal
+    // allowed to read the object can use: bodies must be under the stack's data key.
+    if (!target.kmsKeyId) throw new NoDeploymentError('a body too large for a message needs AUDIT_KMS_KEY_ID (the DataKeyArn output)');
     // Create-only, as the bucket demands under requests/. The id is fresh, so an object already
     // there is this body, stored by an attempt the SDK retried after it had succeeded.
     const bodies = createS3ObjectStore(target.s3, { bucket: target.bucket, kmsKeyId: target.kmsKeyId });

@@ -3,7 +3,7 @@ import type { ObjectStore } from '../ports/object-store';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
-  /** The customer-managed KMS key; the bucket's default key when absent. */
+  /** The customer-managed KMS key. Absent, S3 encrypts under the account's AWS-managed `aws/s3` key, not the bucket's default. */
   kmsKeyId?: string | undefined;
 }
 

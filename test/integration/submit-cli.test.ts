@@ -14,23 +14,25 @@ const client = stackClient();
 const folder = mkdtempSync(join(tmpdir(), 'modelgate-submit-'));
 
 /** The CLI in process, pointed at the running stack as a deployed one would be: by environment. */
-async function run(argv: string[]) {
+async function run(argv: string[], without: string[] = []) {
   let stdout = '';
   let stderr = '';
   const { stack } = client;
-  const env = {
+  const env: Record<string, string | undefined> = {
     MODELGATE_HOME: folder,
     MODELGATE_API_URL: stack.apiUrl,
     MODELGATE_API_KEY: stack.demoApiKey,
     ASYNC_QUEUE_URL: stack.asyncQueueUrl,
     ASYNC_DLQ_URL: stack.asyncDeadLetterQueueUrl,
     ASYNC_BUCKET: stack.asyncBucket,
+    AUDIT_KMS_KEY_ID: stack.environment.AUDIT_KMS_KEY_ID,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_SQS: stack.emulatorUrl,
     AWS_ENDPOINT_URL_S3: stack.emulatorUrl,
   };
+  for (const name of without) delete env[name];
   const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: folder, now: () => new Date() };
   const code = await main(argv, io);
   return { code, stdout, stderr };
@@ -65,6 +67,13 @@ describe('modelgate submit', () => {
     const result = await run(['submit', 'jobs', 'sentiment', '--count', '2', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } }), '--json']);
     // Assess
     expect(JSON.parse(result.stdout), result.stderr).toMatchObject({ via: 'sqs', submitted: 2, accepted: 2, succeeded: 2, failed: 0 });
+  }, 60_000);
+
+  it('refuses to store a body too large for a message without the stack\'s data key (S3 would use aws/s3)', async () => {
+    const text = 'I love this, it works wonderfully. '.repeat(7_200);
+    const result = await run(['submit', 'jobs', 'sentiment', '--count', '1', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } })], ['AUDIT_KMS_KEY_ID']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('AUDIT_KMS_KEY_ID (the DataKeyArn output)');
   }, 60_000);
 
   it('counts refusals apart and exits 1 when not every job succeeded', async () => {
