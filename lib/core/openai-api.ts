@@ -9,9 +9,16 @@ import { z } from 'zod';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() }).loose();
 const imagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string() }).loose() }).loose();
+const audioPart = z.object({ type: z.literal('input_audio'), input_audio: z.object({ data: z.string(), format: z.string() }).loose() }).loose();
+const filePart = z.object({ type: z.literal('file'), file: z.object({}).loose() }).loose();
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() }).loose();
 
-/** A message's content: a string, or an array of content parts. */
-export const messageContentSchema = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart]))]);
+/**
+ * A message's content: a string, or an array of OpenAI's content parts. Every part type OpenAI
+ * takes is accepted here; a backend that cannot carry one (Anthropic: audio, files) refuses it,
+ * naming it.
+ */
+export const messageContentSchema = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart, refusalPart]))]);
 
 export const chatMessageSchema = z
   .object({

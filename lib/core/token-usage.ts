@@ -51,7 +51,8 @@ function messageText(message: ChatMessage): string {
   const { content } = message;
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  // Images, audio and files are not estimated: backends that take them report their counts.
+  return content.map((part) => (part.type === 'text' ? part.text : part.type === 'refusal' ? part.refusal : '')).join('');
 }
 
 /**

@@ -140,6 +140,25 @@ describe('serveInvocation for LLM tasks', () => {
     expect(usage.events[0]?.units).toEqual({ kind: 'tokens', input: 11, output: 5, estimated: true });
   });
 
+  it('takes every content part type OpenAI takes (audio, files, refusals) and forwards them as sent', async () => {
+    // Prepare
+    let forwarded: unknown;
+    primary.chatWith = async (call) => {
+      forwarded = call.input.messages;
+      return completion('Heard it.', { prompt_tokens: 90, completion_tokens: 3, total_tokens: 93 });
+    };
+    const messages = [
+      { role: 'user', content: [{ type: 'text', text: 'Transcribe:' }, { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }, { type: 'file', file: { file_id: 'file-abc' } }] },
+      { role: 'assistant', content: [{ type: 'refusal', refusal: 'Not that one.' }] },
+      { role: 'user', content: 'Then this one.' },
+    ];
+    // Act
+    const { outcome } = await json('chat', { model: 'assistant', messages });
+    // Assess
+    expect(outcome.statusCode).toBe(200);
+    expect(forwarded).toEqual(messages);
+  });
+
   it('counts embeddings sent as token ids by their number, not their digits, when the backend reports none', async () => {
     // Prepare
     primary.embedWith = async () => ({ object: 'list', model: 'e5', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }] });

@@ -139,9 +139,15 @@ function contentBlocks(message: ChatMessage, path: string): MessagesContentBlock
   if (typeof content === 'string') pushText(content);
   else if (content != null) {
     content.forEach((part, at) => {
+      const partPath = `${path}.content[${at}]`;
       if (part.type === 'text') pushText(part.text);
-      else if (message.role !== 'user') throw new ModelInputError(`${path}.content[${at}]: only user messages may hold images`);
-      else blocks.push(imageBlock(part.image_url.url, `${path}.content[${at}].image_url.url`));
+      else if (part.type === 'refusal') {
+        if (message.role !== 'assistant') throw new ModelInputError(`${partPath}: only assistant messages may hold a refusal`);
+        pushText(part.refusal);
+      } else if (part.type === 'image_url') {
+        if (message.role !== 'user') throw new ModelInputError(`${partPath}: only user messages may hold images`);
+        blocks.push(imageBlock(part.image_url.url, `${partPath}.image_url.url`));
+      } else throw new ModelInputError(`${partPath}: ${part.type} parts are not supported by this endpoint's model`);
     });
   }
   if (message.role === 'assistant' && message.refusal != null) {

@@ -267,6 +267,22 @@ describe('toMessagesRequest', () => {
     ]);
   });
 
+  it('keeps an assistant\'s refusal part as the text of its turn', () => {
+    const translated = toMessagesRequest(
+      request({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot help with that.' }] }, { role: 'user', content: 'Why?' }] }),
+      entity,
+    );
+    expect(translated.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'I cannot help with that.' }] });
+  });
+
+  it.each([
+    ['audio', { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }, 'input_audio'],
+    ['a file', { type: 'file', file: { file_id: 'file-abc' } }, 'file'],
+  ] as const)('refuses %s in a user message with a 400 naming the part, rather than dropping it', (_name, part, type) => {
+    const input = request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this?' }, part] }] } as never);
+    expect(refusal(input)).toEqual({ status: 400, message: `messages[0].content[1]: ${type} parts are not supported by this endpoint's model` });
+  });
+
   it('leaves out an assistant message with nothing to say, merging the user messages around it', () => {
     const translated = toMessagesRequest(
       request({ messages: [{ role: 'user', content: 'First' }, { role: 'assistant', content: '' }, { role: 'user', content: 'Second' }] }),
