@@ -14,6 +14,13 @@ const filePart = z.object({ type: z.literal('file'), file: z.object({}).loose() 
 const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() }).loose();
 
 /**
+ * A backend that knows the prompt's exact token count before its stream ends (Anthropic's
+ * `message_start`) puts it on a chunk under this key. It is never sent (JSON has no symbols): a
+ * stream cut short before its usage chunk is billed for that count, not for an estimate.
+ */
+export const PROMPT_TOKENS = Symbol('modelgate.promptTokens');
+
+/**
  * A message's content: a string, or an array of OpenAI's content parts. Every part type OpenAI
  * takes is accepted here; a backend that cannot carry one (Anthropic: audio, files) refuses it,
  * naming it.

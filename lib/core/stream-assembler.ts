@@ -1,6 +1,6 @@
 import type { ModelChunk, ModelInput } from './model-call';
-import type { ChatCompletionChunk, CompletionChunk, OpenAiUsage } from './openai-api';
-import { answerMessageText, chatPromptText, completionPromptText, openAiUsage, tokenUsage, type TokenUsage } from './token-usage';
+import { PROMPT_TOKENS, type ChatCompletionChunk, type CompletionChunk, type OpenAiUsage } from './openai-api';
+import { answerMessageText, chatPromptText, completionPromptText, estimateTokens, openAiUsage, tokenUsage, type TokenUsage } from './token-usage';
 
 /** A tool call as its pieces arrive: id, type and name come first, the arguments in fragments. */
 interface ToolCallSoFar {
@@ -32,6 +32,8 @@ interface ToolCallDelta {
 export class StreamAssembler {
   private readonly choices = new Map<number, ChoiceSoFar>();
   private reported: OpenAiUsage | undefined;
+  /** The prompt's exact count, when the backend gave it before its usage chunk ({@link PROMPT_TOKENS}). */
+  private promptTokens: number | undefined;
   private id = '';
   private created = 0;
   private readonly callerWantsUsage: boolean;
@@ -51,6 +53,8 @@ export class StreamAssembler {
       this.created = chunk.created;
     }
     if (chunk.usage) this.reported = chunk.usage;
+    const promptTokens = (chunk as { [PROMPT_TOKENS]?: unknown })[PROMPT_TOKENS];
+    if (typeof promptTokens === 'number') this.promptTokens = promptTokens;
     if (chunk.object === 'chat.completion.chunk') {
       for (const choice of chunk.choices) {
         const soFar = this.choiceAt(choice.index, choice.finish_reason);
@@ -88,6 +92,8 @@ export class StreamAssembler {
   usage(): TokenUsage {
     const output = (): string => [...this.choices.values()].map((choice) => answerMessageText(answerMessage(choice))).join('');
     const { input } = this;
+    // Cut short before the usage chunk: the prompt as the backend counted it, the output estimated.
+    if (this.reported === undefined && this.promptTokens !== undefined) return { input: this.promptTokens, output: estimateTokens(output()), estimated: true };
     if (input.task === 'chat') return tokenUsage(this.reported, () => chatPromptText(input.request), output);
     if (input.task === 'completions') return tokenUsage(this.reported, () => completionPromptText(input.request), output);
     return tokenUsage(this.reported, () => '', output);

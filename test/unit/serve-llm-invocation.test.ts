@@ -3,7 +3,7 @@ import { apiKeyRecordFor } from '../../lib/core/api-key';
 import { CircuitBreakers } from '../../lib/core/circuit-breaker';
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { BadGatewayError, ModelInputError, ServiceUnavailableError } from '../../lib/core/errors';
-import type { ChatCompletion, ChatCompletionChunk } from '../../lib/core/openai-api';
+import { PROMPT_TOKENS, type ChatCompletion, type ChatCompletionChunk } from '../../lib/core/openai-api';
 import { serveInvocation, type InvocationDeps, type InvocationRequest, type InvocationSurface } from '../../lib/core/serve-invocation';
 import { FakeKeyStore, ManualClock, RecordingAuditSink, RecordingUsageSink, ScriptedBackend, scriptedRegistry } from '../fakes/fake-ports';
 
@@ -332,6 +332,18 @@ describe('serveInvocation for LLM tasks', () => {
       expect(JSON.parse(frames.at(-1)!)).toMatchObject({ error: { code: 'MODEL_ERROR', request_id: settled.audit.requestId } });
       expect(fallback.requests).toHaveLength(0);
       expect(audit.records[0]).toMatchObject({ status: 502, errorCode: 'MODEL_ERROR', streamed: true });
+    });
+
+    it('bills a stream cut short for the prompt count its backend gave at the start, not an estimate of it', async () => {
+      // Prepare: the first chunk carries the prompt's exact count (cached tokens included), then the model fails.
+      const first = Object.assign(chunk('Hello'), { [PROMPT_TOKENS]: 25_000 });
+      primary.streamChatWith = () => chunks([first, chunk(', audit')], new BadGatewayError('MODEL_ERROR', 'overloaded'));
+      // Act
+      const outcome = await serveInvocation(request('chat', { model: 'assistant', messages: MESSAGES, stream: true }), deps);
+      await readFrames(outcome.body as AsyncIterable<Uint8Array>);
+      await outcome.settled;
+      // Assess: "Hello, audit" is 12 bytes, 3 tokens estimated.
+      expect(usage.events[0]).toMatchObject({ status: 502, units: { kind: 'tokens', input: 25_000, output: 3, estimated: true } });
     });
 
     it('ends with an error event instead of [DONE] when the audit record cannot be handed off', async () => {

@@ -1,6 +1,6 @@
 import { describeIssues } from '../../core/describe-issues';
 import type { AnthropicEntity } from '../../core/endpoint-config';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../../core/openai-api';
+import { PROMPT_TOKENS, type ChatCompletionChunk, type ChatCompletionRequest } from '../../core/openai-api';
 import type { BackendCall } from '../../ports/model-backend';
 import { badBackendResponse, translateFetchFailure } from '../provider-http/provider-fetch';
 import { MalformedStreamError, readServerSentEvents } from '../provider-http/server-sent-events';
@@ -66,7 +66,8 @@ export async function* streamChat(
       if (event.type === 'message_start') {
         started = { id: event.message.id, model: event.message.model };
         usage = { ...event.message.usage };
-        yield chunk({ role: 'assistant', content: '' });
+        // Known exactly now: a stream that fails later is billed for it, not for an estimate.
+        yield Object.assign(chunk({ role: 'assistant', content: '' }), { [PROMPT_TOKENS]: toOpenAiUsage(usage).prompt_tokens });
         continue;
       }
       if (started === undefined) throw badBackendResponse(context.entity, `stream event ${event.type} before message_start`);

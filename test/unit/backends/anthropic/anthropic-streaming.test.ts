@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicBackend } from '../../../../lib/backends/anthropic/create-anthropic-backend';
 import type { AnthropicEntity } from '../../../../lib/core/endpoint-config';
+import { PROMPT_TOKENS } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { sendJson, startEventStream, startScriptedServer, type ScriptedServer } from '../scripted-server';
 import { collect, failureOf } from '../outcomes';
@@ -70,7 +71,7 @@ describe('Anthropic backend: streamed chat', () => {
     expect(sent.json).toEqual({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: [{ type: 'text', text: 'Count to two' }] }], stream: true });
     const base = { id: 'msg_02', object: 'chat.completion.chunk', created: NOW / 1000, model: 'claude-haiku-4-5-20251001' };
     expect(chunks).toEqual([
-      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], [PROMPT_TOKENS]: 21 },
       { ...base, choices: [{ index: 0, delta: { content: 'One,' }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: { content: ' two.' }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
@@ -194,6 +195,22 @@ describe('Anthropic backend: streamed chat', () => {
     expect(role.value).toMatchObject({ choices: [{ delta: { role: 'assistant' } }] });
     expect(text.value).toMatchObject({ choices: [{ delta: { content: 'One' } }] });
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_THROTTLED']);
+  });
+
+  it('gives the prompt\'s exact count, cached tokens included, on its first chunk, for a stream that fails before its usage chunk', async () => {
+    // Prepare
+    provider.answer((_request, response) => {
+      const stream = startEventStream(response);
+      stream.event('message_start', { ...messageStart, message: { ...messageStart.message, usage: { input_tokens: 5_000, cache_read_input_tokens: 20_000, output_tokens: 1 } } });
+      stream.event('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+      response.end();
+    });
+    const stream = backend.streamChat(call())[Symbol.asyncIterator]();
+    // Act
+    const role = await stream.next();
+    await failureOf(stream.next());
+    // Assess
+    expect((role.value as { [PROMPT_TOKENS]?: number })[PROMPT_TOKENS]).toBe(25_000);
   });
 
   it('throws from a later next() when the connection breaks after the first chunk', async () => {
