@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, inject, it } from 'vitest';
 import { createKeyObjectDigestSigner } from '../../lib/adapters/key-file-digest-signer';
 import { createAuditArchiveWriter } from '../../lib/core/audit-log/archive-writer';
+import { batchObjectKey, parseBatchObjectKey } from '../../lib/core/audit-log/layout';
 import { writeAuditDigest } from '../../lib/core/audit-log/digest';
 import { findAuditRecord, searchAuditLog } from '../../lib/core/audit-log/search';
 import { verifyAuditLog } from '../../lib/core/audit-log/verify';
@@ -54,7 +56,13 @@ function asGranted(store: ObjectStore, holderId: string, t: CfnTemplate = templa
   const deny = (what: string) => new AccessDenied(`${holderId} may not ${what}`);
   return {
     put: (key, body, options) => (grants.put.some((p) => matches(p, key)) ? store.put(key, body, options) : Promise.reject(deny(`s3:PutObject ${key}`))),
-    get: (key) => (grants.get.some((p) => matches(p, key)) ? store.get(key) : Promise.reject(deny(`s3:GetObject ${key}`))),
+    async get(key) {
+      if (!grants.get.some((p) => matches(p, key))) throw deny(`s3:GetObject ${key}`);
+      const bytes = await store.get(key);
+      // S3 answers a missing key with 404 only to a caller that may list where it would be; to others, 403.
+      if (bytes === undefined && !grants.listPrefixes.some((p) => matches(p, key))) throw deny(`s3:ListBucket, so S3 answers 403 for the missing ${key}`);
+      return bytes;
+    },
     list(prefix, options) {
       if (!grants.listPrefixes.some((p) => matches(p, prefix))) throw deny(`s3:ListBucket ${prefix}`);
       return store.list(prefix, options);
@@ -93,6 +101,22 @@ describe('the audit log with each role\'s grants from the packaged template', ()
     expect((await findAuditRecord(reader, requestIdOf(3)))?.record.requestId).toBe(requestIdOf(3));
     const found = await searchAuditLog(reader, { ...DAY, limit: 100 });
     expect(found.records.map((record) => record.requestId)).toContain(requestIdOf(7));
+  });
+
+  it('lets the audit API pass over a batch object whose chain entry does not exist (a 404 needs s3:ListBucket on the chain)', async () => {
+    // Prepare: an object slipped in under a sequence number the chain has not reached.
+    const bucket = await writtenLog();
+    const real = await findAuditRecord(bucket, requestIdOf(3));
+    const name = parseBatchObjectKey(real!.objectKey)!;
+    const forged = batchObjectKey({ ...name, seq: name.seq + 1_000, recordsHashPrefix: '0'.repeat(16) });
+    await bucket.put(forged, gzipSync(`${JSON.stringify({ ...real!.record, tenant: 'someone-else' })}\n`));
+    const reader = asGranted(bucket, 'AuditRecordsFunctionRole');
+    // Act
+    const shown = await findAuditRecord(reader, requestIdOf(3));
+    const page = await searchAuditLog(reader, { ...DAY, limit: 100 });
+    // Assess
+    expect(shown?.record.tenant).toBe(real!.record.tenant);
+    expect(page.records.filter((record) => record.requestId === requestIdOf(3))).toEqual([real!.record]);
   });
 
   it('lets an auditor (AuditorPolicy) verify the log', async () => {
