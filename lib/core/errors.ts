@@ -114,11 +114,15 @@ export class InternalError extends AppError {
   readonly code = 'INTERNAL_ERROR';
 }
 
-/** 502: the model failed (its own 5xx) or answered with something that is not a prediction. */
+/**
+ * 502: the model failed (its own 5xx), answered with something that is not a prediction, or its
+ * provider refused modelgate's call (`BACKEND_REFUSED`: our key, quota or configuration, which
+ * the same call again cannot cure).
+ */
 export class BadGatewayError extends AppError {
   readonly statusCode = 502;
   readonly code: string;
-  constructor(code: 'MODEL_ERROR' | 'BAD_BACKEND_RESPONSE', message: string, options?: AppErrorOptions) {
+  constructor(code: 'MODEL_ERROR' | 'BAD_BACKEND_RESPONSE' | 'BACKEND_REFUSED', message: string, options?: AppErrorOptions) {
     super(message, options);
     this.code = code;
   }

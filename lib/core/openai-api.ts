@@ -110,13 +110,14 @@ export const chatCompletionSchema = z
         z
           .object({
             index: z.number().int(),
-            message: z.object({ role: z.literal('assistant'), content: z.string().nullable() }).loose(),
+            // A message that only calls tools may leave `content` out, not only set it to null.
+            message: z.object({ role: z.literal('assistant'), content: z.string().nullish() }).loose(),
             finish_reason: finishReason,
           })
           .loose(),
       )
       .min(1),
-    usage: usageSchema.optional(),
+    usage: usageSchema.nullish(),
   })
   .loose();
 
@@ -146,7 +147,7 @@ export const completionSchema = z
     created: z.number().int(),
     model: z.string(),
     choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: finishReason.optional() }).loose()).min(1),
-    usage: usageSchema.optional(),
+    usage: usageSchema.nullish(),
   })
   .loose();
 
@@ -161,7 +162,7 @@ export const embeddingsSchema = z
     object: z.literal('list'),
     model: z.string(),
     data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.array(z.number()) }).loose()).min(1),
-    usage: usageSchema.optional(),
+    usage: usageSchema.nullish(),
   })
   .loose();
 

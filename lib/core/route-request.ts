@@ -30,9 +30,9 @@ const MIN_ATTEMPT_MS = 20;
 /**
  * Routes one request through an endpoint's served entities: the first choice by traffic weight
  * (sticky per request id), then its fallbacks in order. Throttling, 5xx, timeouts and connection
- * failures are retried on the same entity with full-jitter backoff (timeouts are not: they fall
- * back at once), then fall back to the next entity; a model's own 4xx and a malformed answer are
- * returned at once and never retried. Nothing starts after `deadline` (monotonic ms); each attempt is cut at the entity's
+ * failures are retried on the same entity with full-jitter backoff (timeouts and a provider's
+ * refusal of our call are not: they fall back at once), then fall back to the next entity; a
+ * model's own 4xx and a malformed answer are returned at once and never retried. Nothing starts after `deadline` (monotonic ms); each attempt is cut at the entity's
  * timeout or the deadline, whichever comes first. Entities whose circuit is open are skipped.
  * Never throws: the result says which entity answered or why none did.
  */
@@ -86,7 +86,7 @@ export async function routeRequest<T>(
         }
         breaker.recordFailure(ticket, deps.now());
         lastError = error;
-        if (error instanceof GatewayTimeoutError || retry === routing.retries) break;
+        if (!worthRetryingHere(error) || retry === routing.retries) break;
         const delay = deps.random() * routing.backoffMs * 2 ** retry;
         if (deps.now() + delay + MIN_ATTEMPT_MS > deadline) break;
         await deps.sleep(delay);
@@ -118,6 +118,15 @@ export function routePlan(endpoint: ServingEndpoint, requestId: string): ServedE
 export function isRetriable(error: AppError): boolean {
   if (error instanceof BadGatewayError) return error.code !== 'BAD_BACKEND_RESPONSE';
   return error instanceof ServiceUnavailableError || error instanceof GatewayTimeoutError;
+}
+
+/**
+ * Whether the same entity may answer if asked again: not after a timeout (it is slow now), nor
+ * when its provider refused our call (our key, quota or configuration: every call would be
+ * refused alike). Both still fall back to the next entity, and count on the breaker.
+ */
+function worthRetryingHere(error: AppError): boolean {
+  return !(error instanceof GatewayTimeoutError) && error.code !== 'BACKEND_REFUSED';
 }
 
 function failure<T>(error: AppError, entity: ServedEntity | undefined, attempts: RouteAttempt[]): RouteResult<T> {

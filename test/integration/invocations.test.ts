@@ -176,7 +176,7 @@ describe('POST /serving-endpoints/{name}/invocations, through the local stack', 
     });
 
     it('a served entity SageMaker does not know → 502, not the caller\'s fault', async () => {
-      await expectRefusal(await client.invoke('ghost', SENTIMENT), 502, 'MODEL_ERROR');
+      await expectRefusal(await client.invoke('ghost', SENTIMENT), 502, 'BACKEND_REFUSED');
     });
 
     it('a backend slower than the endpoint\'s timeout → 504, answered at the deadline', async () => {

@@ -16,10 +16,10 @@ describe('describeIssues: what a caller is told about a body that does not fit',
       'messages[0].content[0].image_url: Invalid input: expected object, received undefined',
     ],
     [
-      'a content part of a type not served',
+      'a content part of a type OpenAI does not have',
       chatCompletionRequestSchema,
-      { model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio' }] }] },
-      "messages[0].content[0].type: Invalid discriminator value. Expected 'text' | 'image_url'",
+      { model: 'm', messages: [{ role: 'user', content: [{ type: 'video' }] }] },
+      "messages[0].content[0].type: Invalid discriminator value. Expected 'text' | 'image_url' | 'input_audio' | 'file' | 'refusal'",
     ],
     ['3,000 inputs to embed', embeddingsRequestSchema, { model: 'm', input: Array.from({ length: 3_000 }, () => 'a') }, 'input: Too big: expected array to have <=2048 items'],
   ])('names the field and the problem of the shape it came closest to: %s', (_case, schema, body, expected) => {

@@ -16,11 +16,14 @@ import { readErrorBody, type ProviderAnswer, type ProviderCallContext } from '..
  */
 export async function openAiErrorFrom(response: ProviderAnswer, context: ProviderCallContext, apiKey: string | undefined): Promise<AppError> {
   const text = await readErrorBody(response);
+  const payload = parseOrUndefined(text);
   return providerFailureError({
-    kind: classifyHttpStatus(response.status),
+    kind: quotaExhausted(payload) ? 'refused' : classifyHttpStatus(response.status),
     entity: context.entity,
     status: response.status,
-    message: openAiErrorMessage(parseOrUndefined(text), apiKey) ?? (text.trim() ? safeProviderText(text, apiKey) : undefined),
+    // A page from a proxy in front of the server (nginx, a load balancer) describes our
+    // infrastructure, not the caller's input: only plain text is repeated.
+    message: openAiErrorMessage(payload, apiKey) ?? (text.trim() && !looksLikeMarkup(text) ? safeProviderText(text, apiKey) : undefined),
     retryAfter: retryAfterSeconds((name) => response.header(name)),
     cause: new ProviderResponseError(response.status, safeProviderText(text, apiKey, 2_000)),
   });
@@ -53,9 +56,23 @@ function openAiErrorMessage(payload: unknown, apiKey: string | undefined): strin
   return typeof message === 'string' && message.trim() !== '' ? safeProviderText(message, apiKey) : undefined;
 }
 
+/**
+ * OpenAI answers 429 `insufficient_quota` when our account is out of credit: no wait cures that,
+ * unlike a rate limit, so it is a refusal of our call, not throttling.
+ */
+function quotaExhausted(payload: unknown): boolean {
+  const error = isRecord(payload) ? payload.error : undefined;
+  return isRecord(error) && (error.code === 'insufficient_quota' || error.type === 'insufficient_quota');
+}
+
+function looksLikeMarkup(text: string): boolean {
+  return /<\/?[a-z!][^>]*>/i.test(text);
+}
+
 /** Mid-stream errors carry no status; their `type` or string `code` says what happened. */
 function classifyErrorType(details: Record<string, unknown>): ProviderFailureKind {
   const label = `${String(details.type ?? '')} ${String(details.code ?? '')}`.toLowerCase();
+  if (label.includes('insufficient_quota')) return 'refused';
   if (label.includes('rate_limit') || label.includes('overloaded')) return 'throttled';
   if (label.includes('invalid_request')) return 'input';
   return 'failed';

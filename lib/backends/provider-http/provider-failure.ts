@@ -9,7 +9,8 @@ import {
  * What a provider's refusal means for modelgate, whatever the provider's own vocabulary:
  * - `input`: the caller's request was wrong (a 400 the caller can fix; never retried);
  * - `credentials`: the provider refused modelgate's own key (our configuration, never the caller's);
- * - `refused`: the provider refused the call for another reason of ours (unknown model, wrong path);
+ * - `refused`: the provider refused the call for another reason of ours (unknown model, wrong
+ *   path, our account out of quota);
  * - `throttled`: too busy right now; retry later or elsewhere;
  * - `unavailable`: down or not ready;
  * - `failed`: the model failed while answering.
@@ -63,9 +64,9 @@ export function providerFailureError(failure: ProviderFailure): AppError {
       return new ModelInputError(`The model rejected the input${status}${detail}`, { cause });
     }
     case 'credentials':
-      return new BadGatewayError('MODEL_ERROR', `The provider behind ${entity} refused modelgate's credentials${status}`, { cause });
+      return new BadGatewayError('BACKEND_REFUSED', `The provider behind ${entity} refused modelgate's credentials${status}`, { cause });
     case 'refused':
-      return new BadGatewayError('MODEL_ERROR', `The provider behind ${entity} refused the call${status}`, { cause });
+      return new BadGatewayError('BACKEND_REFUSED', `The provider behind ${entity} refused the call${status}`, { cause });
     case 'throttled':
       return new ServiceUnavailableError('BACKEND_THROTTLED', `Served entity ${entity} is at capacity; retry later`, {
         cause,

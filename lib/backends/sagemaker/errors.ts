@@ -54,7 +54,7 @@ export function translateSageMakerError(error: unknown, call: { entity: SageMake
     }
     // ValidationError and the like: our request to SageMaker was wrong (unknown endpoint, bad
     // variant) – a configuration fault on our side, not the caller's.
-    return new BadGatewayError('MODEL_ERROR', `Served entity ${entity} refused the call`, { cause: error });
+    return new BadGatewayError('BACKEND_REFUSED', `Served entity ${entity} refused the call`, { cause: error });
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && CONNECTION_FAILURES.has(code)) return unreachable(entity, error);

@@ -136,6 +136,23 @@ describe('routeRequest', () => {
     expect(calls).toEqual(['primary', 'fallback']);
   });
 
+  it('falls back at once, without retrying the entity, when its provider refused our call (key, quota, configuration)', async () => {
+    const calls: string[] = [];
+    const result = await routeRequest(
+      endpoint({ routing: { retries: 2, breakerFailures: 3, breakerCooldownMs: 5_000 } }),
+      'r1',
+      1_000,
+      async (entity) => {
+        calls.push(entity.name);
+        if (entity.name === 'primary') throw new BadGatewayError('BACKEND_REFUSED', "The provider behind primary refused modelgate's credentials (status 401)");
+        return 'from fallback';
+      },
+      virtualDeps(),
+    );
+    expect(calls).toEqual(['primary', 'fallback']);
+    expect(result).toMatchObject({ ok: true, value: 'from fallback', entity: { name: 'fallback' } });
+  });
+
   it('never retries or falls back on the model\'s own 4xx', async () => {
     // Prepare
     const calls: string[] = [];

@@ -179,9 +179,9 @@ describe('Anthropic backend: errors', () => {
     [529, 'overloaded_error', 503, 'BACKEND_THROTTLED'],
     [429, 'rate_limit_error', 503, 'BACKEND_THROTTLED'],
     [500, 'api_error', 502, 'MODEL_ERROR'],
-    [401, 'authentication_error', 502, 'MODEL_ERROR'],
-    [403, 'permission_error', 502, 'MODEL_ERROR'],
-    [404, 'not_found_error', 502, 'MODEL_ERROR'],
+    [401, 'authentication_error', 502, 'BACKEND_REFUSED'],
+    [403, 'permission_error', 502, 'BACKEND_REFUSED'],
+    [404, 'not_found_error', 502, 'BACKEND_REFUSED'],
     [413, 'request_too_large', 400, 'MODEL_REJECTED_INPUT'],
     [500, 'constructor', 502, 'MODEL_ERROR'],
   ])('turns a %i %s into %i %s', async (status, type, expectedStatus, expectedCode) => {
@@ -215,7 +215,7 @@ describe('Anthropic backend: errors', () => {
     const error = await failureOf(backend.chat(call()));
     await elsewhere.close();
     // Assess
-    expect([error.statusCode, error.code]).toEqual([502, 'MODEL_ERROR']);
+    expect([error.statusCode, error.code]).toEqual([502, 'BACKEND_REFUSED']);
     expect(elsewhere.requests).toHaveLength(0);
   });
 

@@ -153,7 +153,7 @@ describe('OpenAI backend: errors', () => {
     // Act
     const error = await failureOf(backend.chat(call(chatRequest)));
     // Assess
-    expect([error.statusCode, error.code]).toEqual([502, 'MODEL_ERROR']);
+    expect([error.statusCode, error.code]).toEqual([502, 'BACKEND_REFUSED']);
     expect(error.message).toBe(`The provider behind gpt-primary refused modelgate's credentials (status ${status})`);
     expect(everythingSaidBy(error)).not.toContain(API_KEY);
   });
@@ -162,7 +162,7 @@ describe('OpenAI backend: errors', () => {
     const { backend } = setup();
     provider.answer((_request, response) => sendJson(response, 404, { error: { message: 'The model `gpt-5-typo` does not exist', type: 'invalid_request_error' } }));
     const error = await failureOf(backend.chat(call(chatRequest)));
-    expect([error.statusCode, error.code]).toEqual([502, 'MODEL_ERROR']);
+    expect([error.statusCode, error.code]).toEqual([502, 'BACKEND_REFUSED']);
     expect(error.message).not.toContain('gpt-5-typo');
   });
 
@@ -181,6 +181,34 @@ describe('OpenAI backend: errors', () => {
     provider.answer((_request, response) => sendJson(response, 429, { error: { message: 'Rate limit reached' } }));
     const error = await failureOf(backend.chat(call(chatRequest)));
     expect([error.code, error.headers]).toEqual(['BACKEND_THROTTLED', {}]);
+  });
+
+  it('turns a 429 insufficient_quota (our account out of credit) into a refusal of our call, not throttling', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response) =>
+      sendJson(response, 429, { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } }),
+    );
+    const error = await failureOf(backend.chat(call(chatRequest)));
+    expect([error.statusCode, error.code, error.message]).toEqual([502, 'BACKEND_REFUSED', 'The provider behind gpt-primary refused the call (status 429)']);
+  });
+
+  it('repeats no markup page from a proxy in front of the provider, only its status', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response) =>
+      response.writeHead(413, { 'content-type': 'text/html' }).end('<html><head><title>413 Request Entity Too Large</title></head><body><center>nginx/1.18.0 (Ubuntu)</center></body></html>'),
+    );
+    const error = await failureOf(backend.chat(call(chatRequest)));
+    expect([error.statusCode, error.message]).toEqual([400, 'The model rejected the input (status 413)']);
+  });
+
+  it.each([
+    ['usage null', { ...chatCompletion, usage: null }],
+    ['a tool-calling message without content', { ...chatCompletion, choices: [{ index: 0, message: { role: 'assistant', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] }],
+  ])('takes an answer with %s', async (_case, answer) => {
+    const { backend } = setup();
+    provider.answer((_request, response) => sendJson(response, 200, answer));
+    const reply = await backend.chat(call(chatRequest));
+    expect(reply.object).toBe('chat.completion');
   });
 
   it('turns a 500 into a 502 MODEL_ERROR that does not repeat the provider\'s text', async () => {

@@ -65,7 +65,7 @@ describe('translateSageMakerError', () => {
     ['ModelNotReadyException', new ModelNotReadyException(meta(429)), 503, 'BACKEND_THROTTLED'],
     ['ServiceUnavailable', new ServiceUnavailable(meta(503)), 503, 'BACKEND_UNAVAILABLE'],
     ['InternalFailure', new InternalFailure(meta(500)), 503, 'BACKEND_UNAVAILABLE'],
-    ['ValidationError (unknown endpoint)', new ValidationError(meta(400)), 502, 'MODEL_ERROR'],
+    ['ValidationError (unknown endpoint)', new ValidationError(meta(400)), 502, 'BACKEND_REFUSED'],
     ['ModelStreamError (the model failed mid-stream)', new ModelStreamError(meta(200)), 502, 'MODEL_ERROR'],
     ['InternalStreamFailure', new InternalStreamFailure(meta(200)), 503, 'BACKEND_UNAVAILABLE'],
   ])('maps %s to %i %s', (_name, error, status, code) => {
