@@ -106,6 +106,7 @@ export async function* streamChat(
           if (event.delta.stop_reason != null) yield chunk({}, finishReason(event.delta.stop_reason));
           break;
         case 'message_stop':
+          response.keepConnection();
           yield { ...chunk({}), choices: [], usage: toOpenAiUsage(usage) };
           return;
       }

@@ -30,6 +30,7 @@ export async function* readOpenAiStream<Chunk extends StreamedChunk>(
     for await (const event of readServerSentEvents(response.body)) {
       if (event.data === '[DONE]') {
         finished = true;
+        response.keepConnection();
         break;
       }
       let payload: unknown;

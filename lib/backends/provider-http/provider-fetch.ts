@@ -33,11 +33,20 @@ export interface ProviderAnswer {
   ok: boolean;
   /** A header's value (names in any case); repeated headers are joined with `, `. */
   header(name: string): string | undefined;
-  /** Leaving a `for await` over it early stops the read. */
+  /** Leaving a `for await` over it early stops the read and closes the connection (but see `keepConnection`). */
   body: AsyncIterable<Uint8Array>;
   /** Stops reading an answer that will not be read to its end. */
   discard(): void;
+  /**
+   * The reader met the answer's end marker (a stream's `[DONE]`) and leaves: what is left of the
+   * body (its last chunk, usually here already) is read in the background, briefly, so that the
+   * connection goes back to the pool rather than being closed. Called before leaving the loop.
+   */
+  keepConnection(): void;
 }
+
+/** How long the rest of a body may take to arrive after its end marker before the connection is cut. */
+const drainAfterEndMarkerMs = 1_000;
 
 // Connections to providers stay open between requests, for as long as the container lives.
 const httpAgent = new HttpAgent({ keepAlive: true });
@@ -78,6 +87,7 @@ export function postJson(url: string, call: { headers: Record<string, string>; b
         // only keeps one that happens before the reader starts from being an uncaught error.
         answer.on('error', () => undefined);
         const status = answer.statusCode ?? 0;
+        let keep = false;
         resolve({
           status,
           ok: status >= 200 && status < 300,
@@ -85,8 +95,11 @@ export function postJson(url: string, call: { headers: Record<string, string>; b
             const value = answer.headers[name.toLowerCase()];
             return Array.isArray(value) ? value.join(', ') : value;
           },
-          body: answer,
+          body: bodyOf(answer, () => keep),
           discard: () => answer.destroy(),
+          keepConnection: () => {
+            keep = true;
+          },
         });
       },
     );
@@ -94,6 +107,38 @@ export function postJson(url: string, call: { headers: Record<string, string>; b
     outgoing.on('error', (error) => reject(translateFetchFailure(error, context)));
     outgoing.end(body);
   });
+}
+
+/**
+ * An answer's chunks. Leaving a `for await` early closes the connection, as a half-read answer
+ * cannot be reused; once the reader has its end marker (`keepConnection`), the rest is drained
+ * instead: a streamed call then leaves a connection the next call reuses (no new TCP and TLS
+ * handshake to the provider per stream).
+ */
+function bodyOf(answer: IncomingMessage, keep: () => boolean): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const chunks = answer.iterator({ destroyOnReturn: false });
+      return {
+        next: () => chunks.next(),
+        async return(value?: unknown) {
+          await chunks.return?.();
+          if (keep()) drainBriefly(answer);
+          else answer.destroy();
+          return { done: true, value };
+        },
+      };
+    },
+  };
+}
+
+function drainBriefly(answer: IncomingMessage): void {
+  if (answer.readableEnded) return;
+  const cut = setTimeout(() => answer.destroy(), drainAfterEndMarkerMs);
+  cut.unref();
+  const settled = () => clearTimeout(cut);
+  answer.once('end', settled).once('close', settled);
+  answer.resume();
 }
 
 type RequestTarget = Pick<RequestOptions, 'protocol' | 'hostname' | 'port' | 'path' | 'auth'>;

@@ -158,6 +158,27 @@ describe('Anthropic backend: streamed chat', () => {
     expect(wholeArguments).toBe(streamedArguments);
   });
 
+  it('leaves the connection for the next call once a stream has ended with message_stop', async () => {
+    // Prepare
+    const ports: Array<number | undefined> = [];
+    provider.answer((_request, response, raw) => {
+      ports.push(raw.socket.remotePort);
+      const stream = startEventStream(response);
+      stream.event('message_start', messageStart);
+      stream.event('content_block_delta', textDelta('One'));
+      stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } });
+      stream.event('message_stop', { type: 'message_stop' });
+      response.end();
+    });
+    // Act
+    for (let i = 0; i < 3; i += 1) {
+      await collect(backend.streamChat(call()));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Assess
+    expect(new Set(ports).size).toBe(1);
+  });
+
   it('reports max_tokens as finish_reason length', async () => {
     provider.answer((_request, response) => {
       const stream = startEventStream(response);

@@ -65,6 +65,41 @@ describe('OpenAI backend: streamed chat', () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage });
   });
 
+  it('leaves the connection for the next call once a stream has ended with [DONE], as a JSON call does', async () => {
+    // Prepare
+    const ports: Array<number | undefined> = [];
+    provider.answer((_request, response, raw) => {
+      ports.push(raw.socket.remotePort);
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(`data: ${JSON.stringify(chunk('One'))}\n\ndata: ${JSON.stringify(chunk(null))}\n\ndata: [DONE]\n\n`);
+    });
+    // Act: three streams, one after the other.
+    for (let i = 0; i < 3; i += 1) {
+      await collect(backend.streamChat(call()));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Assess: one connection served all three.
+    expect(new Set(ports).size).toBe(1);
+  });
+
+  it('ends a stream at [DONE] even when the server keeps its body open, and closes that connection soon after', async () => {
+    // Prepare
+    let closed: Promise<void> | undefined;
+    provider.answer((_request, response, raw) => {
+      closed = new Promise((resolve) => raw.socket.once('close', () => resolve()));
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(`data: ${JSON.stringify(chunk('One'))}\n\ndata: [DONE]\n\n`);
+    });
+    // Act
+    const startedAt = performance.now();
+    const chunks = await collect(backend.streamChat(call()));
+    const tookMs = performance.now() - startedAt;
+    // Assess
+    expect(chunks).toHaveLength(1);
+    expect(tookMs).toBeLessThan(500);
+    await closed;
+  });
+
   it('yields no usage chunk when the server reports no usage', async () => {
     provider.answer((_request, response) => {
       const stream = startEventStream(response);
