@@ -156,23 +156,45 @@ const redrive: Command = {
     const limit = typeof values.limit === 'string' ? positiveInteger(values.limit, '--limit') : Number.POSITIVE_INFINITY;
     const target = resolveAsyncTarget(io.env, io.cwd);
     if (!target.queueUrl || !target.deadLetterQueueUrl) throw new NoDeploymentError('set ASYNC_QUEUE_URL and ASYNC_DLQ_URL (stack outputs), or start the local stack');
+    // A batch call succeeds while some of its entries fail (SQS answers 200 and lists them): only
+    // what was sent is deleted from the DLQ, and only what was deleted counts as moved.
     let moved = 0;
-    while (moved < limit) {
+    let notSent = 0;
+    let sentButKept = 0;
+    while (moved + notSent + sentButKept < limit) {
       const { Messages = [] } = await target.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MaxNumberOfMessages: Math.min(10, limit - moved), WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: target.deadLetterQueueUrl,
+          MaxNumberOfMessages: Math.min(10, limit - moved - notSent - sentButKept),
+          WaitTimeSeconds: 1,
+          // Long enough that a message whose send failed is not received again in this run.
+          VisibilityTimeout: 300,
+          MessageAttributeNames: ['All'],
+        }),
       );
       if (Messages.length === 0) break;
-      await target.sqs.send(
+      const sent = await target.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: target.queueUrl,
           Entries: Messages.map((message, i) => ({ Id: String(i), MessageBody: message.Body ?? '', MessageAttributes: message.MessageAttributes })),
         }),
       );
-      await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: target.deadLetterQueueUrl, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })) }));
-      moved += Messages.length;
+      const sentIds = new Set((sent.Successful ?? []).map((entry) => entry.Id));
+      const delivered = Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })).filter((entry) => sentIds.has(entry.Id));
+      notSent += Messages.length - delivered.length;
+      if (delivered.length === 0) continue;
+      const deleted = await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: target.deadLetterQueueUrl, Entries: delivered }));
+      const removed = deleted.Successful?.length ?? 0;
+      moved += removed;
+      sentButKept += delivered.length - removed;
     }
-    io.stdout(json ? `${JSON.stringify({ moved })}\n` : `Moved ${moved} message(s) from the DLQ back to the request queue.\n`);
-    return EXIT.ok;
+    if (json) io.stdout(`${JSON.stringify({ moved, notSent, sentButKept })}\n`);
+    else {
+      io.stdout(`Moved ${moved} message(s) from the DLQ back to the request queue.\n`);
+      if (notSent > 0) io.stdout(`${notSent} could not be sent and stay in the DLQ (visible again in 5 minutes): run this again.\n`);
+      if (sentButKept > 0) io.stdout(`${sentButKept} were sent but could not be deleted from the DLQ; a later redrive sends them again, and the worker runs each request once.\n`);
+    }
+    return notSent + sentButKept > 0 ? EXIT.problem : EXIT.ok;
   },
 };
 
