@@ -1,4 +1,4 @@
-import { generateApiKey, keyLimitsSchema, roleSchema, tenantNameSchema, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
+import { apiKeyRecordSchema, generateApiKey, keyLimitsSchema, roleSchema, tenantNameSchema, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
 import { EXIT, UsageError, type CliIo, type Command, type CommandGroup } from '../command';
 import { resolveGovernanceDeployment, type GovernanceDeployment } from '../governance';
 import { formatTable } from '../table';
@@ -102,11 +102,14 @@ const create: Command = {
     if (roles.length === 0) throw new UsageError('--roles needs at least one role');
     const endpointsText = text(values, 'endpoints') ?? '*';
     const endpoints = endpointsText.split(',').map((name) => name.trim()).filter(Boolean);
+    const name = text(values, 'name');
+    if (name !== undefined && !apiKeyRecordSchema.shape.name.safeParse(name).success) throw new UsageError('--name is at most 100 characters');
+    const limits = limitsFrom(values);
     const deployment = resolveGovernanceDeployment(io.env, io.cwd);
     const known = new Set(deployment.config().endpoints.map((endpoint) => endpoint.name));
     const unknown = endpoints.filter((name) => name !== '*' && !known.has(name));
     if (unknown.length > 0) throw new UsageError(`no serving endpoint named ${unknown.join(', ')} (configured: ${[...known].join(', ')})`);
-    const { apiKey, record } = generateApiKey({ tenant, roles: roles as Role[], endpoints, now: io.now(), name: text(values, 'name'), limits: limitsFrom(values) });
+    const { apiKey, record } = generateApiKey({ tenant, roles: roles as Role[], endpoints, now: io.now(), name, limits });
     await deployment.keys.create(record);
     if (json) {
       io.stdout(`${JSON.stringify({ apiKey, record }, null, 2)}\n`);
@@ -159,8 +162,10 @@ function statusCommand(name: 'revoke' | 'suspend' | 'lift', summary: string, fro
     options: { reason: { type: 'string', valueName: 'text', description: 'why (kept on the key, shown by keys show)' } },
     async run({ positionals, values, json }, io) {
       const keyId = positionals[0]!;
-      const deployment = resolveGovernanceDeployment(io.env, io.cwd);
       const reason = text(values, 'reason') ?? `${name === 'lift' ? 'lifted' : `${name}d`} by an admin`;
+      // Checked before the write: a record the key store cannot read back would lock the key out of every command.
+      if (!apiKeyRecordSchema.shape.statusReason.safeParse(reason).success) throw new UsageError('--reason is at most 500 characters');
+      const deployment = resolveGovernanceDeployment(io.env, io.cwd);
       const result = await deployment.keys.changeStatus(keyId, { from, to, reason, at: io.now() });
       if (!result) {
         io.stderr(`No key ${keyId} in ${deployment.description}.\n`);

@@ -55,6 +55,11 @@ describe('the modelgate CLI', () => {
     [['audit', 'verify', 'last tuesday'], /"last tuesday" is not a time/],
     // Refused before anything is created: past what a date holds the old key could no longer be read.
     [['keys', 'rotate', 'key_0000000000000000', '--grace', '100000000d'], /--grace is at most 365d, not "100000000d"/],
+    // Refused before the write: a reason or name the key store cannot read back would lock the key out of every command.
+    [['keys', 'revoke', 'key_0000000000000000', '--reason', 'Leaked in a public repo. '.repeat(21)], /--reason is at most 500 characters/],
+    [['keys', 'create', '--tenant', 'acme', '--name', 'n'.repeat(101)], /--name is at most 100 characters/],
+    [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /rpm/],
+    [['budgets', 'set', '--tenant', 'acme', '--monthly', '9500000'], /--monthly is at most 9007199\.25/],
   ])('refuses %j with a usage error (exit 2) that says what is wrong', async (argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);
