@@ -8,7 +8,7 @@ import { InvalidRequestError } from '../../lib/core/errors';
 import { recordAuditRead } from '../audited-read';
 import { EXIT, UsageError, type Command, type CommandGroup } from '../command';
 import { resolveAuditDeployment } from '../deployment';
-import { formatTable } from '../table';
+import { formatTable, printable } from '../table';
 
 /** The CLI reads the bucket directly, so it may cover more than the API's 7 days per search. */
 const CLI_SEARCH_MAX_DAYS = 31;
@@ -221,7 +221,7 @@ function describeRecord(record: AuditRecord, location: string): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return [
     `Request ${record.requestId}`,
-    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${printable(value)}`),
     '',
     ...describeBody('Request body', record.request),
     ...describeBody('Response body', record.response),
@@ -232,7 +232,7 @@ function describeBody(title: string, audited: AuditedBody & { error?: string }):
   const lines = [`${title} (${audited.bytes} bytes${audited.ref ? `, stored by reference: ${audited.ref.s3Key}` : ''})`];
   if (audited.error) lines.push(`  ${audited.error}`);
   else if (audited.body === undefined) lines.push(audited.truncated ? '  (too large to keep)' : '  (not kept: removed by the endpoint\'s redaction policy)');
-  else lines.push(...JSON.stringify(audited.body, null, 2).split('\n').map((line) => `  ${line}`));
+  else lines.push(...JSON.stringify(audited.body, null, 2).split('\n').map((line) => `  ${printable(line)}`));
   lines.push('');
   return lines;
 }

@@ -3,7 +3,7 @@ import { auditCommands } from '../../cli/commands/audit';
 import { submitCommands } from '../../cli/commands/submit';
 import type { CliIo } from '../../cli/command';
 import { main } from '../../cli/main';
-import { formatTable } from '../../cli/table';
+import { formatTable, printable } from '../../cli/table';
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = { MODELGATE_HOME: '/nonexistent/modelgate-home' }) {
   let stdout = '';
@@ -85,5 +85,15 @@ describe('the modelgate CLI', () => {
       ],
     );
     expect(table.split('\n')).toEqual(['ENDPOINT   STATUS  NOTE', 'sentiment     200  a very long…', 'iris            4']);
+  });
+
+  it('writes what a terminal would act on (escapes, bidi controls, line breaks) as \\u escapes in tables and records', () => {
+    // An endpoint name a caller chose: set the window title, clear the screen; and one forging lines of a record.
+    const hostile = '\u001b]0;owned\u0007\u001b[2J\u001b[Hall clear \u009b31m \u202eevil';
+    const table = formatTable([{ endpoint: hostile }], [{ header: 'ENDPOINT', value: (row) => row.endpoint }]);
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(table).toContain('\\u001b]0;owned\\u0007\\u001b[2J\\u001b[Hall clear \\u009b31m \\u202eevil');
+    expect(printable('sentiment\n  status     200')).toBe('sentiment\\u000a  status     200');
+    expect(printable('Hello, wörld ✓')).toBe('Hello, wörld ✓');
   });
 });
