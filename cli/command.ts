@@ -92,10 +92,15 @@ export async function runCommandGroup(group: CommandGroup, argv: readonly string
       options: Object.fromEntries(Object.entries(options).map(([key, option]) => [key, { type: option.type, ...(option.short ? { short: option.short } : {}) }])),
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (error) {
     return usageFailure(group, command, (error as Error).message, io);
   }
+  // parseArgs keeps the last of a repeated option: `--tenant a --tenant b` would act on b alone.
+  const given = (parsed.tokens ?? []).flatMap((token) => (token.kind === 'option' ? [token.name] : []));
+  const repeated = given.find((name, index) => given.indexOf(name) !== index && options[name]?.type === 'string');
+  if (repeated !== undefined) return usageFailure(group, command, `--${repeated} is given more than once; give it once`, io);
   if (parsed.values.help) {
     io.stdout(commandHelp(group, command));
     return EXIT.ok;

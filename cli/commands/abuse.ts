@@ -1,5 +1,5 @@
 import { parseTimeBound } from '../../lib/core/audit-log/time-bound';
-import type { AbuseFinding } from '../../lib/core/abuse/abuse-finding';
+import { abuseFindingSchema, type AbuseFinding } from '../../lib/core/abuse/abuse-finding';
 import { EXIT, UsageError, type Command, type CommandGroup } from '../command';
 import { resolveGovernanceDeployment } from '../governance';
 import { formatTable } from '../table';
@@ -35,9 +35,11 @@ const findings: Command = {
       throw new UsageError((error as Error).message);
     }
     if (to <= from) throw new UsageError('--to must be after --from');
+    const rules = abuseFindingSchema.shape.rule.options;
+    const rule = text(values, 'rule');
+    if (rule !== undefined && !(rules as readonly string[]).includes(rule)) throw new UsageError(`--rule is one of ${rules.join(', ')}, not "${rule}"`);
     if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) throw new UsageError(`at most ${MAX_DAYS} days at a time`);
     const deployment = resolveGovernanceDeployment(io.env, io.cwd);
-    const rule = text(values, 'rule');
     const subject = text(values, 'subject');
     const tenant = text(values, 'tenant');
     const found = (await deployment.abuse.listFindings({ from, to })).filter(

@@ -76,6 +76,7 @@ const search: Command = {
     const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
     if (text('day') !== undefined && (text('from') !== undefined || text('to') !== undefined)) throw new UsageError('use --day or --from/--to, not both');
     const day = text('day');
+    if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError(`--day takes a day (2026-11-21), not "${day}"; use --from for a time ago`);
     const params: Record<string, string | undefined> = {
       from: day ?? text('from'),
       to: day ?? text('to'),

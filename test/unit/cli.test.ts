@@ -60,6 +60,11 @@ describe('the modelgate CLI', () => {
     [['keys', 'create', '--tenant', 'acme', '--name', 'n'.repeat(101)], /--name is at most 100 characters/],
     [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /rpm/],
     [['budgets', 'set', '--tenant', 'acme', '--monthly', '9500000'], /--monthly is at most 9007199\.25/],
+    // parseArgs would keep the last: the search would show globex's records, the key be granted y alone.
+    [['audit', 'search', '--day', '2026-11-21', '--tenant', 'acme', '--tenant', 'globex'], /--tenant is given more than once/],
+    [['keys', 'create', '--tenant', 'acme', '--endpoints', 'x', '--endpoints', 'y'], /--endpoints is given more than once/],
+    [['audit', 'search', '--day', '7d'], /--day takes a day \(2026-11-21\), not "7d"/],
+    [['abuse', 'findings', '--rule', 'authfailures'], /--rule is one of rateSpike, authFailures, badRequests, contentFlags, not "authfailures"/],
   ])('refuses %j with a usage error (exit 2) that says what is wrong', async (argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);

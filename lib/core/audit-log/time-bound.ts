@@ -2,6 +2,8 @@ import { InvalidRequestError } from '../errors';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const RELATIVE = /^(\d+)([mhd])$/;
+/** An ISO 8601 time with its zone: nothing the engine's lenient parser would read as local time. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
@@ -24,7 +26,7 @@ export function parseTimeBound(text: string, edge: 'start' | 'end', now: Date): 
     // Past what a Date holds (999999999d) it is no time at all, and no comparison with it holds.
     if (Number.isFinite(time.getTime())) return time;
   }
-  if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(value)) {
+  if (ISO_TIME.test(value)) {
     const time = Date.parse(value);
     if (!Number.isNaN(time)) return new Date(time);
   }

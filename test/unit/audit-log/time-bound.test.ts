@@ -18,7 +18,7 @@ describe('time bounds as a security engineer types them', () => {
     expect(parseTimeBound(text, edge, now).toISOString()).toBe(expected);
   });
 
-  it.each(['yesterday', '2026-11-20T09:30', '2026-13-45', '2026-02-31', '5 hours', '999999999d', '99999999999d'])('refuses %s, naming the forms it accepts', (text) => {
+  it.each(['yesterday', '2026-11-20T09:30', '2026-13-45', '2026-02-31', '5 hours', '999999999d', '99999999999d', 'Nov 21 2026 09:30 (Zurich)', '11/21/2026 z', '2026-11-21Z'])('refuses %s, naming the forms it accepts', (text) => {
     expect(() => parseTimeBound(text, 'start', now)).toThrow(/is not a time: use a day \(2026-11-21\)/);
   });
 
