@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NoDeploymentError } from './deployment';
+import { isWellFormedApiKey } from '../lib/core/api-key';
 
 /** Where async submissions go and are read back, as the CLI reaches them. */
 export interface AsyncTarget {
@@ -56,10 +57,13 @@ export function resolveAsyncTarget(env: NodeJS.ProcessEnv, cwd: string): AsyncTa
   const sqsEndpoint = deployed ? env.AWS_ENDPOINT_URL_SQS : local.AWS_ENDPOINT_URL_SQS;
   const s3Endpoint = deployed ? env.AWS_ENDPOINT_URL_S3 : local.AWS_ENDPOINT_URL_S3;
   const demoKeyFile = join(home, 'demo-api-key');
+  const givenKey = env.MODELGATE_API_KEY?.trim();
+  // Checked here, and never repeated: a malformed key would otherwise be echoed in an HTTP library's error.
+  if (givenKey !== undefined && !isWellFormedApiKey(givenKey)) throw new NoDeploymentError('MODELGATE_API_KEY is not a modelgate API key (mgk_ and 43 characters)');
   return {
     description: deployed ? `${env.MODELGATE_API_URL ?? env.ASYNC_QUEUE_URL}` : `the local stack in ${home}`,
     apiUrl: (env.MODELGATE_API_URL ?? stack.apiUrl)?.replace(/\/+$/, ''),
-    apiKey: env.MODELGATE_API_KEY ?? (!deployed && existsSync(demoKeyFile) ? readFileSync(demoKeyFile, 'utf8').trim() : undefined),
+    apiKey: givenKey ?? (!deployed && existsSync(demoKeyFile) ? readFileSync(demoKeyFile, 'utf8').trim() : undefined),
     queueUrl: deployed ? env.ASYNC_QUEUE_URL : stack.asyncQueueUrl,
     deadLetterQueueUrl: deployed ? env.ASYNC_DLQ_URL : stack.asyncDeadLetterQueueUrl,
     bucket: deployed ? env.ASYNC_BUCKET : stack.asyncBucket,

@@ -38,6 +38,14 @@ describe('the modelgate CLI', () => {
     expect(help.stdout).toContain('Examples:');
   });
 
+  it('refuses a malformed MODELGATE_API_KEY without repeating it', async () => {
+    const key = `mgk_${'k'.repeat(43)}\nexpires=2027-01-01`;
+    const result = await run(['submit', 'status', '01a1fd23-0000-7000-8000-000000000000'], { MODELGATE_HOME: '/nonexistent/modelgate-home', MODELGATE_API_URL: 'http://127.0.0.1:9', MODELGATE_API_KEY: key });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('MODELGATE_API_KEY is not a modelgate API key');
+    expect(result.stderr).not.toContain('kkkkkkkk');
+  });
+
   it('says how to point `submit` at a deployment when it finds none (exit 3)', async () => {
     const result = await run(['submit', 'jobs', 'sentiment', '--count', '1']);
     expect(result.code).toBe(3);
