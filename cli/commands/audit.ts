@@ -139,13 +139,14 @@ const verify: Command = {
     const [fromText, toText] = positionals as [string, string | undefined];
     const to = toText ?? (/^\d{4}-\d{2}-\d{2}$/.test(fromText) ? fromText : 'now');
     const range = asUsage(() => parseTimeRange({ from: fromText, to }, now, CLI_SEARCH_MAX_DAYS));
-    const startedAt = performance.now();
-    const deployment = resolveAuditDeployment(io.env, io.cwd);
-    const { publicKey, keyId } = await deployment.signingKey(typeof values['public-key'] === 'string' ? values['public-key'] : undefined);
+    if (range.from.getTime() >= now.getTime()) throw new UsageError(`the period starts at ${range.from.toISOString()}, after now: nothing can have been logged yet`);
     const digestEveryMinutes = typeof values['digest-every'] === 'string' ? Number(values['digest-every']) : 60;
     if (!Number.isInteger(digestEveryMinutes) || digestEveryMinutes < 1) throw new UsageError(`--digest-every takes whole minutes (1 or more), not ${String(values['digest-every'])}`);
     const retentionDays = typeof values['retention-days'] === 'string' ? Number(values['retention-days']) : 30;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new UsageError(`--retention-days takes whole days (1 or more), not ${String(values['retention-days'])}`);
+    const startedAt = performance.now();
+    const deployment = resolveAuditDeployment(io.env, io.cwd);
+    const { publicKey, keyId } = await deployment.signingKey(typeof values['public-key'] === 'string' ? values['public-key'] : undefined);
     const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), digestEveryMs: digestEveryMinutes * 60_000, retentionDays, now });
     await recordAuditRead(deployment, {
       command: 'audit verify',
@@ -156,7 +157,8 @@ const verify: Command = {
     });
     if (json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else io.stdout(describeReport(report, deployment.description));
-    return report.ok ? EXIT.ok : EXIT.problem;
+    // "OK" says something was verified: a period no digest or batch covers proves nothing.
+    return report.ok && !nothingVerified(report) ? EXIT.ok : EXIT.problem;
   },
 };
 
@@ -261,9 +263,15 @@ function describeReport(report: VerifyReport, where: string): string {
   if (report.firstProblem) {
     const first = report.firstProblem;
     lines.push(`FAILED. First problem: ${first.objectKey}${first.line !== undefined ? `, line ${first.line}` : ''}${first.requestId ? ` (request ${first.requestId})` : ''}: ${first.message}`);
+  } else if (nothingVerified(report)) {
+    lines.push('NOTHING VERIFIED: no digest and no batch covers this period (before the log began, before its first digest, or a log removed whole).');
   } else {
     lines.push(report.findings.length > 0 ? 'OK: nothing was changed, removed or added (see the warnings above).' : 'OK: nothing was changed, removed or added.');
   }
   return `${lines.join('\n')}\n`;
+}
+
+function nothingVerified(report: VerifyReport): boolean {
+  return report.digests.checked === 0 && report.batches.checked === 0;
 }
 

@@ -266,8 +266,10 @@ describe('the audit log, through the local stack', () => {
       const env = cliEnvironment('audit-verify-10k', keyFile);
       const keys: string[] = [];
       for await (const object of store.list(AUDIT_RECORDS_PREFIX)) keys.push(object.key);
-      // Act: untouched.
+      // Act: untouched; and a bucket that holds no log at all.
       const clean = await cli(['audit', 'verify', '2026-11-19'], env);
+      await freshBucket('audit-verify-empty');
+      const empty = await cli(['audit', 'verify', '2026-11-19'], cliEnvironment('audit-verify-empty', keyFile));
       // Act: alter line 17 of the 2nd object, remove line 500 of the 5th, insert a line at 3 in the 8th.
       const rewrite = async (key: string, edit: (lines: string[]) => string[]) => {
         const lines = gunzipSync((await store.get(key))!).toString('utf8').trimEnd().split('\n');
@@ -284,6 +286,8 @@ describe('the audit log, through the local stack', () => {
       expect(clean.code, clean.stderr).toBe(0);
       expect(clean.stdout).toMatch(/records\s+10000/);
       expect(clean.stdout).toContain('OK: nothing was changed, removed or added.');
+      expect(empty.code, empty.stdout).toBe(1);
+      expect(empty.stdout).toContain('NOTHING VERIFIED: no digest and no batch covers this period');
       expect(tampered.code).toBe(1);
       const report = JSON.parse(tampered.stdout) as VerifyReport;
       expect(report.findings.map(({ kind, objectKey, line, requestId }) => ({ kind, objectKey, line, requestId }))).toEqual([

@@ -61,6 +61,8 @@ describe('the modelgate CLI', () => {
     [['audit', 'search', '--day', '2026-11-21', '--from', '1h'], /use --day or --from\/--to, not both/],
     [['audit', 'search', '--status', 'abc'], /status: must be a status \(404\) or a class \(4xx\)/],
     [['audit', 'verify', 'last tuesday'], /"last tuesday" is not a time/],
+    [['audit', 'verify', '2099-01-01'], /the period starts at 2099-01-01T00:00:00\.000Z, after now/],
+    [['audit', 'verify', '24h', '--digest-every', 'abc'], /--digest-every takes whole minutes/],
     // Refused before anything is created: past what a date holds the old key could no longer be read.
     [['keys', 'rotate', 'key_0000000000000000', '--grace', '100000000d'], /--grace is at most 365d, not "100000000d"/],
     // Refused before the write: a reason or name the key store cannot read back would lock the key out of every command.
