@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
@@ -62,40 +62,51 @@ const jobs: Command = {
     const concurrency = positiveInteger(text('concurrency') ?? '16', '--concurrency');
     const timeoutMs = positiveInteger(text('timeout') ?? '600', '--timeout') * 1000;
     const bodies = jobBodies(text('file'), text('count'), text('body'), io.cwd);
+    const started = Date.now();
+    // Checked before anything is submitted: the file is where the accepted requests' ids are kept.
+    const out = resolve(io.cwd, text('out') ?? join(io.env.MODELGATE_HOME ?? '.modelgate', 'submissions', `${new Date(started).toISOString().replace(/[:.]/g, '-')}.jsonl`));
+    if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a directory; name a file`);
     const target = resolveAsyncTarget(io.env, io.cwd);
     if (!target.apiUrl || !target.apiKey) throw new NoDeploymentError('set MODELGATE_API_URL and MODELGATE_API_KEY (an API key of the tenant), or start the local stack');
     const tenant = text('tenant') ?? target.defaultTenant;
     if (via === 'sqs' && (!target.queueUrl || !tenant)) throw new UsageError('--via sqs needs the request queue (ASYNC_QUEUE_URL, ASYNC_BUCKET) and --tenant');
-    const started = Date.now();
     const progress = throttled(io, json);
 
     const all: Job[] = bodies.map((_, n) => ({ n: n + 1, status: 'queued' }));
-    await inParallel(all.length, concurrency, async (index) => {
-      const job = all[index]!;
-      Object.assign(job, via === 'http' ? await submitOverHttp(target, endpoint, bodies[index]!) : await submitToQueue(target, endpoint, tenant!, bodies[index]!));
-      progress(`submitted ${index + 1}/${all.length}`);
-    });
-    progress(`submitted ${all.length}/${all.length}: ${all.filter((job) => job.status !== 'refused').length} accepted, ${all.filter((job) => job.status === 'refused').length} refused`, true);
-
-    while (Date.now() - started < timeoutMs) {
-      const pending = all.filter((job) => !TERMINAL.has(job.status));
-      if (pending.length === 0) break;
-      // Oldest first, a chunk at a time; a chunk with nothing finished ends the round, so watching a
-      // long backlog does not load the API with reads of requests still waiting their turn.
-      for (let from = 0; from < pending.length; from += concurrency) {
-        const chunk = pending.slice(from, from + concurrency);
-        await inParallel(chunk.length, concurrency, async (index) => {
-          Object.assign(chunk[index]!, await readStatus(target, chunk[index]!));
-        });
-        if (!chunk.some((job) => TERMINAL.has(job.status))) break;
-      }
-      progress(describeCounts(all, Date.now() - started));
-      if (all.some((job) => !TERMINAL.has(job.status))) await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+    try {
+      await watchJobs();
+    } finally {
+      // Whatever stopped the run, the ids of what was accepted are kept; results and their
+      // download links are the tenant's, readable by this user only.
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, all.map((job) => JSON.stringify(job)).join('\n') + (all.length ? '\n' : ''), { mode: 0o600 });
     }
 
-    const out = resolve(io.cwd, text('out') ?? join(io.env.MODELGATE_HOME ?? '.modelgate', 'submissions', `${new Date(started).toISOString().replace(/[:.]/g, '-')}.jsonl`));
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, all.map((job) => JSON.stringify(job)).join('\n') + (all.length ? '\n' : ''));
+    async function watchJobs(): Promise<void> {
+      await inParallel(all.length, concurrency, async (index) => {
+        const job = all[index]!;
+        Object.assign(job, via === 'http' ? await submitOverHttp(target, endpoint, bodies[index]!) : await submitToQueue(target, endpoint, tenant!, bodies[index]!));
+        progress(`submitted ${index + 1}/${all.length}`);
+      });
+      progress(`submitted ${all.length}/${all.length}: ${all.filter((job) => job.status !== 'refused').length} accepted, ${all.filter((job) => job.status === 'refused').length} refused`, true);
+
+      while (Date.now() - started < timeoutMs) {
+        const pending = all.filter((job) => !TERMINAL.has(job.status));
+        if (pending.length === 0) break;
+        // Oldest first, a chunk at a time; a chunk with nothing finished ends the round, so watching a
+        // long backlog does not load the API with reads of requests still waiting their turn.
+        for (let from = 0; from < pending.length; from += concurrency) {
+          const chunk = pending.slice(from, from + concurrency);
+          await inParallel(chunk.length, concurrency, async (index) => {
+            Object.assign(chunk[index]!, await readStatus(target, chunk[index]!));
+          });
+          if (!chunk.some((job) => TERMINAL.has(job.status))) break;
+        }
+        progress(describeCounts(all, Date.now() - started));
+        if (all.some((job) => !TERMINAL.has(job.status))) await new Promise((resolveWait) => setTimeout(resolveWait, 1_000));
+      }
+    }
+
     const counts = countsOf(all);
     const summary = { endpoint, via, ...counts, seconds: Math.round((Date.now() - started) / 100) / 10, out };
     if (json) {
@@ -273,11 +284,18 @@ async function submitToQueue(target: AsyncTarget, endpoint: string, tenant: stri
   return { requestId: head.requestId, status: 'missing' };
 }
 
+/** A job's status as the API tells it; nothing when the read failed (a 5xx, a page that is not JSON, a reset): asked again next round. */
 async function readStatus(target: AsyncTarget, job: Job): Promise<Partial<Job>> {
-  const response = await fetch(`${target.apiUrl}/requests/${job.requestId}`, { headers: { authorization: `Bearer ${target.apiKey}` } });
-  if (response.status === 404) return { status: 'missing' };
-  const view = (await response.json()) as { status?: Job['status']; status_code?: number; result?: unknown; result_url?: string; error?: unknown };
-  if (!response.ok || view.status === undefined) return {};
+  let view: { status?: Job['status']; status_code?: number; result?: unknown; result_url?: string; error?: unknown };
+  try {
+    const response = await fetch(`${target.apiUrl}/requests/${job.requestId}`, { headers: { authorization: `Bearer ${target.apiKey}` } });
+    if (response.status === 404) return { status: 'missing' };
+    if (!response.ok) return {};
+    view = (await response.json()) as typeof view;
+  } catch {
+    return {};
+  }
+  if (view.status === undefined) return {};
   return {
     status: view.status,
     ...(view.status_code !== undefined ? { statusCode: view.status_code } : {}),
