@@ -62,6 +62,8 @@ describe('the modelgate CLI', () => {
     [['audit', 'search', '--status', 'abc'], /status: must be a status \(404\) or a class \(4xx\)/],
     [['audit', 'verify', 'last tuesday'], /"last tuesday" is not a time/],
     [['audit', 'verify', '2099-01-01'], /the period starts at 2099-01-01T00:00:00\.000Z, after now/],
+    [['submit', 'jobs', 'sentiment', '--count', '1e10'], /--count must be a whole number from 1 to 1000000, not "1e10"/],
+    [['submit', 'jobs', 'sentiment', '--count', '0x3'], /--count must be a whole number/],
     [['audit', 'verify', '24h', '--digest-every', 'abc'], /--digest-every takes whole minutes/],
     // Refused before anything is created: past what a date holds the old key could no longer be read.
     [['keys', 'rotate', 'key_0000000000000000', '--grace', '100000000d'], /--grace is at most 365d, not "100000000d"/],

@@ -39,7 +39,8 @@ export interface AuditSearchResult {
  */
 export async function searchAuditLog(store: ObjectStore, query: AuditSearchQuery): Promise<AuditSearchResult> {
   const matchesStatus = statusMatcher(query.status);
-  const needle = query.text?.toLowerCase();
+  // Lines are JSON text: the needle is escaped as the line is, so a quote or a backslash matches.
+  const needle = query.text === undefined ? undefined : JSON.stringify(query.text).slice(1, -1).toLowerCase();
   const seen = new Set<string>();
   let results: AuditRecord[] = [];
   const scanned = { objects: 0, records: 0 };

@@ -96,6 +96,19 @@ describe('reading the audit log', () => {
     });
   });
 
+  it('finds text with quotes and backslashes in it, as it was sent', async () => {
+    // Prepare
+    const quoted = new MemoryObjectStore();
+    const said = auditRecordFixture(7, new Date('2026-11-21T09:00:00Z'), { request: { bytes: 60, body: { note: 'The customer said "refund me" from C:\\temp' } } });
+    await createAuditArchiveWriter(quoted).append([archivableRecordFromMessage(JSON.stringify(said))]);
+    // Act
+    const byQuote = await searchAuditLog(quoted, { ...DAY, text: 'said "refund me"', limit: 10 });
+    const byPath = await searchAuditLog(quoted, { ...DAY, text: 'C:\\temp', limit: 10 });
+    // Assess
+    expect(byQuote.records.map((record) => record.requestId)).toEqual([said.requestId]);
+    expect(byPath.records.map((record) => record.requestId)).toEqual([said.requestId]);
+  });
+
   it('serves no record from a batch object the chain does not name (one slipped in by a writer to the bucket)', async () => {
     // Prepare: a copy of the log, and an unchained object holding a forged copy of a real record,
     // named so that it sorts before the real one.
