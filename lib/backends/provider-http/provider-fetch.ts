@@ -236,7 +236,10 @@ export async function readJsonAnswer<Schema extends z.ZodType>(
   } catch (error) {
     throw translateFetchFailure(error, context);
   }
-  if (body.overLimit) throw badBackendResponse(context.entity, `answer over ${maxAnswerBytes} bytes`);
+  if (body.overLimit) {
+    // Not malformed: too much for one answer (a large embeddings batch), which the caller can split.
+    throw new BadGatewayError('BAD_BACKEND_RESPONSE', `Served entity ${context.entity} answered with more than ${maxAnswerBytes} bytes, more than one answer carries; ask for less at a time`);
+  }
   return parseJsonWith(body.text, schema, context.entity);
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiBackend } from '../../../../lib/backends/openai/create-openai-backend';
+import { maxAnswerBytes } from '../../../../lib/backends/provider-http/provider-fetch';
 import type { OpenAiEntity } from '../../../../lib/core/endpoint-config';
 import type { ChatCompletionRequest } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
@@ -209,6 +210,14 @@ describe('OpenAI backend: errors', () => {
     provider.answer((_request, response) => sendJson(response, 200, answer));
     const reply = await backend.chat(call(chatRequest));
     expect(reply.object).toBe('chat.completion');
+  });
+
+  it('says an answer over the size limit is too large (a large embeddings batch), not malformed', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(Buffer.alloc(maxAnswerBytes + 1, 0x20)));
+    const error = await failureOf(backend.embed(call({ model: 'e', input: ['x'] })));
+    expect([error.statusCode, error.code]).toEqual([502, 'BAD_BACKEND_RESPONSE']);
+    expect(error.message).toBe(`Served entity gpt-primary answered with more than ${maxAnswerBytes} bytes, more than one answer carries; ask for less at a time`);
   });
 
   it('turns a 500 into a 502 MODEL_ERROR that does not repeat the provider\'s text', async () => {
