@@ -86,7 +86,7 @@ export async function routeRequest<T>(
         }
         breaker.recordFailure(ticket, deps.now());
         lastError = error;
-        if (!worthRetryingHere(error) || retry === routing.retries) break;
+        if (!worthRetryingHere(error) || retry === routing.retries || asksToWaitPast(error, deadline, deps.now())) break;
         const delay = deps.random() * routing.backoffMs * 2 ** retry;
         if (deps.now() + delay + MIN_ATTEMPT_MS > deadline) break;
         await deps.sleep(delay);
@@ -127,6 +127,12 @@ export function isRetriable(error: AppError): boolean {
  */
 function worthRetryingHere(error: AppError): boolean {
   return !(error instanceof GatewayTimeoutError) && error.code !== 'BACKEND_REFUSED';
+}
+
+/** A backend that asks not to be called again before the deadline (`retry-after`, in seconds) will not answer in time here. */
+function asksToWaitPast(error: AppError, deadline: number, now: number): boolean {
+  const seconds = Number(error.headers['retry-after']);
+  return Number.isFinite(seconds) && now + seconds * 1000 > deadline;
 }
 
 function failure<T>(error: AppError, entity: ServedEntity | undefined, attempts: RouteAttempt[]): RouteResult<T> {

@@ -153,6 +153,23 @@ describe('routeRequest', () => {
     expect(result).toMatchObject({ ok: true, value: 'from fallback', entity: { name: 'fallback' } });
   });
 
+  it('falls back at once when the throttled entity asks to be left alone past the deadline (retry-after)', async () => {
+    const calls: string[] = [];
+    const result = await routeRequest(
+      endpoint(),
+      'r1',
+      1_000,
+      async (entity) => {
+        calls.push(entity.name);
+        if (entity.name === 'primary') throw new ServiceUnavailableError('BACKEND_THROTTLED', 'busy', { headers: { 'retry-after': '20' } });
+        return 'from fallback';
+      },
+      virtualDeps(),
+    );
+    expect(calls).toEqual(['primary', 'fallback']);
+    expect(result).toMatchObject({ ok: true, entity: { name: 'fallback' } });
+  });
+
   it('never retries or falls back on the model\'s own 4xx', async () => {
     // Prepare
     const calls: string[] = [];
