@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     'report-only': { type: 'boolean', default: false },
     // After the rounds, one more run of the current commit under V8's sampling profiler; prints where its CPU goes.
     profile: { type: 'boolean', default: false },
+    // The same chat request with `stream: true`: answered as Server-Sent Events relayed from the backend's stream.
+    stream: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -48,7 +50,7 @@ if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) throw new Error(`--concur
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENDPOINT = 'toy-gpt';
 const PATH = '/v1/chat/completions';
-const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
+const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16, ...(args.stream ? { stream: true } : {}) });
 const KEY_PARAMETER = '/modelgate/local/openai-api-key';
 
 type Variant = 'baseline' | 'current';
@@ -76,7 +78,7 @@ interface HotPathRunHeader {
 
 /** A run at concurrency 1 (every run before `--concurrency`): each invocation measured on its own. */
 interface OneAtATimeRun extends HotPathRunHeader {
-  settings: { rounds: number; warmup: number; invocations: number };
+  settings: { rounds: number; warmup: number; invocations: number; stream?: boolean };
   loadAverage: { before: number[]; after: number[] };
   rounds: HotPathRound<InProcessFigures>[];
   ratios: Record<'cpuMeanUs' | 'cpuP50Us' | 'ownP50Ms' | 'ownP99Ms' | 'wallP50Ms', PairedRatio>;
@@ -84,7 +86,7 @@ interface OneAtATimeRun extends HotPathRunHeader {
 
 /** A run at concurrency > 1: the measured phase as a whole; own time is not measured (invocations overlap). */
 interface ConcurrentRun extends HotPathRunHeader {
-  settings: { rounds: number; warmup: number; invocations: number; concurrency: number };
+  settings: { rounds: number; warmup: number; invocations: number; concurrency: number; stream?: boolean };
   loadAverage: { before: number[]; after: number[] };
   rounds: HotPathRound<ConcurrentInProcessFigures>[];
   ratios: Record<'cpuPerInvocationUs' | 'requestsPerSecond' | 'wallP50Ms' | 'wallP99Ms', PairedRatio>;
@@ -196,7 +198,7 @@ try {
     startedAt: startedAt.toISOString(),
     command:
       `npm run bench:hot-path --${args.baseline === undefined ? '' : ` --baseline ${args.baseline}`} --label ${JSON.stringify(args.label)} ` +
-      `--rounds ${ROUNDS} --warmup ${WARMUP} --invocations ${INVOCATIONS}${CONCURRENCY === 1 ? '' : ` --concurrency ${CONCURRENCY}`}`,
+      `--rounds ${ROUNDS} --warmup ${WARMUP} --invocations ${INVOCATIONS}${CONCURRENCY === 1 ? '' : ` --concurrency ${CONCURRENCY}`}${args.stream ? ' --stream' : ''}`,
     label: args.label,
     commits,
   };
@@ -205,7 +207,7 @@ try {
   const results: HotPathResults = measured.concurrent
     ? {
         ...header,
-        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS, concurrency: CONCURRENCY },
+        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS, concurrency: CONCURRENCY, ...(args.stream ? { stream: true } : {}) },
         loadAverage,
         rounds: measured.rounds,
         ratios: {
@@ -217,7 +219,7 @@ try {
       }
     : {
         ...header,
-        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS },
+        settings: { rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS, ...(args.stream ? { stream: true } : {}) },
         loadAverage,
         rounds: measured.rounds,
         ratios: {
@@ -283,6 +285,7 @@ function formatHotPathLog(runs: readonly HotPathResults[]): string {
     '',
     "Each row is one `npm run bench:hot-path` run: `functions/openai` called in process with API Gateway events (bench:compare's in-process loop, the chat request of its workload, everything on), from the commit named and from its baseline, in alternating rounds against one local stack, the loop pinned to one CPU and the stack on the other. *×* is current ÷ baseline within each round, median (min–max) over rounds; the absolute figures are medians over rounds of the current commit (with an even number of rounds, the mean of the middle two). *own* is wall time minus the backend call minus the wait on the SQS hand-offs (issue 8's in-process measure). " +
       'Rows marked *c=N* (`--concurrency N`) have N callers invoke the handler at once in the one process, as a Lambda Managed Instances worker or the local API serves overlapping requests: their CPU is the process\'s CPU over the whole measured phase ÷ its invocations, *× req/s* compares invocations per second of wall time and *× wall p50* the per-invocation wall time with N in flight; own time is not measured there (overlapping invocations share the hand-off wait), hence —. ' +
+      'Rows marked *stream* (`--stream`) send the same request with `stream: true`, answered as Server-Sent Events. ' +
       'The exact command of each row is in its JSON in `bench/results/`.',
     '',
     '| run | change | baseline → current | rounds × invocations | CPU µs/inv. (mean) | × CPU mean | own p50 / p99 (ms) | × own p50 | × own p99 | × wall p50 | × req/s | load avg |',
@@ -292,7 +295,7 @@ function formatHotPathLog(runs: readonly HotPathResults[]): string {
     const baseline = run.commits.baseline === '' ? '—' : run.commits.baseline;
     const measured = isConcurrentRun(run)
       ? [
-          `${run.settings.rounds} × ${run.settings.invocations}, c=${run.settings.concurrency}`,
+          `${run.settings.rounds} × ${run.settings.invocations}, c=${run.settings.concurrency}${run.settings.stream ? ', stream' : ''}`,
           medianOf(run.rounds, (f) => f.cpuUsPerInvocation).toFixed(0),
           range(pairedRatio(run.rounds, (f) => f.cpuUsPerInvocation)),
           '—',
@@ -302,7 +305,7 @@ function formatHotPathLog(runs: readonly HotPathResults[]): string {
           range(pairedRatio(run.rounds, (f) => f.requestsPerSecond)),
         ]
       : [
-          `${run.settings.rounds} × ${run.settings.invocations}`,
+          `${run.settings.rounds} × ${run.settings.invocations}${run.settings.stream ? ', stream' : ''}`,
           medianOf(run.rounds, (f) => f.cpuUs.mean).toFixed(0),
           range(pairedRatio(run.rounds, (f) => f.cpuUs.mean)),
           `${medianOf(run.rounds, (f) => f.ownMs.p50).toFixed(2)} / ${medianOf(run.rounds, (f) => f.ownMs.p99).toFixed(2)}`,
