@@ -149,7 +149,8 @@ async function accept(
     if (!reserved.reserved) {
       const { existing } = reserved;
       if (existing.endpoint !== endpoint.name || existing.bodySha256 !== bodySha256) {
-        throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for a different request (${existing.requestId}); use a new key`);
+        // Not naming the request: it may be another key's, to an endpoint this one is not granted.
+        throw new ConflictError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for a different request; use a new key`);
       }
       const original = await deps.jobs.get(existing.requestId);
       if (original !== undefined && !neverQueued(original)) {

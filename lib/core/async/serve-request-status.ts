@@ -44,8 +44,9 @@ const decoder = new TextDecoder();
 
 /**
  * Where a queued request stands: `queued`, `running`, `succeeded` (with the result) or `failed`
- * (with the error), and when each happened. Only the tenant that submitted a request may see it;
- * anyone else, like an unknown id, gets the same 404, so ids cannot be probed across tenants.
+ * (with the error), and when each happened. Only keys of the tenant that submitted a request, and
+ * granted its endpoint, may see it; anyone else, like an unknown id, gets the same 404, so ids
+ * cannot be probed across tenants.
  * Never throws.
  */
 export async function serveRequestStatus(request: RequestStatusRequest, deps: RequestStatusDeps): Promise<RequestStatusOutcome> {
@@ -55,8 +56,10 @@ export async function serveRequestStatus(request: RequestStatusRequest, deps: Re
     if (!principal.roles.includes('invoke')) throw new PermissionDeniedError(`API key ${principal.keyId} does not have the invoke role`);
     const id = (request.id ?? '').toLowerCase();
     const found = isRequestId(id) ? await deps.jobs.get(id) : undefined;
-    // The same answer for someone else's request as for none: nothing tells them apart.
-    if (found === undefined || found.tenant !== principal.tenant) throw new NotFoundError(`No request ${request.id ?? ''}`);
+    // The same answer for someone else's request as for none: nothing tells them apart. A key
+    // reads only what it could have asked for: its tenant's requests to endpoints it is granted.
+    const granted = found !== undefined && (principal.endpoints.includes('*') || principal.endpoints.includes(found.endpoint));
+    if (found === undefined || found.tenant !== principal.tenant || !granted) throw new NotFoundError(`No request ${request.id ?? ''}`);
     const view = await describe(found, deps);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: encoder.encode(JSON.stringify(view)), principal };
   } catch (thrown) {

@@ -104,6 +104,8 @@ describe('serveAsyncSubmission (POST /serving-endpoints/{name}/async-invocations
     expect(otherBody.statusCode).toBe(409);
     expect(json(otherBody.body)).toMatchObject({ error: { code: 'IDEMPOTENCY_KEY_REUSED' } });
     expect(otherEndpoint.statusCode).toBe(409);
+    // The earlier request may be another key's, to an endpoint this one is not granted: not named.
+    expect(new TextDecoder().decode(otherEndpoint.body)).not.toContain(first.requestId);
     // The replay found the request not yet delivered, so it sent its message once more (harmless: the worker runs it once).
     expect(world.queue.sent.map((sent) => sent.requestId)).toEqual([first.requestId, first.requestId]);
   });

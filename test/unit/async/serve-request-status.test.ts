@@ -4,8 +4,9 @@ import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
 import { MAX_INLINE_RESULT_BYTES, serveRequestStatus, type RequestStatusDeps } from '../../../lib/core/async/serve-request-status';
 import { ServiceUnavailableError } from '../../../lib/core/errors';
-import { answering } from '../../fakes/fake-ports';
-import { asyncWorld, AUDITOR_KEY, delivery, IRIS, KEY, OTHER_TENANT_KEY, submissionOf } from './async-fixtures';
+import { apiKeyRecordFor } from '../../../lib/core/api-key';
+import { answering, FakeKeyStore } from '../../fakes/fake-ports';
+import { asyncWorld, AUDITOR_KEY, delivery, IRIS, KEY, keyRecords, OTHER_TENANT_KEY, submissionOf } from './async-fixtures';
 
 const json = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
 
@@ -121,6 +122,19 @@ describe('serveRequestStatus (GET /requests/{id})', () => {
     expect(shape(theirs, requestId)).toEqual({ code: 'NOT_FOUND', message: 'No request <id>', keys: ['code', 'message', 'request_id'] });
     expect(shape(theirs, requestId)).toEqual(shape(malformed, '../../etc/passwd'));
     expect(theirs.headers).toEqual(unknown.headers);
+  });
+
+  it('answers a key of the same tenant not granted the request\'s endpoint as it answers an unknown id: 404', async () => {
+    // Prepare: a key of tenant acme granted only `iris`, and a request of acme's to `private`.
+    const narrowKey = `mgk_${'n'.repeat(43)}`;
+    deps.keys = new FakeKeyStore([...keyRecords(), apiKeyRecordFor(narrowKey, { tenant: 'acme', roles: ['invoke'], endpoints: ['iris'], now: new Date('2026-11-21T10:00:00Z') })]);
+    const outcome = await serveAsyncSubmission(submissionOf(world, IRIS, { endpointName: 'private' }), world.submission);
+    // Act
+    const narrow = await read(outcome.requestId, narrowKey);
+    const owner = await read(outcome.requestId);
+    // Assess
+    expect(narrow.statusCode).toBe(404);
+    expect(owner.statusCode).toBe(200);
   });
 
   it('refuses a missing key (401) and a key without the invoke role (403)', async () => {
