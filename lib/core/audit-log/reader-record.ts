@@ -59,9 +59,11 @@ const auditReadSchema = z.strictObject({
   requestId: z.string(),
   time: z.iso.datetime({ offset: true }),
   kind: z.literal('audit-read'),
-  tenant: z.string().nullable(),
+  // What the CLI writes, and nothing the audit API writes: a read from this queue cannot pass
+  // for one the gateway authenticated (an API key, its tenant, the caller's address).
+  tenant: z.null(),
   keyId: z.string().nullable(),
-  endpoint: z.string(),
+  endpoint: z.string().startsWith('cli:'),
   servedEntity: z.null(),
   status: z.number().int().min(100).max(599),
   errorCode: z.string().nullable(),
@@ -71,7 +73,7 @@ const auditReadSchema = z.strictObject({
   units: z.null(),
   attempts: z.tuple([]),
   streamed: z.literal(false),
-  client: z.strictObject({ ip: z.string().nullable(), userAgent: z.string().nullable() }),
+  client: z.strictObject({ ip: z.null(), userAgent: z.string().nullable() }),
   request: auditedBodySchema,
   response: auditedBodySchema,
   redaction: z
