@@ -105,6 +105,17 @@ class RestApiStage {
         Format: logs.format,
       };
     }
+    if (executionLogging) {
+      // API Gateway creates its execution log group itself, kept forever, unless the stack owns it.
+      resources.ApiGatewayExecutionLogGroup = {
+        Type: 'AWS::Logs::LogGroup',
+        Properties: {
+          LogGroupName: { 'Fn::Sub': `API-Gateway-Execution-Logs_\${${restApiLogicalId}}/${stageName}` },
+          RetentionInDays: provider.logRetentionInDays,
+        },
+      };
+      stage.DependsOn = ['ApiGatewayExecutionLogGroup'];
+    }
     resources[naming.getStageLogicalId()] = stage;
   }
 }

@@ -38,6 +38,13 @@ describe('the REST API in the packaged template', () => {
     expect(findStagesWithoutAccessLogs(template)).toEqual([]);
   });
 
+  it('keeps the execution logs it turns on in a log group of its own, with the stage\'s retention, made before the stage', () => {
+    const group = template.Resources.ApiGatewayExecutionLogGroup;
+    expect(defaultMethodSettings(template).LoggingLevel).toBe('ERROR');
+    expect(group?.Properties).toEqual({ LogGroupName: { 'Fn::Sub': 'API-Gateway-Execution-Logs_${ApiGatewayRestApi}/test' }, RetentionInDays: 30 });
+    expect(template.Resources.ApiGatewayStage!.DependsOn).toContain('ApiGatewayExecutionLogGroup');
+  });
+
   it('catches access logs switched off and full data tracing switched on', () => {
     const weakened = copyOf(template);
     delete weakened.Resources.ApiGatewayStage!.Properties!.AccessLogSetting;
