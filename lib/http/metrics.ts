@@ -49,7 +49,10 @@ export function recordAuditReadMetrics(outcome: { statusCode: number; handoffErr
   if (outcome.handoffError !== undefined) recordHandoffFailure();
 }
 
-/** What one archiver invocation did; `ArchiveLag` is how old its oldest record was (the alarm on falling behind). */
+/**
+ * What one archiver invocation did; `ArchiveLag` is how old its oldest record was (for dashboards:
+ * the alarm on falling behind watches the audit queue's oldest message instead).
+ */
 export function recordArchiveMetrics(result: { records: number; duplicates: number; conflicts: number; batches: unknown[]; lagMs: number }): void {
   metrics.addMetric('RecordsArchived', MetricUnit.Count, result.records - result.duplicates);
   metrics.addMetric('DuplicateRecordsDropped', MetricUnit.Count, result.duplicates);
