@@ -28,6 +28,12 @@ function requestHandler(timeoutMs?: number) {
 const SQS_CALL_TIMEOUT_MS = 5_000;
 /** S3 writes whole archive batches and large audited bodies. */
 const S3_CALL_TIMEOUT_MS = 30_000;
+/**
+ * Behind API Gateway (29 s, and functions of 28 s) the SDK's three attempts of 30 s would outlast
+ * the function: it would time out before its own error, audit record and metrics. Two attempts of
+ * 8 s leave room for the rest of the request.
+ */
+const S3_CALL_TIMEOUT_BEHIND_API_MS = 8_000;
 /** DynamoDB holds the limits and keys on the request path, which fail closed: two attempts of 5 s. */
 const DYNAMODB_CALL_TIMEOUT_MS = 5_000;
 /** Parameter Store, Secrets Manager and KMS: on a cache miss or a digest signature. */
@@ -58,14 +64,19 @@ function withoutSdkLogging<Client extends { middlewareStack: { remove(name: stri
  * Made once per container by each entry point; locally only the endpoints differ. Each client is
  * traced (an X-Ray subsegment per call) where tracing is on; elsewhere it is returned as made.
  */
-export function createS3Client(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_S3' | 'S3_FORCE_PATH_STYLE'>): S3Client {
+export function createS3Client(
+  env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_S3' | 'S3_FORCE_PATH_STYLE'>,
+  caller: 'behind-api-gateway' | 'background' = 'background',
+): S3Client {
+  const behindApi = caller === 'behind-api-gateway';
   return traced(
     withoutSdkLogging(
       new S3Client({
         region: env.AWS_REGION,
         endpoint: env.AWS_ENDPOINT_URL_S3,
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
-        requestHandler: requestHandler(S3_CALL_TIMEOUT_MS),
+        ...(behindApi ? { maxAttempts: 2 } : {}),
+        requestHandler: requestHandler(behindApi ? S3_CALL_TIMEOUT_BEHIND_API_MS : S3_CALL_TIMEOUT_MS),
       }),
     ),
   );

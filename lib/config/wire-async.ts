@@ -25,8 +25,8 @@ function requireAsync(env: Environment, needed: ReadonlyArray<'ASYNC_QUEUE_URL' 
   return env as AsyncEnvironment;
 }
 
-function asyncBucket(env: AsyncEnvironment) {
-  const s3 = createS3Client(env);
+function asyncBucket(env: AsyncEnvironment, caller: 'behind-api-gateway' | 'background') {
+  const s3 = createS3Client(env, caller);
   // The stack's data key encrypts the async bucket as it does the others (SSE-KMS, bucket key).
   return { s3, objects: createS3ObjectStore(s3, { bucket: env.ASYNC_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }) };
 }
@@ -34,7 +34,7 @@ function asyncBucket(env: AsyncEnvironment) {
 /** `POST /serving-endpoints/{name}/async-invocations`: keys, the job store, the queue, the bucket, audit and usage for refusals. */
 export function wireAsyncSubmission(env: Environment): AsyncSubmissionDeps {
   const asyncEnv = requireAsync(env, ['ASYNC_QUEUE_URL', 'ASYNC_REQUESTS_TABLE', 'ASYNC_BUCKET']);
-  const { s3, objects } = asyncBucket(asyncEnv);
+  const { s3, objects } = asyncBucket(asyncEnv, 'behind-api-gateway');
   const sqs = createSqsClient(env);
   // No model backends here: submission only checks and queues.
   return {
@@ -54,12 +54,12 @@ export function wireAsyncSubmission(env: Environment): AsyncSubmissionDeps {
 /** The worker: everything the synchronous path calls models with, plus the job store, queue and bucket. */
 export function wireAsyncWorker(env: Environment): AsyncWorkerDeps {
   const asyncEnv = requireAsync(env, ['ASYNC_QUEUE_URL', 'ASYNC_REQUESTS_TABLE', 'ASYNC_BUCKET']);
-  const invocation = wireInvocation(env);
+  const invocation = wireInvocation(env, 'background');
   return {
     ...invocation,
     jobs: createDynamoDbJobStore(dynamoDbClient(env), asyncEnv.ASYNC_REQUESTS_TABLE),
     queue: createSqsAsyncRequestQueue(createSqsClient(env), asyncEnv.ASYNC_QUEUE_URL),
-    objects: asyncBucket(asyncEnv).objects,
+    objects: asyncBucket(asyncEnv, 'background').objects,
     retry: { maxReceiveCount: env.ASYNC_MAX_RECEIVE_COUNT, baseDelaySeconds: env.ASYNC_RETRY_BASE_SECONDS, maxDelaySeconds: env.ASYNC_RETRY_MAX_SECONDS },
     leaseMs: env.ASYNC_LEASE_SECONDS * 1000,
     retentionDays: env.ASYNC_RETENTION_DAYS,
@@ -69,7 +69,7 @@ export function wireAsyncWorker(env: Environment): AsyncWorkerDeps {
 /** `GET /requests/{id}`: keys, the job store, the results in the bucket (and links to large ones). */
 export function wireRequestStatus(env: Environment): RequestStatusDeps {
   const asyncEnv = requireAsync(env, ['ASYNC_REQUESTS_TABLE', 'ASYNC_BUCKET']);
-  const { s3, objects } = asyncBucket(asyncEnv);
+  const { s3, objects } = asyncBucket(asyncEnv, 'behind-api-gateway');
   return {
     keys: wireKeyStore(env),
     jobs: createDynamoDbJobStore(dynamoDbClient(env), asyncEnv.ASYNC_REQUESTS_TABLE),

@@ -46,7 +46,7 @@ export function wireAuditDigest(env: Environment): { store: ObjectStore; signer:
 
 /** The audit API's adapters: keys to authenticate auditors, the log to read, the sink its reads are audited to. */
 export function wireAuditReads(env: Environment): AuditReadDeps {
-  const s3 = createS3Client(env);
+  const s3 = createS3Client(env, 'behind-api-gateway');
   const archive = createS3ObjectStore(s3, { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
   return {
     keys: wireKeyStore(env),

@@ -19,9 +19,9 @@ import type { Environment } from './environment';
 import { loadEndpointRegistry } from './load-endpoint-registry';
 import { wireKeyStore, wireRequestLimiter } from './wire-governance';
 
-/** The real adapters behind the invocation path, made once per container. */
-export function wireInvocation(env: Environment): InvocationDeps {
-  const s3 = createS3Client(env);
+/** The real adapters behind the invocation path, made once per container (by the API functions, and by the async worker in the background). */
+export function wireInvocation(env: Environment, caller: 'behind-api-gateway' | 'background' = 'behind-api-gateway'): InvocationDeps {
+  const s3 = createS3Client(env, caller);
   const sqs = createSqsClient(env);
   const secrets = createSecretStore({
     ssm: createSsmClient(env),

@@ -33,6 +33,11 @@ describe('the AWS clients modelgate makes', () => {
       expect(middlewares.filter((entry) => entry.startsWith('loggerMiddleware')), name).toEqual([]);
     }
   });
+
+  it('give S3 calls behind API Gateway two attempts (of 8 s, below), which end inside a 28 s function, and background ones three', async () => {
+    expect(await createS3Client(env, 'behind-api-gateway').config.maxAttempts()).toBe(2);
+    expect(await createS3Client(env).config.maxAttempts()).toBe(3);
+  });
 });
 
 /** What a client sent, as a request handler standing in for the network sees it. */
@@ -112,9 +117,16 @@ describe('a call to an endpoint that takes the request and never answers', () =>
   });
 
   it.each([
-    ['SQS', 5_000, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
-    ['S3', 30_000, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }).send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
-  ])('fails with a TimeoutError once the %s call timeout (%i ms) has passed, not after the SDK default of 15 minutes', async (_, timeoutMs, call) => {
+    ['SQS', 5_000, 1, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
+    ['S3', 30_000, 1, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }).send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
+    [
+      'S3 (behind API Gateway)',
+      8_000,
+      // Its two attempts are set on the client, over the environment's one: both run out.
+      2,
+      (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'behind-api-gateway').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' })),
+    ],
+  ])('fails with a TimeoutError once the %s call timeout (%i ms) has passed, not after the SDK default of 15 minutes', async (_, timeoutMs, attempts, call) => {
     // Prepare: a server that accepts connections and stays silent; one attempt (the SDK reads AWS_MAX_ATTEMPTS).
     vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
@@ -136,7 +148,8 @@ describe('a call to an endpoint that takes the request and never answers', () =>
     await connection;
     await vi.advanceTimersByTimeAsync(timeoutMs - 100);
     const early = await Promise.race([outcome, new Promise((resolve) => setImmediate(resolve, 'still waiting'))]);
-    await vi.advanceTimersByTimeAsync(200);
+    // The first attempt's timeout, then any later attempt's backoff (well under 5 s) and timeout.
+    await vi.advanceTimersByTimeAsync(200 + (attempts - 1) * (timeoutMs + 5_000));
     // Assess
     expect(early).toBe('still waiting');
     expect(await outcome).toBe('TimeoutError');
