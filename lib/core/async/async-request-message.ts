@@ -68,6 +68,20 @@ export class UnreadableMessageError extends Error {
 }
 
 /**
+ * A well-formed message older than the window its request may run in (a DLQ redriven late): never
+ * run, but its request, if it still waits, can be ended as expired rather than left waiting.
+ */
+export class ExpiredMessageError extends UnreadableMessageError {
+  override name = 'ExpiredMessageError';
+  constructor(
+    message: string,
+    readonly request: AsyncRequestMessage,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Reads a queue message body into a request message.
  * @throws UnreadableMessageError naming what is wrong (not JSON, not version 1, a field).
  */
@@ -87,15 +101,16 @@ export function parseAsyncRequestMessage(text: string, now: Date, retentionDays:
     const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
     throw new UnreadableMessageError(`not a ${ASYNC_REQUEST_MESSAGE_SCHEMA} message: ${issues.join('; ')}`);
   }
-  const minted = requestIdTime(parsed.data.requestId)!.getTime();
-  const oldest = oldestRunnableMs(retentionDays);
-  if (minted > now.getTime() + FUTURE_SKEW_MS || minted < now.getTime() - oldest) {
-    throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in the last ${Math.round(oldest / 3_600_000)} hours (requests are kept ${retentionDays} days)`);
-  }
   // The body as it was sent: zod's JSON check rebuilds objects and drops a `__proto__` member
   // JSON.parse keeps as data, and the body's hash must match the one taken at submission.
   const { body } = json as { body?: AsyncRequestMessage['body'] };
-  return body === undefined ? parsed.data : { ...parsed.data, body };
+  const message = body === undefined ? parsed.data : { ...parsed.data, body };
+  const minted = requestIdTime(parsed.data.requestId)!.getTime();
+  const oldest = oldestRunnableMs(retentionDays);
+  const window = `the last ${Math.round(oldest / 3_600_000)} hours (requests are kept ${retentionDays} days)`;
+  if (minted > now.getTime() + FUTURE_SKEW_MS) throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in ${window}`);
+  if (minted < now.getTime() - oldest) throw new ExpiredMessageError(`requestId ${parsed.data.requestId} was not minted in ${window}`, message);
+  return message;
 }
 
 /** Who and what a message is about, without its body. */

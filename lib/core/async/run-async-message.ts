@@ -28,7 +28,7 @@ import type { JobStore } from '../../ports/job-store';
 import type { KeyStore } from '../../ports/key-store';
 import type { ObjectStore } from '../../ports/object-store';
 import type { UsageSink } from '../../ports/usage-sink';
-import { parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
+import { ExpiredMessageError, oldestRunnableMs, parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
 import { isProducerRequestId } from '../request-id-space';
 import { isSettled, MAX_KEPT_ATTEMPTS, type AsyncOutcome, type AsyncRequest, type AsyncRequestLease } from './async-request';
 import { asyncExecutionRecords } from './async-records';
@@ -133,7 +133,16 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
   let lease: AsyncRequestLease | undefined;
   let claimed: AsyncRequest | undefined;
   try {
-    parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
+    try {
+      parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
+    } catch (error) {
+      if (!(error instanceof ExpiredMessageError)) throw error;
+      // Known from here on, so that a hand-off that fails goes round again like any other.
+      parsed = error.request;
+      const ended = await endExpired(error, message, deps, progress);
+      if (ended !== undefined) return ended;
+      throw error;
+    }
     lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
     const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
     let claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
@@ -194,6 +203,31 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
     await deps.queue.retryLater(message.receiptHandle, delaySeconds).catch(() => undefined);
     return { kind: 'retry', requestId, delaySeconds, error: thrown };
   }
+}
+
+/**
+ * A message too old to run (a DLQ redriven after the window): a request of it that still waits is
+ * ended failed, `REQUEST_EXPIRED`, audited and billed as nothing, instead of going back to the DLQ
+ * and waiting until the job store forgets it. Anything else (unknown, ended, busy, another
+ * submission's): undefined, and the message is refused as before.
+ */
+async function endExpired(expired: ExpiredMessageError, message: QueuedMessage, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition | undefined> {
+  const now = deps.clock.now();
+  const parsed = expired.request;
+  const lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
+  const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
+  const claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
+  if (claim.outcome !== 'claimed') return undefined;
+  const body = await loadBodyOrStandIn(parsed, claim.request, deps.objects);
+  if (claim.request.outcome !== null) {
+    // Ended by an earlier delivery that stopped before handing everything off: finish that.
+    progress.committed = true;
+    await settle(claim.request, lease, body, undefined, { ...deps, progress });
+    return finished(claim.request);
+  }
+  const error = { code: 'REQUEST_EXPIRED', message: `Not run: its message came back after the ${Math.round(oldestRunnableMs(deps.retentionDays) / 3_600_000)} hours a request may wait` };
+  await finishAndSettle(claim.request, lease, body, { ok: false, error, statusCode: 504, attempts: claim.request.attempts }, { ...deps, progress });
+  return { kind: 'finished', requestId: parsed.requestId, status: 'failed', statusCode: 504, errorCode: error.code };
 }
 
 /** The request a producer's message stands for, `queued`, before its first delivery claims it. */

@@ -197,6 +197,26 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     ]);
   });
 
+  it('ends a waiting request whose message comes back too late to run (a DLQ redriven after the window): failed, expired, audited, never run', async () => {
+    // Prepare: accepted, then its message waited in the DLQ past the 144 hours a request may wait.
+    const { requestId, message } = await submitted();
+    world.clock.advance(6.5 * 86_400_000);
+    // Act
+    const disposition = await runAsyncMessage(message, world.worker);
+    // Assess
+    expect(disposition).toMatchObject({ kind: 'finished', requestId, status: 'failed', statusCode: 504, errorCode: 'REQUEST_EXPIRED' });
+    expect(visibleStatus(world.jobs.requests.get(requestId)!)).toBe('failed');
+    expect(world.backend.requests).toHaveLength(0);
+    expect(world.audit.records).toEqual([expect.objectContaining({ kind: 'async-invocation', requestId, status: 504, errorCode: 'REQUEST_EXPIRED' })]);
+  });
+
+  it('still refuses a too-old message whose request it does not know (a producer\'s, never run): retried, never run', async () => {
+    const text = producerMessage({ requestId: inProducerSpace(uuidv7({ msecs: world.clock.now().getTime() - 6.5 * 86_400_000 })) });
+    const disposition = await runAsyncMessage(delivery(text), world.worker);
+    expect(disposition).toMatchObject({ kind: 'retry' });
+    expect(world.backend.requests).toHaveLength(0);
+  });
+
   it('hands off the failure of a request whose stored body is missing on a redrive, once the last delivery could not', async () => {
     // Prepare: the last delivery records the failure, but the audit queue is down.
     world.submission.settings.maxInlineMessageBytes = 100;
