@@ -101,6 +101,33 @@ describe('the audit archive writer', () => {
     expect(store.keys(AUDIT_CHAIN_PREFIX)).toHaveLength(3);
   });
 
+  it('keeps one linear chain, every record once, with four archivers appending at once (two per queue, as deployed)', async () => {
+    // Prepare: every write yields, so the four interleave at each step; sequence numbers are raced for.
+    store.beforePut = () => new Promise((resolve) => setImmediate(resolve));
+    const writers = Array.from({ length: 4 }, () => createAuditArchiveWriter(store, { maxAttempts: 50 }));
+    // Act: 4 writers × 10 batches of 5 records, all different.
+    await Promise.all(
+      writers.map(async (writer, w) => {
+        for (let batch = 0; batch < 10; batch += 1) await writer.append(archivableFixtures(5, NINE_AM, 10, (w * 10 + batch) * 5));
+      }),
+    );
+    // Assess: entries 1..40, each linked to the one before, each naming its own object; 200 records once each.
+    const seqs = store.keys(AUDIT_CHAIN_PREFIX);
+    expect(seqs).toHaveLength(40);
+    let previous = GENESIS_SHA256;
+    const named = new Set<string>();
+    for (let seq = 1; seq <= 40; seq += 1) {
+      const stored = (await readChainEntry(store, seq))!;
+      expect(stored.entry!.previousSha256).toBe(previous);
+      previous = stored.sha256;
+      named.add(stored.entry!.dataKey);
+    }
+    expect(named.size).toBe(40);
+    const archived = [...named].flatMap((key) => linesOf(store, key).map((line) => JSON.parse(line).requestId as string));
+    expect(archived).toHaveLength(200);
+    expect(new Set(archived).size).toBe(200);
+  });
+
   it('gives up with a conflict error (the batch is retried) when the sequence number keeps being taken', async () => {
     // Prepare: something keeps occupying whatever entry this writer is about to claim.
     const writer = createAuditArchiveWriter(store, { maxAttempts: 3 });
