@@ -13,26 +13,28 @@ export interface HandoffOutcome {
 
 /**
  * One durable write per request: the audit record with the usage event riding along (the
- * archiver forwards it once the record is archived). When that write fails and the endpoint has
- * opted out of fail-closed auditing, the usage event is still sent on its own, because billing
- * always fails closed; otherwise the answer is withheld.
+ * archiver forwards it once the record is archived). When that write fails, the usage event is
+ * still sent on its own wherever the answer is given anyway, because billing always fails closed:
+ * the endpoint opted out of fail-closed auditing, or the answer already reached the caller (a
+ * stream's relayed tokens). Otherwise the answer is withheld.
  */
 export async function handOffRecords(
   sinks: { audit: AuditSink; usage: UsageSink },
   audit: AuditRecord,
   usage: UsageEvent,
-  auditRequired: boolean,
+  policy: { auditRequired: boolean; answerAlreadyGiven: boolean },
 ): Promise<HandoffOutcome> {
   try {
     await sinks.audit.record(audit, usage);
     return { mustWithhold: false };
   } catch (failure) {
     const error = failure ?? new Error('audit hand-off failed');
-    if (auditRequired) return { error, mustWithhold: true };
+    if (policy.auditRequired && !policy.answerAlreadyGiven) return { error, mustWithhold: true };
     const billed = await sinks.usage.publish(usage).then(
       () => true,
       () => false,
     );
-    return { error, mustWithhold: !billed };
+    // A required record that is missing still ends a stream with an error, not a clean end.
+    return { error, mustWithhold: policy.auditRequired || !billed };
   }
 }

@@ -212,7 +212,7 @@ async function settle(
   const limitsSettled = facts.admission && deps.limits
     ? deps.limits.settle(facts.admission, asServed).then(() => undefined, (error: unknown) => error ?? 'settle failed')
     : undefined;
-  const handoff = await handOffRecords(deps, audit, usage, auditPolicy.required);
+  const handoff = await handOffRecords(deps, audit, usage, { auditRequired: auditPolicy.required, answerAlreadyGiven: streamed });
   const settled: SettledInvocation = { statusCode, audit, overheadMs: 0 };
   if (error) settled.error = error;
   if (handoff.error !== undefined) settled.handoffError = handoff.error;

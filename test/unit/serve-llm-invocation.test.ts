@@ -354,6 +354,9 @@ describe('serveInvocation for LLM tasks', () => {
       expect(frames).not.toContain('[DONE]');
       expect(JSON.parse(frames.at(-1)!)).toMatchObject({ error: { code: 'AUDIT_UNAVAILABLE' } });
       expect((await outcome.settled).handoffError).toBeInstanceOf(Error);
+      // The tokens reached the caller: billing fails closed, so the usage event went on its own.
+      expect(usage.publishedAlone).toBe(1);
+      expect(usage.events).toEqual([expect.objectContaining({ status: 200, units: { kind: 'tokens', input: 21, output: 5, estimated: false } })]);
     });
 
     it('still audits a stream the caller left before reading its first frame, as 499', async () => {
