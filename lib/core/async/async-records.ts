@@ -39,7 +39,9 @@ export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPo
     servedEntity: outcome.servedEntity ?? undefined,
     status: outcome.statusCode,
     error: outcome.error ?? undefined,
-    latencyMs: new Date(request.finishedAt).getTime() - submittedAt.getTime(),
+    // A producer's id may be dated a few minutes ahead of our clock (accepted skew): never below zero,
+    // which the usage event's schema refuses (the record and bill would end in the audit DLQ).
+    latencyMs: Math.max(0, new Date(request.finishedAt).getTime() - submittedAt.getTime()),
     backendLatencyMs: outcome.backendLatencyMs ?? undefined,
     units: outcome.units ?? undefined,
     attempts: request.attempts,

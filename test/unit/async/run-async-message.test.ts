@@ -5,6 +5,7 @@ import { inGatewaySpace, inProducerSpace } from '../../../lib/core/request-id-sp
 import { visibleStatus } from '../../../lib/core/async/async-request';
 import { runAsyncMessage } from '../../../lib/core/async/run-async-message';
 import { serveAsyncSubmission } from '../../../lib/core/async/serve-async-submission';
+import { archivableRecordFromMessage, usageEventFromAttribute } from '../../../lib/core/audit-log/archivable-record';
 import { sha256Hex } from '../../../lib/core/audit-log/sha256';
 import { ModelInputError, ServiceUnavailableError } from '../../../lib/core/errors';
 import { answering, FakeKeyStore } from '../../fakes/fake-ports';
@@ -195,6 +196,17 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
       'The sender of this message may not send requests for tenant pinned',
       null,
     ]);
+  });
+
+  it('hands off a record and bill the archiver takes for a producer\'s request dated ahead of our clock (within the skew accepted)', async () => {
+    // Prepare: a producer whose clock runs two minutes fast.
+    const requestId = inProducerSpace(uuidv7({ msecs: world.clock.now().getTime() + 120_000 }));
+    // Act
+    const disposition = await runAsyncMessage(delivery(producerMessage({ requestId })), world.worker);
+    // Assess: what the archiver does with the message: the record and its usage event are taken.
+    expect(disposition).toMatchObject({ kind: 'finished', requestId, status: 'succeeded' });
+    const record = archivableRecordFromMessage(JSON.stringify(world.audit.records[0]));
+    expect(usageEventFromAttribute(JSON.stringify(world.usage.events[0]), record)).toMatchObject({ requestId, latencyMs: 0 });
   });
 
   it('ends a waiting request whose message comes back too late to run (a DLQ redriven after the window): failed, expired, audited, never run', async () => {
