@@ -199,11 +199,11 @@ async function settle(
     responseJson,
   }), auditPolicy);
   const usage: UsageEvent = {
-    ...usageEventFor(audit, {
-      units: facts.units ?? nothingConsumed(facts.endpoint),
-      requestBytes: requestBody.byteLength,
-      responseBytes: responseBody.byteLength,
-    }),
+    ...usageEventFor(
+      audit,
+      { units: facts.units ?? nothingConsumed(facts.endpoint), requestBytes: requestBody.byteLength, responseBytes: responseBody.byteLength },
+      { endpoint: facts.endpoint?.name, servedEntity: facts.entity?.name },
+    ),
     clientIp: request.clientIp ?? null,
     contentFlags: flagContent(facts.endpoint?.guardrails, facts.requestJson),
   };

@@ -28,6 +28,7 @@ const endpoints = createEndpointRegistry({
       audit: { redaction: { drop: ['request.params.session'], mask: ['request.dataframe_records[*].customer'] } },
       servedEntities: [{ name: 'support-v1', backend: 'sagemaker', endpointName: 'support' }],
     },
+    { name: 'sk-learn-churn-classifier', task: 'custom', servedEntities: [{ name: 'sk-learn-churn-v1', backend: 'sagemaker', endpointName: 'churn' }] },
     {
       name: 'best-effort',
       task: 'custom',
@@ -111,6 +112,12 @@ describe('serveInvocation and the audit policy', () => {
     expect(audit.records[0]!.endpoint).toBe('support');
     expect(JSON.stringify(audit.records)).not.toContain('Jane Roe');
     expect((audit.records[0]!.request.body as { dataframe_records: Array<{ customer: string }> }).dataframe_records[0]!.customer).toBe('[REDACTED]');
+  });
+
+  it('bills an endpoint whose configured name looks like a key under that name, though its audit record masks it', async () => {
+    const outcome = await serve(request('sk-learn-churn-classifier', { inputs: [[1, 2]] }));
+    expect(outcome.statusCode).toBe(200);
+    expect(usage.events[0]).toMatchObject({ endpoint: 'sk-learn-churn-classifier', servedEntity: 'sk-learn-churn-v1' });
   });
 
   it('redacts the record of a request to an unknown endpoint with the default policy', async () => {

@@ -63,7 +63,11 @@ export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPo
   });
   // A producer's message has no API key behind it.
   const audit = redactAuditRecord({ ...built, keyId: request.keyId }, policy);
-  const usage = usageEventFor(audit, { units: outcome.units ?? undefined, requestBytes: execution.requestBody.byteLength, responseBytes: execution.resultBody.byteLength });
+  const usage = usageEventFor(
+    audit,
+    { units: outcome.units ?? undefined, requestBytes: execution.requestBody.byteLength, responseBytes: execution.resultBody.byteLength },
+    { endpoint: request.endpoint, servedEntity: outcome.servedEntity ?? undefined },
+  );
   // What the abuse rules count, as on the synchronous path: who called, and what the prompt matched.
   return { audit, usage: { ...usage, async: true, clientIp: request.client.ip, contentFlags: flagContent(guardrails, execution.requestJson) } };
 }

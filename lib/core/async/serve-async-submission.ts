@@ -364,7 +364,7 @@ async function refuse(
     }),
     auditPolicy,
   );
-  const usage = usageEventFor(audit, { units: undefined, requestBytes: request.body.byteLength, responseBytes: response.body.byteLength });
+  const usage = usageEventFor(audit, { units: undefined, requestBytes: request.body.byteLength, responseBytes: response.body.byteLength }, { endpoint: facts.endpoint?.name });
   // What the abuse rules count, as on the synchronous path: who called (a 401 has no key), and what the prompt matched.
   const counted = { ...usage, async: true as const, clientIp: request.clientIp ?? null, contentFlags: flagContent(facts.endpoint?.guardrails, facts.json) };
   const handoff = await handOffRecords(deps, audit, counted, { auditRequired: auditPolicy.required, answerAlreadyGiven: false });
