@@ -87,7 +87,9 @@ export function createDynamoDbUsageLedger(client: DynamoDBDocumentClient, option
       new UpdateCommand({
         TableName: table,
         Key: aggregateKey(key),
-        UpdateExpression: `SET #tenant = :tenant, #hour = :hour, #endpoint = :endpoint, #entity = :entity, #unit = :unit ADD ${adds.join(', ')}`,
+        // Tokens win over rows, as within a chunk: a request that consumed nothing (a failure,
+        // counted in rows) must not relabel a line of tokens.
+        UpdateExpression: `SET #tenant = :tenant, #hour = :hour, #endpoint = :endpoint, #entity = :entity, ${increments.unit === 'tokens' ? '#unit = :unit' : '#unit = if_not_exists(#unit, :unit)'} ADD ${adds.join(', ')}`,
         ConditionExpression: requestIds.map((_, index) => `NOT contains(#inflight, :id${index})`).join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

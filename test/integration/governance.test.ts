@@ -313,6 +313,21 @@ describe('usage events into the bill', () => {
     return rows.reduce((sum, row) => sum + row.requests, 0);
   }
 
+  it('keeps a line of tokens in tokens when a request in it consumed none (a failure, counted in rows)', async () => {
+    // Prepare: a chat request billed in tokens, then a refused one of the same hour and entity, in rows.
+    const tenant = `unit-${randomUUID().slice(0, 8)}`;
+    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
+    const served = usageEvent(tenant, 1);
+    const refused: UsageEvent = { ...usageEvent(tenant, 1), status: 400, units: { kind: 'rows', input: 0 } };
+    // Act
+    for (const event of [served, refused]) {
+      expect(await client.ledger.claim([{ event, messageId: `m-${event.requestId}` }], 1, new Date())).toEqual(['claimed']);
+      await client.ledger.apply([{ requestId: event.requestId, contribution: contributionOf(event, pricing, () => true)! }]);
+    }
+    // Assess
+    expect(await client.ledger.monthRows(tenant, '2026-01')).toEqual([expect.objectContaining({ unit: 'tokens', requests: 2 })]);
+  });
+
   it('counts a request once when the consumer died between adding it and committing it', async () => {
     // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
     const { tenant, event } = await claimedAndAdded('crash');
