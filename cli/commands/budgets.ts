@@ -37,6 +37,13 @@ const set: Command = {
     const currency = deployment.config().pricing.currency;
     const budget = { tenant, monthlyBudgetNanos: nanos, currency, updatedAt: io.now().toISOString() };
     await deployment.budgets.setBudget(budget);
+    // Gateways count spend on the budget only while one exists: what the tenant spent this month
+    // before (on the bill) is added now, so a budget set mid-month holds the whole month's spend.
+    const month = monthWindow(io.now());
+    const counter = `tenant#${tenant}#cost#${month.label}`;
+    const billed = (await deployment.ledger.monthRows(tenant, month.label)).reduce((sum, row) => sum + row.costNanos, 0);
+    const counted = (await deployment.counters.read([counter])).get(counter) ?? 0;
+    if (billed > counted) await deployment.counters.adjust([{ counter, delta: billed - counted, windowEndsAt: month.endsAt }]);
     io.stdout(json ? `${JSON.stringify({ budget }, null, 2)}\n` : `Tenant ${tenant}: ${formatMoney(nanos, 2)} ${currency} a month. Gateways apply it within their cache TTL (KEY_CACHE_TTL_SECONDS).\n`);
     return EXIT.ok;
   },

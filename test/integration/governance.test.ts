@@ -328,6 +328,24 @@ describe('usage events into the bill', () => {
     expect(await client.ledger.monthRows(tenant, '2026-01')).toEqual([expect.objectContaining({ unit: 'tokens', requests: 2 })]);
   });
 
+  it('holds the month\'s spend from before a budget was set against it, once one is', async () => {
+    // Prepare: a tenant without a budget spent this month (on the bill, not on any budget counter).
+    const tenant = `late-${randomUUID().slice(0, 8)}`;
+    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
+    const event: UsageEvent = { ...usageEvent(tenant, 1), time: new Date().toISOString() };
+    const contribution = contributionOf(event, pricing, () => true)!;
+    expect(contribution.increments.costNanos).toBeGreaterThan(0);
+    expect(await client.ledger.claim([{ event, messageId: 'm-late' }], 1, new Date())).toEqual(['claimed']);
+    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    // Act
+    const set = await cli('budgets', 'set', '--tenant', tenant, '--monthly', '10');
+    const listed = await cli('budgets', 'list', '--json');
+    // Assess
+    expect(set.code, set.stderr).toBe(0);
+    const row = (JSON.parse(listed.stdout) as { budgets: Array<{ tenant: string; committedNanos: number }> }).budgets.find((budget) => budget.tenant === tenant);
+    expect(row?.committedNanos).toBe(contribution.increments.costNanos);
+  });
+
   it('counts a request once when the consumer died between adding it and committing it', async () => {
     // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
     const { tenant, event } = await claimedAndAdded('crash');
