@@ -55,7 +55,7 @@ function usageReportTable(report: UsageReport, where: string): string {
     { header: `COST ${report.currency}`, value: (l) => formatMoney(l.costNanos, 6), right: true },
   ]);
   const totals = report.totals.map((total) => `  ${total.tenant}: ${total.requests} requests (${total.errors} errors), ${formatMoney(total.costNanos, 6)} ${report.currency}`);
-  return `Usage in ${report.month} (UTC) in ${where}\n\n${table}\n\nTotal per tenant:\n${totals.join('\n')}\n\nLatency percentiles are approximate (histogram buckets 10% wide: at most 10% above the true value).\n`;
+  return `Usage in ${report.month} (UTC) in ${where}\n\n${table}\n\nTotal per tenant:\n${totals.join('\n')}\n\nLatency percentiles are approximate (histogram buckets 10% wide: at most 10% above the true value).\nAmounts are each rounded to 6 decimals, so lines may not add up to the total to the last digit; --format csv or json has them exact.\n`;
 }
 
 const report: Command = {

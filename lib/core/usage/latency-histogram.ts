@@ -1,14 +1,15 @@
 /**
  * Latency percentiles from a histogram, so that hours can be merged into a month exactly. Bucket
  * `i` holds latencies in (1.1^(i-1), 1.1^i] ms (bucket 0: up to 1 ms); a percentile is reported as
- * its bucket's upper bound, so it is at most 10% above the true value and never below it. 150
- * buckets reach past 15 minutes (the longest stream).
+ * its bucket's upper bound, so it is at most 10% above the true value and never below it. 220
+ * buckets reach past 14 days: an async request's latency includes its time queued (up to the 7
+ * days a request is kept), and a bucket that capped it would report a percentile below the truth.
  */
 export type LatencyHistogram = Record<number, number>;
 
 const GROWTH = 1.1;
 const LOG_GROWTH = Math.log(GROWTH);
-export const LATENCY_BUCKETS = 150;
+export const LATENCY_BUCKETS = 220;
 
 export function latencyBucket(ms: number): number {
   if (!(ms > 1)) return 0;
