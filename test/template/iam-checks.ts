@@ -186,16 +186,19 @@ export function findAuditWritersOutsideDeleteDeny(template: CfnTemplate, auditBu
 }
 
 /**
- * Function roles' grants of a KMS key's data-key actions (Encrypt, Decrypt, GenerateDataKey) not
- * conditioned on `kms:ViaService`: every function uses the key only through S3, SQS and DynamoDB,
- * so a direct decrypt by a function's credentials is never needed, and unconditioned it would read
- * any ciphertext under the key.
+ * Grants of a KMS key's data-key actions (Encrypt, Decrypt, GenerateDataKey) not conditioned on
+ * `kms:ViaService`, in function roles and in the managed policies the stack hands to people: the
+ * key is used only through S3, SQS and DynamoDB, so a direct decrypt is never needed, and
+ * unconditioned it would read any ciphertext under the key.
  */
 export function findDirectKeyUseGrants(template: CfnTemplate, keyId: string): string[] {
   const findings: string[] = [];
-  for (const roleId of new Set(functionRoles(template).values())) {
-    if (roleId === undefined) continue;
-    for (const { where, statement } of roleStatements(template, roleId)) {
+  // The function roles, and the managed policies the stack hands to people (auditors, producers, admins).
+  const managed = resourcesOfType(template, 'AWS::IAM::ManagedPolicy').map(([id]) => id);
+  const holders = [...new Set(functionRoles(template).values())].filter((id): id is string => id !== undefined);
+  const ownStatements = (id: string) => (managed.includes(id) ? allPolicyStatements(template).filter(({ where }) => where.startsWith(`${id}[`)) : roleStatements(template, id));
+  for (const holderId of [...holders, ...managed]) {
+    for (const { where, statement } of ownStatements(holderId)) {
       const dataKeyUse = asArray(statement.Action).some((pattern) => ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'].some((action) => actionPatternMatches(pattern, action)));
       if (statement.Effect !== 'Allow' || !dataKeyUse || !refersTo(statement.Resource, keyId)) continue;
       if (propertyAt(statement.Condition, 'StringEquals.kms:ViaService') === undefined) findings.push(`${where}: ${asArray(statement.Action).join(', ')} on ${keyId} without kms:ViaService`);

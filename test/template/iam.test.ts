@@ -41,7 +41,7 @@ describe('IAM in the packaged template', () => {
     expect(referencedIds(propertyAt(template.Resources.AuditArchiverLambdaFunction!.Properties, 'Environment.Variables.AUDIT_READS_QUEUE_ARN'))).toEqual(new Set(['AuditReadsQueue']));
   });
 
-  it('lets functions use the data key only through S3, SQS and DynamoDB (kms:ViaService), never decrypt directly', () => {
+  it('lets functions and people (the stack\'s managed policies) use the data key only through S3, SQS and DynamoDB (kms:ViaService), never decrypt directly', () => {
     expect(findDirectKeyUseGrants(template, 'DataKey')).toEqual([]);
   });
 
