@@ -52,6 +52,20 @@ describe('IAM in the packaged template', () => {
     expect(findDirectKeyUseGrants(weakened, 'DataKey')).toEqual([expect.stringMatching(/^AuditDigestFunctionRole\.audit-digest\[\d+\]: kms:GenerateDataKey, kms:Decrypt on DataKey/)]);
   });
 
+  it('lets function roles update limit counters in the limits table, never a tenant\'s budget there', () => {
+    const updates = allPolicyStatements(template).filter(
+      ({ where, statement }) => !where.startsWith('GovernanceAdminPolicy[') && statement.Effect === 'Allow' && asArray(statement.Action).includes('dynamodb:UpdateItem') && JSON.stringify(statement.Resource).includes('LimitsTable'),
+    );
+    expect(updates.map(({ where }) => where.split('.')[0]).sort()).toEqual(['AsyncWorkerFunctionRole', 'InvokeFunctionRole', 'OpenaiFunctionRole']);
+    for (const { statement } of updates) {
+      const allowed = asArray(propertyAt(statement.Condition, 'ForAllValues:StringLike.dynamodb:LeadingKeys') as unknown[] | undefined) as string[];
+      const matches = (key: string) => allowed.some((pattern) => new RegExp(`^${pattern.replace(/\*/g, '.*')}$`).test(key));
+      expect(matches('key#key_0123456789abcdef#requests#2026-12-06T10:00')).toBe(true);
+      expect(matches('tenant#acme#cost#2026-12')).toBe(true);
+      expect(matches('budget#acme')).toBe(false);
+    }
+  });
+
   it('names every function role that writes to the audit bucket in the bucket policy\'s deny of deletes', () => {
     expect(findAuditWritersOutsideDeleteDeny(template, 'AuditBucket', 'DenyWritersDeletesAndRetentionChanges')).toEqual([]);
   });
