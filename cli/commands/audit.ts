@@ -264,7 +264,7 @@ function describeReport(report: VerifyReport, where: string): string {
     const first = report.firstProblem;
     lines.push(`FAILED. First problem: ${first.objectKey}${first.line !== undefined ? `, line ${first.line}` : ''}${first.requestId ? ` (request ${first.requestId})` : ''}: ${first.message}`);
   } else if (nothingVerified(report)) {
-    lines.push('NOTHING VERIFIED: no digest and no batch covers this period (before the log began, before its first digest, or a log removed whole).');
+    lines.push('NOTHING VERIFIED: no digest and no batch covers this period, nor any digest after it (an empty bucket: a log not yet signed, or removed whole).');
   } else {
     lines.push(report.findings.length > 0 ? 'OK: nothing was changed, removed or added (see the warnings above).' : 'OK: nothing was changed, removed or added.');
   }
