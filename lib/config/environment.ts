@@ -10,6 +10,8 @@ const optionalUrl = z.url().optional();
  */
 export const environmentSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Set by Lambda itself (`AWS_Lambda_nodejs22.x`): only then is the function in AWS, not on the local stack. */
+  AWS_EXECUTION_ENV: z.string().optional(),
   /** Bucket of the audit log (SSE-KMS). */
   AUDIT_BUCKET: z.string().min(3),
   /** Customer-managed KMS key for audit objects; the bucket default when unset. */

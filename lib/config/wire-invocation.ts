@@ -29,7 +29,7 @@ export function wireInvocation(env: Environment, caller: 'behind-api-gateway' | 
     cacheTtlMs: env.SECRET_CACHE_TTL_SECONDS * 1000,
   });
   return {
-    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG),
+    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG, { inLambda: env.AWS_EXECUTION_ENV !== undefined }),
     keys: wireKeyStore(env),
     limits: wireRequestLimiter(env),
     backends: {

@@ -68,6 +68,13 @@ describe('endpoint registry', () => {
     expect(() => loadEndpointRegistry('config/missing.json')).toThrow(/Cannot read endpoint config .*config\/missing\.json/);
   });
 
+  it('refuses in Lambda a config whose providers are on loopback (the local stack\'s), naming them, and takes it locally', () => {
+    expect(() => loadEndpointRegistry('config/endpoints.json', { inLambda: true })).toThrow(
+      /served entities assistant\/gpt-external, assistant\/claude-external.* call a provider on loopback, which nothing serves in Lambda/,
+    );
+    expect(loadEndpointRegistry('config/endpoints.json', { inLambda: false }).names()).toContain('assistant');
+  });
+
   it.each(['config/endpoints.json', 'test/fixtures/endpoints.json'])('accepts the shipped config %s', (path) => {
     const registry = createEndpointRegistry(JSON.parse(readFileSync(path, 'utf8')));
     expect(registry.names().length).toBeGreaterThan(0);
