@@ -91,7 +91,9 @@ export function toMessagesRequest(input: ChatCompletionRequest, entity: Anthropi
       if (!MESSAGE_FIELDS[message.role].has(field) && message[field] != null) throw unsupported(`${path}.${field}`);
     }
     if (message.role === 'system' || message.role === 'developer') {
-      system.push(textOnly(message, path).join('\n'));
+      // A blank system message says nothing; Anthropic refuses blank text.
+      const text = textOnly(message, path).join('\n');
+      if (!isBlank(text)) system.push(text);
       return;
     }
     const role = message.role === 'assistant' ? 'assistant' : 'user';

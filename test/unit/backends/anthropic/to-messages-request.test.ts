@@ -316,6 +316,13 @@ describe('toMessagesRequest', () => {
     expect(refused.message).toBe("messages[2].content: must not be empty for this endpoint's model");
   });
 
+  it('leaves out blank system messages, sending no system at all when every one is blank', () => {
+    const blank = toMessagesRequest(request({ messages: [{ role: 'system', content: '  ' }, { role: 'user', content: 'Hi' }] }), entity);
+    const mixed = toMessagesRequest(request({ messages: [{ role: 'system', content: '' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] }), entity);
+    expect(blank.system).toBeUndefined();
+    expect(mixed.system).toBe('Be brief.');
+  });
+
   it('refuses a request of system messages alone with a 400 naming messages', () => {
     const refused = refusal(request({ messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] }));
     expect(refused.status).toBe(400);
