@@ -59,6 +59,7 @@ const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'imag
  * - blank text (Anthropic refuses empty or whitespace-only text blocks) is left out: an assistant
  *   message left with nothing is dropped (the user turns around it merge), a tool result is sent
  *   without content, and a user turn left with nothing is refused, as is a request with no turn;
+ *   a last assistant turn (a prefill) loses its trailing whitespace;
  * - function `tools` become tools with `input_schema`; `tool_choice` none/auto/required/named
  *   becomes none/auto/any/tool; `parallel_tool_calls: false` disables parallel tool use;
  *   an assistant's `tool_calls` become `tool_use` blocks and `tool` messages `tool_result` blocks
@@ -112,6 +113,10 @@ export function toMessagesRequest(input: ChatCompletionRequest, entity: Anthropi
   }
   const empty = turns.findIndex((turn) => turn.content.length === 0);
   if (empty !== -1) throw new ModelInputError(`messages[${openedBy[empty]}].content: must not be empty for this endpoint's model`);
+  // A last assistant turn is a prefill the answer continues; Anthropic refuses one ending in whitespace.
+  const last = turns.at(-1)!;
+  const lastBlock = last.content.at(-1);
+  if (last.role === 'assistant' && lastBlock?.type === 'text') lastBlock.text = lastBlock.text.trimEnd();
 
   const request: MessagesRequest = {
     model: entity.model,

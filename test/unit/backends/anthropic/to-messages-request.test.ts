@@ -323,6 +323,11 @@ describe('toMessagesRequest', () => {
     expect(mixed.system).toBe('Be brief.');
   });
 
+  it('trims the trailing whitespace of a last assistant turn (a prefill), which Anthropic refuses', () => {
+    const translated = toMessagesRequest(request({ messages: [{ role: 'user', content: 'List three colours.' }, { role: 'assistant', content: 'Red, \n' }] }), entity);
+    expect(translated.messages.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Red,' }] });
+  });
+
   it('refuses a request of system messages alone with a 400 naming messages', () => {
     const refused = refusal(request({ messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] }));
     expect(refused.status).toBe(400);
