@@ -230,7 +230,12 @@ function toRow(item: Record<string, unknown>): UsageRow {
     const count = item[`h${bucket}`];
     if (typeof count === 'number' && count > 0) latency[bucket] = count;
   }
-  const number = (name: string) => (typeof item[name] === 'number' ? (item[name] as number) : 0);
+  // A sum past Number.MAX_SAFE_INTEGER (cost in nanos over about 9 million) comes back as a bigint:
+  // read as the nearest number (off by less than a millionth of a unit), never as nothing.
+  const number = (name: string) => {
+    const value = item[name];
+    return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : 0;
+  };
   return {
     tenant: String(item.tenant),
     hour: String(item.hour),

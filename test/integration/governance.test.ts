@@ -346,6 +346,22 @@ describe('usage events into the bill', () => {
     expect(row?.committedNanos).toBe(contribution.increments.costNanos);
   });
 
+  it('reads back a line whose cost summed past what a number holds exactly, not as nothing', async () => {
+    // Prepare: two requests of 5,000,000 (in nanos: 5e15 each) in one line, summed by DynamoDB to 1e16.
+    const tenant = `big-${randomUUID().slice(0, 8)}`;
+    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
+    for (const event of [usageEvent(tenant, 1), usageEvent(tenant, 1)]) {
+      const contribution = contributionOf(event, pricing, () => true)!;
+      contribution.increments.costNanos = 5e15;
+      expect(await client.ledger.claim([{ event, messageId: `m-${event.requestId}` }], 1, new Date())).toEqual(['claimed']);
+      await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    }
+    // Act
+    const rows = await client.ledger.monthRows(tenant, '2026-01');
+    // Assess
+    expect(rows).toEqual([expect.objectContaining({ requests: 2, costNanos: 1e16 })]);
+  });
+
   it('counts a request once when the consumer died between adding it and committing it', async () => {
     // Prepare: a claim, its contribution added, no commit (the consumer "crashed"), the claim lapsed.
     const { tenant, event } = await claimedAndAdded('crash');
