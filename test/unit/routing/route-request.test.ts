@@ -119,24 +119,11 @@ describe('routeRequest', () => {
     expect(result).toMatchObject({ ok: true, entity: { name: 'fallback' } });
   });
 
-  it('falls back at once after a timeout, without retrying the slow entity', async () => {
-    const calls: string[] = [];
-    const result = await routeRequest(
-      endpoint(),
-      'r1',
-      1_000,
-      async (entity) => {
-        calls.push(entity.name);
-        if (entity.name === 'primary') throw new GatewayTimeoutError('slow');
-        return 'ok';
-      },
-      virtualDeps(),
-    );
-    expect(result.ok).toBe(true);
-    expect(calls).toEqual(['primary', 'fallback']);
-  });
-
-  it('falls back at once, without retrying the entity, when its provider refused our call (key, quota, configuration)', async () => {
+  it.each([
+    ['a timeout (the entity is slow now)', () => new GatewayTimeoutError('slow')],
+    ['its provider\'s refusal of our call (key, quota, configuration)', () => new BadGatewayError('BACKEND_REFUSED', "The provider behind primary refused modelgate's credentials (status 401)")],
+    ['throttling that asks to be left alone past the deadline (retry-after)', () => new ServiceUnavailableError('BACKEND_THROTTLED', 'busy', { headers: { 'retry-after': '20' } })],
+  ])('falls back at once, without retrying the entity, after %s', async (_name, failure) => {
     const calls: string[] = [];
     const result = await routeRequest(
       endpoint({ routing: { retries: 2, breakerFailures: 3, breakerCooldownMs: 5_000 } }),
@@ -144,30 +131,13 @@ describe('routeRequest', () => {
       1_000,
       async (entity) => {
         calls.push(entity.name);
-        if (entity.name === 'primary') throw new BadGatewayError('BACKEND_REFUSED', "The provider behind primary refused modelgate's credentials (status 401)");
+        if (entity.name === 'primary') throw failure();
         return 'from fallback';
       },
       virtualDeps(),
     );
     expect(calls).toEqual(['primary', 'fallback']);
     expect(result).toMatchObject({ ok: true, value: 'from fallback', entity: { name: 'fallback' } });
-  });
-
-  it('falls back at once when the throttled entity asks to be left alone past the deadline (retry-after)', async () => {
-    const calls: string[] = [];
-    const result = await routeRequest(
-      endpoint(),
-      'r1',
-      1_000,
-      async (entity) => {
-        calls.push(entity.name);
-        if (entity.name === 'primary') throw new ServiceUnavailableError('BACKEND_THROTTLED', 'busy', { headers: { 'retry-after': '20' } });
-        return 'from fallback';
-      },
-      virtualDeps(),
-    );
-    expect(calls).toEqual(['primary', 'fallback']);
-    expect(result).toMatchObject({ ok: true, entity: { name: 'fallback' } });
   });
 
   it('never retries or falls back on the model\'s own 4xx', async () => {
