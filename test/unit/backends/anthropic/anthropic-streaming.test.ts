@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicBackend } from '../../../../lib/backends/anthropic/create-anthropic-backend';
 import type { AnthropicEntity } from '../../../../lib/core/endpoint-config';
@@ -46,6 +47,16 @@ const messageStart = {
   },
 };
 const textDelta = (text: string) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+
+/** A whole streamed answer of one word, ending for `stopReason`. */
+function sendOneWordAnswer(response: ServerResponse, stopReason: string): void {
+  const stream = startEventStream(response);
+  stream.event('message_start', messageStart);
+  stream.event('content_block_delta', textDelta('One'));
+  stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason }, usage: { output_tokens: 1 } });
+  stream.event('message_stop', { type: 'message_stop' });
+  response.end();
+}
 
 describe('Anthropic backend: streamed chat', () => {
   it('translates the event stream into OpenAI chunks and ends with one usage chunk', async () => {
@@ -163,12 +174,7 @@ describe('Anthropic backend: streamed chat', () => {
     const ports: Array<number | undefined> = [];
     provider.answer((_request, response, raw) => {
       ports.push(raw.socket.remotePort);
-      const stream = startEventStream(response);
-      stream.event('message_start', messageStart);
-      stream.event('content_block_delta', textDelta('One'));
-      stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } });
-      stream.event('message_stop', { type: 'message_stop' });
-      response.end();
+      sendOneWordAnswer(response, 'end_turn');
     });
     // Act
     for (let i = 0; i < 3; i += 1) {
@@ -180,14 +186,7 @@ describe('Anthropic backend: streamed chat', () => {
   });
 
   it('reports max_tokens as finish_reason length', async () => {
-    provider.answer((_request, response) => {
-      const stream = startEventStream(response);
-      stream.event('message_start', messageStart);
-      stream.event('content_block_delta', textDelta('One'));
-      stream.event('message_delta', { type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: 1 } });
-      stream.event('message_stop', { type: 'message_stop' });
-      response.end();
-    });
+    provider.answer((_request, response) => sendOneWordAnswer(response, 'max_tokens'));
     const chunks = await collect(backend.streamChat(call()));
     expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('length');
   });
