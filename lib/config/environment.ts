@@ -14,7 +14,7 @@ export const environmentSchema = z.object({
   AWS_EXECUTION_ENV: z.string().optional(),
   /** Bucket of the audit log (SSE-KMS). */
   AUDIT_BUCKET: z.string().min(3),
-  /** Customer-managed KMS key for audit objects; the bucket default when unset. */
+  /** The stack's data key for every SSE-KMS put (audit and async buckets); unset, S3 would use the account's aws/s3 key. */
   AUDIT_KMS_KEY_ID: z.string().min(1).optional(),
   /** DynamoDB table of API key records (hashes only), by key hash; indexes by key id and tenant. */
   KEYS_TABLE: z.string().min(3),

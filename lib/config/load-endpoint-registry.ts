@@ -1,4 +1,4 @@
-import type { EndpointConfig } from '../core/endpoint-config';
+import { isLoopbackUrl, type EndpointConfig } from '../core/endpoint-config';
 import { endpointRegistryOf, type EndpointRegistry } from '../core/endpoint-registry';
 import { ConfigError } from '../core/errors';
 import { loadEndpointConfig } from './load-endpoint-config';
@@ -15,11 +15,9 @@ export function loadEndpointRegistry(path: string, options: { inLambda: boolean 
   return endpointRegistryOf(config);
 }
 
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
-
 function refuseLoopbackProviders(config: EndpointConfig, path: string): void {
   const local = config.endpoints.flatMap((endpoint) =>
-    endpoint.servedEntities.filter((entity) => 'baseUrl' in entity && LOOPBACK.test(entity.baseUrl)).map((entity) => `${endpoint.name}/${entity.name}`),
+    endpoint.servedEntities.filter((entity) => 'baseUrl' in entity && isLoopbackUrl(entity.baseUrl)).map((entity) => `${endpoint.name}/${entity.name}`),
   );
   if (local.length > 0) {
     throw new ConfigError(`Invalid endpoint config ${path}: served entities ${local.join(', ')} call a provider on loopback, which nothing serves in Lambda; deploy a config of your own (param endpointsConfig)`);

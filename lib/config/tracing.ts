@@ -5,5 +5,10 @@
  * functions that read nothing else (notFound's bundle carries no zod).
  */
 export function isTracingWanted(source: NodeJS.ProcessEnv = process.env): boolean {
-  return (source.AWS_EXECUTION_ENV ?? '') !== '' && (source.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
+  return isInLambda(source) && (source.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() !== 'false';
+}
+
+/** Whether this process runs in Lambda itself (which sets `AWS_EXECUTION_ENV`), not on the local stack. */
+export function isInLambda(source: { AWS_EXECUTION_ENV?: string | undefined }): boolean {
+  return (source.AWS_EXECUTION_ENV ?? '') !== '';
 }

@@ -15,6 +15,7 @@ import { createOpenAiBackend } from '../backends/openai/create-openai-backend';
 import { createSageMakerBackend } from '../backends/sagemaker/create-sagemaker-backend';
 import { CircuitBreakers } from '../core/circuit-breaker';
 import type { InvocationDeps } from '../core/serve-invocation';
+import { isInLambda } from './tracing';
 import type { Environment } from './environment';
 import { loadEndpointRegistry } from './load-endpoint-registry';
 import { wireKeyStore, wireRequestLimiter } from './wire-governance';
@@ -29,7 +30,7 @@ export function wireInvocation(env: Environment, caller: 'behind-api-gateway' | 
     cacheTtlMs: env.SECRET_CACHE_TTL_SECONDS * 1000,
   });
   return {
-    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG, { inLambda: env.AWS_EXECUTION_ENV !== undefined }),
+    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG, { inLambda: isInLambda(env) }),
     keys: wireKeyStore(env),
     limits: wireRequestLimiter(env),
     backends: {

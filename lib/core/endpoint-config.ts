@@ -23,11 +23,16 @@ export const secretRefSchema = z.union([
   z.object({ secretsManager: z.string().min(1).max(2048) }).strict(),
 ]);
 
+/** Whether a provider URL is plain http on loopback: the local stack's servers, and nothing in Lambda. */
+export function isLoopbackUrl(url: string): boolean {
+  return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(url);
+}
+
 /** A provider base URL: HTTPS, except on loopback where the local stack's servers live. */
 const providerUrl = z
   .url()
   .refine(
-    (url) => url.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(url),
+    (url) => url.startsWith('https://') || isLoopbackUrl(url),
     'must be https:// (plain http only on 127.0.0.1 or localhost)',
   )
   .transform((url) => url.replace(/\/+$/, ''));
