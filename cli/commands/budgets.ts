@@ -1,4 +1,4 @@
-import { monthWindow } from '../../lib/core/limits/limit-windows';
+import { monthWindow, tenantCostCounter } from '../../lib/core/limits/limit-windows';
 import { formatMoney, parseMoney } from '../../lib/core/money';
 import { tenantNameSchema } from '../../lib/core/api-key';
 import { tenantBudgetSchema } from '../../lib/core/limits/tenant-budget';
@@ -40,7 +40,7 @@ const set: Command = {
     // Gateways count spend on the budget only while one exists: what the tenant spent this month
     // before (on the bill) is added now, so a budget set mid-month holds the whole month's spend.
     const month = monthWindow(io.now());
-    const counter = `tenant#${tenant}#cost#${month.label}`;
+    const counter = tenantCostCounter(tenant, month.label);
     const billed = (await deployment.ledger.monthRows(tenant, month.label)).reduce((sum, row) => sum + row.costNanos, 0);
     const counted = (await deployment.counters.read([counter])).get(counter) ?? 0;
     if (billed > counted) await deployment.counters.adjust([{ counter, delta: billed - counted, windowEndsAt: month.endsAt }]);
@@ -56,8 +56,8 @@ const list: Command = {
     const deployment = resolveGovernanceDeployment(io.env, io.cwd);
     const budgets = await deployment.budgets.list();
     const month = monthWindow(io.now()).label;
-    const counters = await deployment.counters.read(budgets.map((budget) => `tenant#${budget.tenant}#cost#${month}`));
-    const rows = budgets.map((budget) => ({ ...budget, month, committedNanos: counters.get(`tenant#${budget.tenant}#cost#${month}`) ?? 0 }));
+    const counters = await deployment.counters.read(budgets.map((budget) => tenantCostCounter(budget.tenant, month)));
+    const rows = budgets.map((budget) => ({ ...budget, month, committedNanos: counters.get(tenantCostCounter(budget.tenant, month)) ?? 0 }));
     if (json) {
       io.stdout(`${JSON.stringify({ budgets: rows }, null, 2)}\n`);
       return EXIT.ok;

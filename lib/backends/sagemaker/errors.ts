@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
 } from '../../core/errors';
 import type { SageMakerEntity } from '../../core/endpoint-config';
+import { providerFailureError } from '../provider-http/provider-failure';
 import { MalformedStreamError } from '../provider-http/server-sent-events';
 
 /** SageMaker's error names for "too busy right now", which a caller may retry later. */
@@ -66,11 +67,9 @@ export function translateSageMakerError(error: unknown, call: { entity: SageMake
   return new InternalError('Internal error', { cause: error });
 }
 
-function throttled(entity: string, cause: unknown): ServiceUnavailableError {
-  return new ServiceUnavailableError('BACKEND_THROTTLED', `Served entity ${entity} is at capacity; retry later`, {
-    cause,
-    headers: { 'retry-after': '1' },
-  });
+/** Too busy now, as every provider's throttling reads (503 `BACKEND_THROTTLED`, retry after a second). */
+function throttled(entity: string, cause: Error): AppError {
+  return providerFailureError({ kind: 'throttled', entity, retryAfter: '1', cause });
 }
 
 function unreachable(entity: string, cause: unknown): ServiceUnavailableError {

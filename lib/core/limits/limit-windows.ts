@@ -32,3 +32,8 @@ export function monthWindow(now: Date): LimitWindow {
 export function monthOf(time: Date): string {
   return time.toISOString().slice(0, 7);
 }
+
+/** The counter of a tenant's spend in a month (`YYYY-MM`), which its budget holds against. */
+export function tenantCostCounter(tenant: string, month: string): string {
+  return `tenant#${tenant}#cost#${month}`;
+}

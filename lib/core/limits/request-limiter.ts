@@ -9,7 +9,7 @@ import { chatPromptText, completionPromptText, embeddingsInputTokens, estimateTo
 import type { UsageUnits } from '../usage-event';
 import type { QuotaAdjustment, QuotaCharge, QuotaCounters } from '../../ports/quota-counters';
 import type { TenantBudgets } from '../../ports/tenant-budgets';
-import { minuteWindow, monthWindow, type LimitWindow } from './limit-windows';
+import { minuteWindow, monthWindow, tenantCostCounter, type LimitWindow } from './limit-windows';
 
 /** Which limit a charge counts against; the name a 429 reports in `x-modelgate-limit`. */
 export type LimitName =
@@ -122,7 +122,7 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
             `This request could cost up to ${formatMoney(reservedCostNanos)} ${budget.currency}, more than tenant ${principal.tenant}'s whole monthly budget; lower max_tokens`,
           );
         }
-        charges.push(charge('tenant.budget_monthly', 'cost', `tenant#${principal.tenant}#cost#${month.label}`, reservedCostNanos, budget.monthlyBudgetNanos, month));
+        charges.push(charge('tenant.budget_monthly', 'cost', tenantCostCounter(principal.tenant, month.label), reservedCostNanos, budget.monthlyBudgetNanos, month));
       }
       if (charges.length === 0) return undefined;
 
