@@ -1,4 +1,4 @@
-import { createS3Client, createSqsClient } from '../adapters/aws-clients';
+import { createS3Client, createSqsClient, type S3Caller } from '../adapters/aws-clients';
 import { createDynamoDbJobStore } from '../adapters/dynamodb-job-store';
 import { dynamoDbClient, wireKeyStore } from './wire-governance';
 import { createS3DownloadLinks } from '../adapters/s3-download-links';
@@ -25,7 +25,7 @@ function requireAsync(env: Environment, needed: ReadonlyArray<'ASYNC_QUEUE_URL' 
   return env as AsyncEnvironment;
 }
 
-function asyncBucket(env: AsyncEnvironment, caller: 'behind-api-gateway' | 'background') {
+function asyncBucket(env: AsyncEnvironment, caller: S3Caller) {
   const s3 = createS3Client(env, caller);
   // The stack's data key encrypts the async bucket as it does the others (SSE-KMS, bucket key).
   return { s3, objects: createS3ObjectStore(s3, { bucket: env.ASYNC_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID }) };

@@ -16,7 +16,7 @@ import { wireKeyStore } from './wire-governance';
 
 /** The audit bucket, every write SSE-KMS with the customer-managed key. */
 export function wireAuditStore(env: Environment): ObjectStore {
-  return createS3ObjectStore(createS3Client(env), { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
+  return createS3ObjectStore(createS3Client(env, 'background'), { bucket: env.AUDIT_BUCKET, kmsKeyId: env.AUDIT_KMS_KEY_ID });
 }
 
 /**

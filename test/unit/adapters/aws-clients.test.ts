@@ -19,7 +19,7 @@ const env = { AWS_REGION: 'eu-west-1', S3_FORCE_PATH_STYLE: false } as Environme
 describe('the AWS clients modelgate makes', () => {
   it('carry no SDK logger middleware (no logger is configured; it only copied inputs and outputs for nothing)', () => {
     const clients = {
-      s3: createS3Client(env),
+      s3: createS3Client(env, 'background'),
       sqs: createSqsClient(env),
       sagemaker: createSageMakerRuntimeClient(env),
       ssm: createSsmClient(env),
@@ -36,7 +36,7 @@ describe('the AWS clients modelgate makes', () => {
 
   it('give S3 calls behind API Gateway two attempts (of 8 s, below), which end inside a 28 s function, and background ones three', async () => {
     expect(await createS3Client(env, 'behind-api-gateway').config.maxAttempts()).toBe(2);
-    expect(await createS3Client(env).config.maxAttempts()).toBe(3);
+    expect(await createS3Client(env, 'background').config.maxAttempts()).toBe(3);
   });
 });
 
@@ -78,7 +78,7 @@ describe('the AWS clients under concurrent calls of one command', () => {
 
   it('S3 sends each PutObject to its own bucket (a cached middleware chain sent both to one)', async () => {
     // Prepare: one client for two buckets, as the async wiring shares one for the async bucket and audit bodies.
-    const s3 = createS3Client({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: true });
+    const s3 = createS3Client({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: true }, 'background');
     const sent = recordRequests(s3, () => ({ headers: { etag: '"0"' } }));
     const puts = ['audit-bucket', 'async-bucket', 'audit-bucket', 'async-bucket'].map((bucket, index) => ({ bucket, key: `k${index}`, body: `${bucket}/${index}` }));
     // Act
@@ -118,7 +118,7 @@ describe('a call to an endpoint that takes the request and never answers', () =>
 
   it.each([
     ['SQS', 5_000, 1, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
-    ['S3', 30_000, 1, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }).send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
+    ['S3', 30_000, 1, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'background').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
     [
       'S3 (behind API Gateway)',
       8_000,
