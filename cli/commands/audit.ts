@@ -1,7 +1,7 @@
 import { isRequestId } from '../../lib/core/audit-log/layout';
 import { parseAuditSearchParams } from '../../lib/core/audit-log/search-params';
 import { findAuditRecord, resolveBodyRefs, searchAuditLog } from '../../lib/core/audit-log/search';
-import { parseTimeRange } from '../../lib/core/audit-log/time-bound';
+import { DAY, parseTimeRange } from '../../lib/core/audit-log/time-bound';
 import { verifyAuditLog, type VerifyReport } from '../../lib/core/audit-log/verify';
 import type { AuditedBody, AuditRecord } from '../../lib/core/audit-record';
 import { InvalidRequestError } from '../../lib/core/errors';
@@ -76,7 +76,7 @@ const search: Command = {
     const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
     if (text('day') !== undefined && (text('from') !== undefined || text('to') !== undefined)) throw new UsageError('use --day or --from/--to, not both');
     const day = text('day');
-    if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError(`--day takes a day (2026-11-21), not "${day}"; use --from for a time ago`);
+    if (day !== undefined && !DAY.test(day)) throw new UsageError(`--day takes a day (2026-11-21), not "${day}"; use --from for a time ago`);
     const params: Record<string, string | undefined> = {
       from: day ?? text('from'),
       to: day ?? text('to'),
@@ -137,7 +137,7 @@ const verify: Command = {
   async run({ positionals, values, json }, io) {
     const now = io.now();
     const [fromText, toText] = positionals as [string, string | undefined];
-    const to = toText ?? (/^\d{4}-\d{2}-\d{2}$/.test(fromText) ? fromText : 'now');
+    const to = toText ?? (DAY.test(fromText) ? fromText : 'now');
     const range = asUsage(() => parseTimeRange({ from: fromText, to }, now, CLI_SEARCH_MAX_DAYS));
     if (range.from.getTime() >= now.getTime()) throw new UsageError(`the period starts at ${range.from.toISOString()}, after now: nothing can have been logged yet`);
     const digestEveryMinutes = typeof values['digest-every'] === 'string' ? Number(values['digest-every']) : 60;

@@ -172,11 +172,11 @@ const redrive: Command = {
     let moved = 0;
     let notSent = 0;
     let sentButKept = 0;
-    while (moved + notSent + sentButKept < limit) {
+    for (let handled = 0; handled < limit; handled = moved + notSent + sentButKept) {
       const { Messages = [] } = await target.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: target.deadLetterQueueUrl,
-          MaxNumberOfMessages: Math.min(10, limit - moved - notSent - sentButKept),
+          MaxNumberOfMessages: Math.min(10, limit - handled),
           WaitTimeSeconds: 1,
           // Long enough that a message whose send failed is not received again in this run.
           VisibilityTimeout: 300,

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../errors';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A day as typed: `2026-11-21`. */
+export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const RELATIVE = /^(\d+)([mhd])$/;
 /** An ISO 8601 time with its zone: nothing the engine's lenient parser would read as local time. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
