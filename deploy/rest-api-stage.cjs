@@ -18,7 +18,10 @@
  * accessLogging), `provider.tracing.apiGateway`, `provider.apiGateway.metrics`, and
  * `custom.restApiStage.throttling` ({ rateLimit, burstLimit }) for the stage's default method
  * throttling. This only works for a stage created this way from the start: a stack whose stage
- * was created by a Deployment would fail with "stage already exists".
+ * was created by a Deployment would fail with "stage already exists". With execution logging on,
+ * the stack also owns the execution log group (`ApiGatewayExecutionLogGroup`, with
+ * `provider.logRetentionInDays`), which the stage depends on: API Gateway would make it itself,
+ * kept forever.
  */
 class RestApiStage {
   constructor(serverless) {
