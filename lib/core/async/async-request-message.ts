@@ -62,6 +62,11 @@ export function oldestRunnableMs(retentionDays: number): number {
   return retentionMs - Math.min(DAY_MS, retentionMs / 4);
 }
 
+/** {@link oldestRunnableMs} in whole hours, as messages and errors state it. */
+export function oldestRunnableHours(retentionDays: number): number {
+  return Math.round(oldestRunnableMs(retentionDays) / 3_600_000);
+}
+
 /** A queue message that cannot be read as a request: it is retried, then dead-lettered, never run. */
 export class UnreadableMessageError extends Error {
   override name = 'UnreadableMessageError';
@@ -106,10 +111,9 @@ export function parseAsyncRequestMessage(text: string, now: Date, retentionDays:
   const { body } = json as { body?: AsyncRequestMessage['body'] };
   const message = body === undefined ? parsed.data : { ...parsed.data, body };
   const minted = requestIdTime(parsed.data.requestId)!.getTime();
-  const oldest = oldestRunnableMs(retentionDays);
-  const window = `the last ${Math.round(oldest / 3_600_000)} hours (requests are kept ${retentionDays} days)`;
-  if (minted > now.getTime() + FUTURE_SKEW_MS) throw new UnreadableMessageError(`requestId ${parsed.data.requestId} was not minted in ${window}`);
-  if (minted < now.getTime() - oldest) throw new ExpiredMessageError(`requestId ${parsed.data.requestId} was not minted in ${window}`, message);
+  const window = () => `requestId ${parsed.data.requestId} was not minted in the last ${oldestRunnableHours(retentionDays)} hours (requests are kept ${retentionDays} days)`;
+  if (minted > now.getTime() + FUTURE_SKEW_MS) throw new UnreadableMessageError(window());
+  if (minted < now.getTime() - oldestRunnableMs(retentionDays)) throw new ExpiredMessageError(window(), message);
   return message;
 }
 

@@ -28,7 +28,7 @@ import type { JobStore } from '../../ports/job-store';
 import type { KeyStore } from '../../ports/key-store';
 import type { ObjectStore } from '../../ports/object-store';
 import type { UsageSink } from '../../ports/usage-sink';
-import { ExpiredMessageError, oldestRunnableMs, parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
+import { ExpiredMessageError, oldestRunnableHours, parseAsyncRequestMessage, requestBodyKey, resultKey, UnreadableMessageError, type AsyncRequestMessage } from './async-request-message';
 import { isProducerRequestId } from '../request-id-space';
 import { isSettled, MAX_KEPT_ATTEMPTS, type AsyncOutcome, type AsyncRequest, type AsyncRequestLease } from './async-request';
 import { asyncExecutionRecords } from './async-records';
@@ -143,8 +143,8 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
       if (ended !== undefined) return ended;
       throw error;
     }
-    lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
-    const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
+    lease = leaseOf(message, now, deps.leaseMs);
+    const expected = submissionOf(parsed);
     let claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
     if (claim.outcome === 'missing') {
       // A producer's message, straight onto the queue: the request starts existing here, under an
@@ -163,14 +163,7 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
     }
     if (claim.outcome === 'missing') throw new Error(`request ${parsed.requestId} vanished while being claimed`);
     claimed = claim.request;
-    if (claimed.outcome !== null) {
-      // Ended by an earlier delivery that stopped before handing everything off: the hand-off
-      // needs no readable body (it may be why the request failed).
-      progress.committed = true;
-      const body = await loadBodyOrStandIn(parsed, claimed, deps.objects);
-      await settle(claimed, lease, body, undefined, { ...deps, progress });
-      return finished(claimed);
-    }
+    if (claimed.outcome !== null) return await settleEnded(parsed, claimed, lease, deps, progress);
     const body = await loadBody(parsed, claimed, deps.objects);
     return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
   } catch (thrown) {
@@ -214,20 +207,35 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
 async function endExpired(expired: ExpiredMessageError, message: QueuedMessage, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition | undefined> {
   const now = deps.clock.now();
   const parsed = expired.request;
-  const lease = { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + deps.leaseMs };
-  const expected = { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
-  const claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
+  const lease = leaseOf(message, now, deps.leaseMs);
+  const claim = await deps.jobs.claim(parsed.requestId, submissionOf(parsed), lease, now);
   if (claim.outcome !== 'claimed') return undefined;
+  if (claim.request.outcome !== null) return settleEnded(parsed, claim.request, lease, deps, progress);
   const body = await loadBodyOrStandIn(parsed, claim.request, deps.objects);
-  if (claim.request.outcome !== null) {
-    // Ended by an earlier delivery that stopped before handing everything off: finish that.
-    progress.committed = true;
-    await settle(claim.request, lease, body, undefined, { ...deps, progress });
-    return finished(claim.request);
-  }
-  const error = { code: 'REQUEST_EXPIRED', message: `Not run: its message came back after the ${Math.round(oldestRunnableMs(deps.retentionDays) / 3_600_000)} hours a request may wait` };
+  const error = { code: 'REQUEST_EXPIRED', message: `Not run: its message came back after the ${oldestRunnableHours(deps.retentionDays)} hours a request may wait` };
   await finishAndSettle(claim.request, lease, body, { ok: false, error, statusCode: 504, attempts: claim.request.attempts }, { ...deps, progress });
   return { kind: 'finished', requestId: parsed.requestId, status: 'failed', statusCode: 504, errorCode: error.code };
+}
+
+/** This delivery's lease on its request. */
+function leaseOf(message: QueuedMessage, now: Date, leaseMs: number): AsyncRequestLease {
+  return { messageId: message.messageId, receiveCount: message.receiveCount, until: now.getTime() + leaseMs };
+}
+
+/** What a message must match of the request it claims: who sent it, where, and the body's hash. */
+function submissionOf(parsed: AsyncRequestMessage): { tenant: string; endpoint: string; bodySha256: string } {
+  return { tenant: parsed.tenant, endpoint: parsed.endpoint, bodySha256: parsed.bodyRef?.sha256 ?? sha256Hex(JSON.stringify(parsed.body)) };
+}
+
+/**
+ * A request ended by an earlier delivery that stopped before handing everything off: the hand-off
+ * is finished, and needs no readable body (it may be why the request failed).
+ */
+async function settleEnded(parsed: AsyncRequestMessage, claimed: AsyncRequest, lease: AsyncRequestLease, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition> {
+  progress.committed = true;
+  const body = await loadBodyOrStandIn(parsed, claimed, deps.objects);
+  await settle(claimed, lease, body, undefined, { ...deps, progress });
+  return finished(claimed);
 }
 
 /** The request a producer's message stands for, `queued`, before its first delivery claims it. */
