@@ -4,12 +4,14 @@ import { describeIssues } from '../describe-issues';
 import { InvalidRequestError } from '../errors';
 import { sqsSafeJson } from '../sqs-safe-text';
 import type { ArchivableRecord } from './archivable-record';
+import { inGatewaySpace } from '../request-id-space';
 import { partitionOf } from './layout';
 
 /**
  * The request id of an audit read sent through the readers' queue, derived from the record itself
- * (as sent, or as parsed back from the message): a UUIDv7 of the record's time whose 74 random bits
- * come from the SHA-256 of everything in it but the id.
+ * as the archiver receives it: a UUIDv7 of the record's time whose random bits come from the
+ * SHA-256 of everything in it but the id. (The CLI derives it too, before sending; where the sink
+ * swaps a large body for a reference, the archiver's id, the one that counts, differs.)
  *
  * The archive keeps one record per request id, and anyone with the auditor policy can send to that
  * queue: a read sent under the id of a served request not yet archived (one waiting in a DLQ for a
@@ -25,11 +27,10 @@ export function readerRecordId<Fields extends { readonly time: string }>(record:
   // RFC 9562 UUIDv7: 48 bits of Unix milliseconds, version 7, variant 10, the rest from the hash.
   for (let i = 0; i < 6; i += 1) bytes[i] = Math.floor(msecs / 2 ** (8 * (5 - i))) % 256;
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
-  // Variant 10, then the gateway's half of the id space (`request-id-space.ts`): no producer's
-  // message may start a request under a read's id either.
-  bytes[8] = 0x80 | (bytes[8]! & 0x1f);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const hex = Buffer.from(bytes).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // In the gateway's half of the id space: no producer's message may start a request under a read's id either.
+  return inGatewaySpace(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`);
 }
 
 /**
@@ -37,8 +38,8 @@ export function readerRecordId<Fields extends { readonly time: string }>(record:
  * by up to an hour, and a read is dated when it starts, which for `audit verify` over a month can
  * be hours before it is recorded.
  */
-export const READER_AHEAD_MS = 60 * 60_000;
-export const READER_BEHIND_MS = 7 * 24 * 60 * 60_000;
+const READER_AHEAD_MS = 60 * 60_000;
+const READER_BEHIND_MS = 7 * 24 * 60 * 60_000;
 
 const count = z.number().int().min(0);
 const auditedBodySchema = z.strictObject({
