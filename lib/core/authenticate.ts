@@ -44,7 +44,12 @@ export function authorizeInvocation(principal: Principal, endpoint: ServingEndpo
   if (!principal.roles.includes('invoke')) {
     throw new PermissionDeniedError(`API key ${principal.keyId} does not have the invoke role`);
   }
-  if (!principal.endpoints.includes('*') && !principal.endpoints.includes(endpoint.name)) {
+  if (!isGranted(principal, endpoint.name)) {
     throw new PermissionDeniedError(`API key ${principal.keyId} is not granted endpoint ${endpoint.name}`);
   }
+}
+
+/** Whether a key may call an endpoint: granted it by name, or all of them (`*`). */
+export function isGranted(principal: Pick<Principal, 'endpoints'>, endpointName: string): boolean {
+  return principal.endpoints.includes('*') || principal.endpoints.includes(endpointName);
 }

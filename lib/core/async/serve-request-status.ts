@@ -1,6 +1,6 @@
 import { answerBytes, MAX_ANSWER_BYTES } from '../answer-size';
 import type { Principal } from '../api-key';
-import { authenticate } from '../authenticate';
+import { authenticate, isGranted } from '../authenticate';
 import { isRequestId } from '../audit-log/layout';
 import { AppError, NotFoundError, PermissionDeniedError, toAppError } from '../errors';
 import { errorResponse } from '../error-response';
@@ -58,8 +58,7 @@ export async function serveRequestStatus(request: RequestStatusRequest, deps: Re
     const found = isRequestId(id) ? await deps.jobs.get(id) : undefined;
     // The same answer for someone else's request as for none: nothing tells them apart. A key
     // reads only what it could have asked for: its tenant's requests to endpoints it is granted.
-    const granted = found !== undefined && (principal.endpoints.includes('*') || principal.endpoints.includes(found.endpoint));
-    if (found === undefined || found.tenant !== principal.tenant || !granted) throw new NotFoundError(`No request ${request.id ?? ''}`);
+    if (found === undefined || found.tenant !== principal.tenant || !isGranted(principal, found.endpoint)) throw new NotFoundError(`No request ${request.id ?? ''}`);
     const view = await describe(found, deps);
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: encoder.encode(JSON.stringify(view)), principal };
   } catch (thrown) {

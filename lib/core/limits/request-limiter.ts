@@ -197,7 +197,6 @@ function refusal(refused: LimitCharge, now: Date, principal: Principal, endpoint
   return new RateLimitedError(refused.limit, retryAfter, `Rate limit reached: ${what} (${refused.limit}); retry after ${Math.max(1, Math.ceil(retryAfter))} s`);
 }
 
-/** What the request is reserved for before the call: its prompt's tokens and the most it may generate. */
 /** The output cap the caller set itself (`max_tokens`, `max_completion_tokens`), if any. */
 function outputAskedFor(input: ModelInput): number | undefined {
   if (input.task === 'chat') return chatOutputCap(input.request);
@@ -205,6 +204,7 @@ function outputAskedFor(input: ModelInput): number | undefined {
   return undefined;
 }
 
+/** What the request is reserved for before the call: its prompt's tokens and the most it may generate. */
 export function estimateUnits(endpoint: ServingEndpoint, input: ModelInput): UsageUnits {
   switch (input.task) {
     case 'custom':
@@ -213,14 +213,14 @@ export function estimateUnits(endpoint: ServingEndpoint, input: ModelInput): Usa
       return {
         kind: 'tokens',
         input: estimateTokens(chatPromptText(input.request)),
-        output: chatOutputCap(input.request) ?? endpoint.limits.reservedOutputTokens,
+        output: outputAskedFor(input) ?? endpoint.limits.reservedOutputTokens,
         estimated: true,
       };
     case 'completions':
       return {
         kind: 'tokens',
         input: estimateTokens(completionPromptText(input.request)),
-        output: input.request.max_tokens ?? endpoint.limits.reservedOutputTokens,
+        output: outputAskedFor(input) ?? endpoint.limits.reservedOutputTokens,
         estimated: true,
       };
     case 'embeddings': {
