@@ -59,8 +59,7 @@ export async function serveRequestStatus(request: RequestStatusRequest, deps: Re
     // The same answer for someone else's request as for none: nothing tells them apart. A key
     // reads only what it could have asked for: its tenant's requests to endpoints it is granted.
     if (found === undefined || found.tenant !== principal.tenant || !isGranted(principal, found.endpoint)) throw new NotFoundError(`No request ${request.id ?? ''}`);
-    const view = await describe(found, deps);
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: encoder.encode(JSON.stringify(view)), principal };
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: encoder.encode(await describe(found, deps)), principal };
   } catch (thrown) {
     const error = toAppError(thrown);
     const response = errorResponse(error, request.requestId);
@@ -74,8 +73,8 @@ export async function serveRequestStatus(request: RequestStatusRequest, deps: Re
   }
 }
 
-/** The request as its submitter sees it (snake_case, as the rest of the API answers). */
-async function describe(request: AsyncRequest, deps: RequestStatusDeps): Promise<Record<string, unknown>> {
+/** The request as its submitter sees it (snake_case, as the rest of the API answers), as JSON text. */
+async function describe(request: AsyncRequest, deps: RequestStatusDeps): Promise<string> {
   const status = visibleStatus(request);
   const view: Record<string, unknown> = {
     request_id: request.requestId,
@@ -89,23 +88,17 @@ async function describe(request: AsyncRequest, deps: RequestStatusDeps): Promise
   if (request.idempotencyKey !== null) view.idempotency_key = request.idempotencyKey;
   if (status === 'queued' && request.lastError !== null) view.last_error = request.lastError;
   const outcome = request.outcome;
-  if (outcome === null || (status !== 'succeeded' && status !== 'failed')) return view;
+  if (outcome === null || (status !== 'succeeded' && status !== 'failed')) return JSON.stringify(view);
   view.status_code = outcome.statusCode;
   if (outcome.servedEntity !== null) view.served_entity = outcome.servedEntity;
   if (outcome.units !== null) view.usage = outcome.units;
-  if (status === 'failed') {
-    view.error = outcome.error;
-    return view;
-  }
-  if (outcome.resultBytes > MAX_INLINE_RESULT_BYTES) {
-    view.result_url = await deps.links.urlFor(resultKey(request.requestId), RESULT_LINK_SECONDS);
-    view.result_bytes = outcome.resultBytes;
-    return view;
-  }
+  if (status === 'failed') return JSON.stringify({ ...view, error: outcome.error });
+  const linked = async () =>
+    JSON.stringify({ ...view, result_url: await deps.links.urlFor(resultKey(request.requestId), RESULT_LINK_SECONDS), result_bytes: outcome.resultBytes });
+  if (outcome.resultBytes > MAX_INLINE_RESULT_BYTES) return linked();
   const stored = await deps.objects.get(resultKey(request.requestId));
   if (stored === undefined) throw new Error(`the result of request ${request.requestId} is missing from the async bucket`);
-  const inline = { ...view, result: JSON.parse(decoder.decode(stored)) as unknown };
+  const inline = JSON.stringify({ ...view, result: JSON.parse(decoder.decode(stored)) as unknown });
   // Escaped inside the Lambda answer, a result full of quotes grows up to twice its stored size.
-  if (answerBytes(JSON.stringify(inline)) <= MAX_ANSWER_BYTES) return inline;
-  return { ...view, result_url: await deps.links.urlFor(resultKey(request.requestId), RESULT_LINK_SECONDS), result_bytes: outcome.resultBytes };
+  return answerBytes(inline) <= MAX_ANSWER_BYTES ? inline : linked();
 }
