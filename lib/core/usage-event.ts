@@ -16,13 +16,13 @@ export const usageUnitsSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tokens'), input: count, output: count, estimated: z.boolean() }),
 ]);
 
+/** Longest endpoint or served entity name an event carries (the ledger keys by them). */
+const MAX_NAME_LENGTH = 200;
+
 /**
  * One request's usage, for billing and abuse detection. Idempotent on `requestId`: a consumer
  * that sees the same id twice counts it once.
  */
-/** Longest endpoint or served entity name an event carries (the ledger keys by them). */
-const MAX_NAME_LENGTH = 200;
-
 export const usageEventSchema = z.object({
   version: z.literal(1),
   requestId: z.string().min(1).max(100),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 
-/** Who a finding is about: a key, or, for requests without a known key, the client IP. */
 /** Who a rule counts against: an API key, a client address (no key), or a tenant's queue producers (neither). */
 export const abuseSubjectSchema = z.object({ kind: z.enum(['key', 'client-ip', 'producer']), id: z.string().min(1).max(100) }).strict();
 export type AbuseSubject = z.infer<typeof abuseSubjectSchema>;

@@ -1,9 +1,10 @@
 /**
  * Latency percentiles from a histogram, so that hours can be merged into a month exactly. Bucket
  * `i` holds latencies in (1.1^(i-1), 1.1^i] ms (bucket 0: up to 1 ms); a percentile is reported as
- * its bucket's upper bound, so it is at most 10% above the true value and never below it. 220
- * buckets reach past 14 days: an async request's latency includes its time queued (up to the 7
- * days a request is kept), and a bucket that capped it would report a percentile below the truth.
+ * its bucket's upper bound, so it is at most 10% above the true value and never below it, up to
+ * the last bucket: 220 buckets reach past 14 days, as an async request's latency includes its
+ * time queued (up to the 7 days a request is kept by default; a stage keeping requests longer
+ * than about 15 days would see its longest latencies capped there).
  */
 export type LatencyHistogram = Record<number, number>;
 
