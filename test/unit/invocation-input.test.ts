@@ -40,7 +40,7 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody(bytes('{"x":1e308,"text":"e123 and 1e999 inside a string"}'))).toEqual({ x: 1e308, text: 'e123 and 1e999 inside a string' });
   });
 
-  it('scans a body of long digit runs in linear time', () => {
+  it('scans a body of 5,000 long digit runs in under half a second', () => {
     const text = `{"x":[${Array.from({ length: 5_000 }, () => '1'.repeat(308)).join(',')}]}`;
     const started = performance.now();
     parseJsonBody(bytes(text));
