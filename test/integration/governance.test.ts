@@ -14,6 +14,7 @@ import { parseEndpointConfig } from '../../lib/core/endpoint-registry';
 import { parseMoney } from '../../lib/core/money';
 import { costOf, priceFor } from '../../lib/core/price-table';
 import type { UsageEvent } from '../../lib/core/usage-event';
+import { contributionOf, type UsageContribution } from '../../lib/core/usage/usage-contribution';
 import { stackClient } from './stack-client';
 import { startTestGateway, type TestGateway } from './test-gateway';
 
@@ -293,15 +294,20 @@ describe('usage events into the bill', () => {
     expect(csv.stdout.trim().split('\n')).toHaveLength(1 + report.lines.length);
   }, 60_000);
 
-  /** A claim (lapsing at once) and its contribution added to the bill, as a consumer leaves them before its commit. */
+  /** An event claimed (the claim lapsing at once) and its contribution (`adjust`ed) added to the bill, as a consumer leaves them before its commit. */
+  async function claimAndApply(event: UsageEvent, adjust: (contribution: UsageContribution) => void = () => undefined): Promise<UsageContribution> {
+    const contribution = contributionOf(event, pricing, () => true)!;
+    adjust(contribution);
+    expect(await client.ledger.claim([{ event, messageId: `m-${event.requestId}` }], 1, new Date())).toEqual(['claimed']);
+    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
+    return contribution;
+  }
+
+  /** A tenant's event, claimed and added but not committed. */
   async function claimedAndAdded(tenantPrefix: string) {
     const tenant = `${tenantPrefix}-${randomUUID().slice(0, 8)}`;
     const event = usageEvent(tenant, 1);
-    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
-    const contribution = contributionOf(event, pricing, () => true)!;
-    expect(await client.ledger.claim([{ event, messageId: 'm-1' }], 1, new Date())).toEqual(['claimed']);
-    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
-    return { tenant, event, contribution };
+    return { tenant, event, contribution: await claimAndApply(event) };
   }
 
   /** The event's message comes back once its claim lapsed; the usage aggregator takes it over. Answers the tenant's requests billed. */
@@ -316,14 +322,10 @@ describe('usage events into the bill', () => {
   it('keeps a line of tokens in tokens when a request in it consumed none (a failure, counted in rows)', async () => {
     // Prepare: a chat request billed in tokens, then a refused one of the same hour and entity, in rows.
     const tenant = `unit-${randomUUID().slice(0, 8)}`;
-    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
     const served = usageEvent(tenant, 1);
     const refused: UsageEvent = { ...usageEvent(tenant, 1), status: 400, units: { kind: 'rows', input: 0 } };
     // Act
-    for (const event of [served, refused]) {
-      expect(await client.ledger.claim([{ event, messageId: `m-${event.requestId}` }], 1, new Date())).toEqual(['claimed']);
-      await client.ledger.apply([{ requestId: event.requestId, contribution: contributionOf(event, pricing, () => true)! }]);
-    }
+    for (const event of [served, refused]) await claimAndApply(event);
     // Assess
     expect(await client.ledger.monthRows(tenant, '2026-01')).toEqual([expect.objectContaining({ unit: 'tokens', requests: 2 })]);
   });
@@ -331,12 +333,8 @@ describe('usage events into the bill', () => {
   it('holds the month\'s spend from before a budget was set against it, once one is', async () => {
     // Prepare: a tenant without a budget spent this month (on the bill, not on any budget counter).
     const tenant = `late-${randomUUID().slice(0, 8)}`;
-    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
-    const event: UsageEvent = { ...usageEvent(tenant, 1), time: new Date().toISOString() };
-    const contribution = contributionOf(event, pricing, () => true)!;
+    const contribution = await claimAndApply({ ...usageEvent(tenant, 1), time: new Date().toISOString() });
     expect(contribution.increments.costNanos).toBeGreaterThan(0);
-    expect(await client.ledger.claim([{ event, messageId: 'm-late' }], 1, new Date())).toEqual(['claimed']);
-    await client.ledger.apply([{ requestId: event.requestId, contribution }]);
     // Act
     const set = await cli('budgets', 'set', '--tenant', tenant, '--monthly', '10');
     const listed = await cli('budgets', 'list', '--json');
@@ -349,13 +347,7 @@ describe('usage events into the bill', () => {
   it('reads back a line whose cost summed past what a number holds exactly, not as nothing', async () => {
     // Prepare: two requests of 5,000,000 (in nanos: 5e15 each) in one line, summed by DynamoDB to 1e16.
     const tenant = `big-${randomUUID().slice(0, 8)}`;
-    const { contributionOf } = await import('../../lib/core/usage/usage-contribution');
-    for (const event of [usageEvent(tenant, 1), usageEvent(tenant, 1)]) {
-      const contribution = contributionOf(event, pricing, () => true)!;
-      contribution.increments.costNanos = 5e15;
-      expect(await client.ledger.claim([{ event, messageId: `m-${event.requestId}` }], 1, new Date())).toEqual(['claimed']);
-      await client.ledger.apply([{ requestId: event.requestId, contribution }]);
-    }
+    for (const event of [usageEvent(tenant, 1), usageEvent(tenant, 1)]) await claimAndApply(event, (contribution) => (contribution.increments.costNanos = 5e15));
     // Act
     const rows = await client.ledger.monthRows(tenant, '2026-01');
     // Assess
