@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
 import { asArray, copyOf, readPackagedTemplate, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { actionPatternMatches } from './iam-checks';
 
 // The deployer policy is written by hand and no account checks it here: what CloudFormation must
 // call to create and delete each resource type of the packaged template is listed below, and a type
@@ -46,7 +47,7 @@ function allows(policy: { Statement: PolicyStatement[] }, action: string): boole
   return policy.Statement.some(
     (statement) =>
       statement.Effect === 'Allow' &&
-      asArray(statement.Action).some((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action)),
+      asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, action)),
   );
 }
 

@@ -114,7 +114,8 @@ export const AUDIT_DESTROYING_ACTIONS = [
   's3:BypassGovernanceRetention',
 ];
 
-function actionPatternMatches(pattern: string, action: string): boolean {
+/** Whether an IAM action pattern (`s3:Put*`, `iam:?etRole`) covers an action, case aside, as IAM matches them. */
+export function actionPatternMatches(pattern: string, action: string): boolean {
   const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${source}$`, 'i').test(action);
 }
