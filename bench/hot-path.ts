@@ -11,7 +11,7 @@ import { commitOf } from './machine-facts';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerConcurrently, measureHandlerInProcess, PROFILE_SAMPLING_INTERVAL_US, type ConcurrentInProcessFigures, type InProcessFigures } from './handler-in-process';
-import { spread } from './stats';
+import { formatRoundRatio, roundRatio, spread, type RoundRatio } from './stats';
 
 // `npm run bench:hot-path -- --baseline <git ref> --label "what changed"`: the chat handler in
 // process (bench/processes/handler-loop.ts, as bench:compare's in-process figure), from this
@@ -62,11 +62,7 @@ interface HotPathRound<Figures> {
 }
 
 /** current ÷ baseline within each round: median and range over rounds. */
-interface PairedRatio {
-  median: number;
-  min: number;
-  max: number;
-}
+type PairedRatio = RoundRatio;
 
 interface HotPathRunHeader {
   benchmark: 'hot-path';
@@ -248,17 +244,14 @@ function git(cwd: string, ...gitArgs: string[]): string {
 }
 
 function pairedRatio<Figures>(rounds: readonly HotPathRound<Figures>[], measure: (figures: HotPathRound<Figures>['figures']) => number): PairedRatio {
-  const ratios: number[] = [];
+  const pairs: Array<[number, number]> = [];
   for (const round of new Set(rounds.map((r) => r.round))) {
     const of = (variant: Variant) => rounds.find((r) => r.round === round && r.variant === variant)?.figures;
     const current = of('current');
     const baseline = of('baseline');
-    if (current && baseline) ratios.push(measure(current) / measure(baseline));
+    if (current && baseline) pairs.push([measure(current), measure(baseline)]);
   }
-  // A true median: with an even number of rounds, the mean of the middle two (a nearest-rank p50
-  // would report the lower one).
-  const { median, min, max } = spread(ratios);
-  return { median, min, max };
+  return roundRatio(pairs);
 }
 
 function readAllRuns(): HotPathResults[] {
@@ -275,7 +268,7 @@ function isConcurrentRun(run: HotPathResults): run is ConcurrentRun {
 }
 
 function formatHotPathLog(runs: readonly HotPathResults[]): string {
-  const range = (r: PairedRatio) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+  const range = formatRoundRatio;
   const medianOf = <Figures>(rounds: readonly HotPathRound<Figures>[], measure: (f: HotPathRound<Figures>['figures']) => number) =>
     spread(rounds.filter((r) => r.variant === 'current').map((r) => measure(r.figures))).median;
   // Ratios are derived from the rounds each time, not read from the file: runs recorded before

@@ -46,3 +46,25 @@ export function spread(values: readonly number[]): Spread {
   const median = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
   return { median, min: sorted[0] as number, max: sorted.at(-1) as number, values: [...values] };
 }
+
+/** A measure of one variant ÷ the same of its baseline, taken within each round: median and range over rounds. */
+export interface RoundRatio {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The ratios of `[variant, baseline]` pairs measured in the same round, as a true median (with an
+ * even number of rounds, the mean of the middle two: a nearest-rank p50 would report the lower
+ * one) and the range.
+ */
+export function roundRatio(pairs: ReadonlyArray<readonly [variant: number, baseline: number]>): RoundRatio {
+  const { median, min, max } = spread(pairs.map(([variant, baseline]) => variant / baseline));
+  return { median, min, max };
+}
+
+/** `1.02 (0.95–1.08)`, as the reports print a round ratio. */
+export function formatRoundRatio(ratio: RoundRatio): string {
+  return `${ratio.median.toFixed(2)} (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`;
+}

@@ -10,7 +10,7 @@ import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerConcurrently, type ConcurrentInProcessFigures } from './handler-in-process';
 import { commitOf, machineFacts } from './machine-facts';
 import type { WhatIf } from './processes/what-if';
-import { spread } from './stats';
+import { formatRoundRatio, roundRatio, spread, type RoundRatio } from './stats';
 
 // `npm run bench:what-if`: what each part of the hot path costs when many requests share one
 // process (bench:compare's c=64 batches, a Managed Instances worker), found by taking it away.
@@ -71,11 +71,7 @@ interface WhatIfResults {
   ratios: Array<{ whatIfs: WhatIf[]; cpuPerInvocation: Ratio; requestsPerSecond: Ratio }>;
 }
 
-interface Ratio {
-  median: number;
-  min: number;
-  max: number;
-}
+type Ratio = RoundRatio;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
@@ -137,18 +133,17 @@ try {
 
 function pairedRatio(runs: readonly VariantRun[], whatIfs: readonly WhatIf[], measure: (figures: VariantRun['figures']) => number): Ratio {
   const key = whatIfs.join('+');
-  const ratios: number[] = [];
+  const pairs: Array<[number, number]> = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     const baseline = runs.find((r) => r.round === round && r.whatIfs.length === 0);
     const variant = runs.find((r) => r.round === round && r.whatIfs.join('+') === key);
-    if (baseline && variant) ratios.push(measure(variant.figures) / measure(baseline.figures));
+    if (baseline && variant) pairs.push([measure(variant.figures), measure(baseline.figures)]);
   }
-  const { median, min, max } = spread(ratios);
-  return { median, min, max };
+  return roundRatio(pairs);
 }
 
 function formatReport(results: WhatIfResults, file: string): string {
-  const range = (r: Ratio) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+  const range = formatRoundRatio;
   const medianOf = (whatIfs: readonly WhatIf[], measure: (figures: VariantRun['figures']) => number) =>
     spread(results.runs.filter((r) => r.whatIfs.join('+') === whatIfs.join('+')).map((r) => measure(r.figures))).median;
   const { settings, machine } = results;
