@@ -25,15 +25,11 @@ interface Tally {
 
 const MINUTE_MS = 60_000;
 
-/**
- * The subject a request is counted against: its key when it had one, else its client IP, else (a
- * queue producer's message: a tenant but neither key nor address) the tenant's producers.
- */
+/** The subject a request is counted against: its key when it had one, else its client IP. */
 function subjectOf(event: UsageEvent, preferIp = false): AbuseSubject | undefined {
   if (!preferIp && event.keyId) return { kind: 'key', id: event.keyId };
   if (event.clientIp) return { kind: 'client-ip', id: event.clientIp };
-  if (event.keyId) return { kind: 'key', id: event.keyId };
-  return event.tenant ? { kind: 'producer', id: event.tenant } : undefined;
+  return event.keyId ? { kind: 'key', id: event.keyId } : undefined;
 }
 
 /** Which rules a request counts for, and against whom. */
@@ -43,14 +39,18 @@ function rulesHit(event: UsageEvent): Array<{ rule: AbuseRuleName; subject: Abus
   if (event.status === 401) hits.push({ rule: 'authFailures', subject: subjectOf(event, true) });
   if (event.status === 403) hits.push({ rule: 'authFailures', subject: subjectOf(event) });
   if (event.status === 400 || event.status === 413) hits.push({ rule: 'badRequests', subject: subjectOf(event) });
-  if ((event.contentFlags?.length ?? 0) > 0) hits.push({ rule: 'contentFlags', subject: subjectOf(event) });
+  if ((event.contentFlags?.length ?? 0) > 0) hits.push({ rule: 'contentFlags', subject: subjectOf(event) ?? producersOf(event) });
   if (event.keyId) hits.push({ rule: 'rateSpike', subject: { kind: 'key', id: event.keyId } });
-  // A producer's message names its tenant itself: only a request the tenant's producer grant let
-  // through counts against that tenant's producers (a refused one may name any tenant).
-  return hits.filter(
-    (hit): hit is { rule: AbuseRuleName; subject: AbuseSubject } =>
-      hit.subject !== undefined && (hit.subject.kind !== 'producer' || (hit.rule === 'contentFlags' && event.status < 400)),
-  );
+  return hits.filter((hit): hit is { rule: AbuseRuleName; subject: AbuseSubject } => hit.subject !== undefined);
+}
+
+/**
+ * A queue producer's message (a tenant but neither key nor address) counts against the tenant's
+ * producers, for what it asked only: its message names its tenant itself, so only a request the
+ * tenant's producer grant let through counts (a refused one may name any tenant).
+ */
+function producersOf(event: UsageEvent): AbuseSubject | undefined {
+  return event.status < 400 && event.tenant ? { kind: 'producer', id: event.tenant } : undefined;
 }
 
 export function abuseCounterName(rule: AbuseRuleName, subject: AbuseSubject, window: LimitWindow): string {
