@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
+import { wholeNumberOption } from './args';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { commitOf } from './machine-facts';
@@ -41,11 +42,10 @@ const { values: args } = parseArgs({
     stream: { type: 'boolean', default: false },
   },
 });
-const ROUNDS = Number(args.rounds);
-const WARMUP = Number(args.warmup);
-const INVOCATIONS = Number(args.invocations);
-const CONCURRENCY = Number(args.concurrency);
-if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) throw new Error(`--concurrency takes a whole number ≥ 1, not ${args.concurrency}`);
+const ROUNDS = wholeNumberOption('rounds', args.rounds);
+const WARMUP = wholeNumberOption('warmup', args.warmup);
+const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
+const CONCURRENCY = wholeNumberOption('concurrency', args.concurrency);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENDPOINT = 'toy-gpt';

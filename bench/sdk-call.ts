@@ -13,6 +13,7 @@ import { sqsSafeJson } from '../lib/core/sqs-safe-text';
 import { usageEventFor, type UsageEvent } from '../lib/core/usage-event';
 import type { ObjectStore } from '../lib/ports/object-store';
 import { auditRecordFixture } from '../test/fixtures/audit-records';
+import { wholeNumberOption } from './args';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { commitOf, machineFacts, type MachineFacts } from './machine-facts';
@@ -36,12 +37,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1500' },
   },
 });
-const ROUNDS = Number(args.rounds);
-const CALLS = Number(args.calls);
-const WARMUP = Number(args.warmup);
-for (const [name, value] of Object.entries({ rounds: ROUNDS, calls: CALLS, warmup: WARMUP })) {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number ≥ 1`);
-}
+const ROUNDS = wholeNumberOption('rounds', args.rounds);
+const CALLS = wholeNumberOption('calls', args.calls);
+const WARMUP = wholeNumberOption('warmup', args.warmup);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

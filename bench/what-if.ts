@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
+import { wholeNumberOption } from './args';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
@@ -28,13 +29,10 @@ const { values: args } = parseArgs({
     invocations: { type: 'string', default: '3000' },
   },
 });
-const CONCURRENCY = Number(args.concurrency);
-const ROUNDS = Number(args.rounds);
-const WARMUP = Number(args.warmup);
-const INVOCATIONS = Number(args.invocations);
-for (const [name, value] of Object.entries({ concurrency: CONCURRENCY, rounds: ROUNDS, warmup: WARMUP, invocations: INVOCATIONS })) {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number ≥ 1`);
-}
+const CONCURRENCY = wholeNumberOption('concurrency', args.concurrency);
+const ROUNDS = wholeNumberOption('rounds', args.rounds);
+const WARMUP = wholeNumberOption('warmup', args.warmup);
+const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 if (CONCURRENCY < 2) throw new Error('--concurrency must be at least 2: bench:compare runs the what-ifs one at a time already');
 
 const ENDPOINT = 'toy-gpt';
