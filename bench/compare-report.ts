@@ -51,8 +51,9 @@ export function formatCompareReport(results: CompareResults): string {
     '- **Targets:**',
     ...COMPARE_TARGETS.map((target) => `  - *${LABELS[target]}*: ${results.targets[target].description}.`),
     `- **Method:** each process under test pinned with \`taskset\` to CPU ${results.cpuLayout.underTest}; the load generator, the backend, the S3/SQS ` +
-      `emulator and the rest of the local stack to CPU ${results.cpuLayout.rest}. A discarded warm-up per target (${settings.warmupMs} ms at c=16, ` +
-      `then c=1), then ${settings.repeats} repeats; in each repeat, for each level, every target runs one batch, interleaved (never in blocks; the ` +
+      `emulator and the rest of the local stack to CPU ${results.cpuLayout.rest}. A discarded warm-up per target (${settings.warmup.chunks} × ` +
+      `${settings.warmup.chunkRequests} requests at c=16, then ${settings.warmup.c1Ms} ms at c=1; each chunk's CPU per request is under "Warm-up" ` +
+      `below), then ${settings.repeats} repeats; in each repeat, for each level, every target runs one batch, interleaved (never in blocks; the ` +
       `order rotates by one target per repeat). Right before each batch, ${settings.leadInRequestsPerClient} unmeasured requests per client (connections to ` +
       'the backend open again after idling). ' +
       `Batches are closed-loop and bounded by time (${settings.levels.map((entry) => `${entry.name} ${entry.durationMs} ms`).join(', ')}); ` +
@@ -124,11 +125,22 @@ export function formatCompareReport(results: CompareResults): string {
     ),
     `| backend (serves every target) | ${mib(results.targets.direct.rssAtStartKb)} | ${mib(results.backend.peakRssKb)} |`,
     '',
+    `### Warm-up (CPU µs per request of each chunk of ${settings.warmup.chunkRequests} requests at c=16, in order)`,
+    '',
+    'Whether each target had levelled off before the first repeat: V8 compiles a process\'s hot path over its first few thousand requests, and a ' +
+      'process still compiling spends more per request. These chunks are not in any figure above.',
+    '',
+    `| target | ${results.warmupCpuUsPerRequest.direct.map((_, index) => `${index + 1}`).join(' | ')} |`,
+    `| --- | ${results.warmupCpuUsPerRequest.direct.map(() => '---:').join(' | ')} |`,
+    ...COMPARE_TARGETS.map((target) => `| ${LABELS[target]} | ${results.warmupCpuUsPerRequest[target].map((us) => fixed(us, 0)).join(' | ')} |`),
+    '',
     `### The handler in process (what Lambda bills; ${results.inProcess.invocations} invocations after ${settings.inProcess.warmup} warm-up, c=1)`,
     '',
     '`functions/openai` called in a loop with API Gateway proxy events (`bench/processes/handler-loop.ts`), no HTTP in front, pinned to the tested ' +
       'CPU. *own time* is wall time minus the backend call as the handler logs it (`backendLatencyMs`) minus the time `SQSClient.send` calls were in ' +
-      'flight (the audit and usage hand-offs, timed by wrapping `send` in that process).',
+      'flight (the audit and usage hand-offs, timed by wrapping `send` in that process). The last two rows are a second, fresh process measured ' +
+      `early in its life (invocations ${settings.inProcessEarly.warmup + 1}–${settings.inProcessEarly.warmup + settings.inProcessEarly.invocations}), ` +
+      'while V8 is still compiling the hot path: what a container that has served few requests pays.',
     '',
     '| measure | p50 | p90 | p99 | mean |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -138,6 +150,8 @@ export function formatCompareReport(results: CompareResults): string {
     distributionRow('audit + usage hand-off wait, SQS sends in flight (ms)', results.inProcess.handoffMs),
     distributionRow('`x-modelgate-overhead-ms` (time outside the backend, hand-offs included)', results.inProcess.overheadHeaderMs),
     distributionRow('CPU per invocation, `process.cpuUsage()` (µs)', results.inProcess.cpuUs, 0),
+    distributionRow(`own time, early in a fresh process (ms)`, results.inProcessEarly.ownMs),
+    distributionRow(`CPU per invocation, early in a fresh process (µs)`, results.inProcessEarly.cpuUs, 0),
     '',
     profileSection(results),
     '',
@@ -180,7 +194,7 @@ function judge(results: CompareResults): Verdict[] {
       verdict('Saturated req/s at c=64 ≥ 2× Portkey', LABELS[of], ratio('c64', 'throughputRps', of, 'portkey'), 2, 'min', '×'),
     ),
     ...MODELGATES.map((of) => verdict('Added p99 at c=1 ≤ 2 ms', LABELS[of], c1?.targets[of]?.addedMs?.p99.median ?? Number.NaN, 2, 'max', 'ms')),
-    verdict('In-process handler p99 ≤ 1 ms (excl. backend, hand-offs)', 'own time p99', results.inProcess.ownMs.p99, 1, 'max', 'ms'),
+    verdict('In-process handler p99 ≤ 1 ms (excl. backend, hand-offs)', `own time p99, after ${results.settings.inProcess.warmup} warm-up`, results.inProcess.ownMs.p99, 1, 'max', 'ms'),
   ];
 }
 

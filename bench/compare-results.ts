@@ -121,9 +121,11 @@ export interface CompareResults {
   settings: {
     repeats: number;
     levels: CompareLevel[];
-    warmupMs: number;
+    /** Per target before the first repeat: `chunks` × `chunkRequests` requests at c=16, then `c1Ms` at c=1. */
+    warmup: { chunks: number; chunkRequests: number; c1Ms: number };
     leadInRequestsPerClient: number;
     inProcess: { warmup: number; invocations: number };
+    inProcessEarly: { warmup: number; invocations: number };
     whatIf: { rounds: number; warmup: number; invocations: number };
   };
   targets: Record<CompareTarget, CompareTargetFacts>;
@@ -133,7 +135,12 @@ export interface CompareResults {
   discardedBatches: Array<{ level: string; target: CompareTarget; repeat: number; reason: string }>;
   levels: LevelResults[];
   ratios: PairedRatio[];
+  /** Each target's CPU per request (µs) in each warm-up chunk, in order: whether it had levelled off. */
+  warmupCpuUsPerRequest: Record<CompareTarget, number[]>;
+  /** The handler in process once warm (after `settings.inProcess.warmup` invocations). */
   inProcess: InProcessFigures;
+  /** The same early in a fresh process's life, while V8 is still compiling its hot path. */
+  inProcessEarly: InProcessFigures;
   /** The profiled in-process run: its profile folded, where the raw file was left, and its own CPU per invocation (profiler included). */
   profile: ProfileSummary & { file: string; cpuUsPerInvocation: Distribution };
   /** The in-process handler with parts of its hot path taken away (the first, with none, is their baseline). */

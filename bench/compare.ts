@@ -44,14 +44,22 @@ const LEVELS: CompareLevel[] = [
 const SETTINGS = {
   repeats: QUICK ? 2 : 4,
   levels: LEVELS,
-  // Per target before the first repeat, at c=16 then c=1: JIT, connection pools, caches.
-  warmupMs: QUICK ? 1_000 : 3_000,
+  // Per target before the first repeat: chunks of requests at c=16, each chunk's CPU per request
+  // kept to show the target has levelled off, then a moment at c=1. Counted in requests, not
+  // time: V8 compiles a process's hot path over its first few thousand requests (the handler in
+  // process levels off after about 3,500: BENCHMARKS.md, eighth round), and a slow target would
+  // otherwise get fewer of them.
+  warmup: QUICK ? { chunks: 2, chunkRequests: 500, c1Ms: 300 } : { chunks: 8, chunkRequests: 1_000, c1Ms: 1_000 },
   // Right before each measured batch, each client sends this many unmeasured requests, so every
   // target meets the batch with its backend connections open (idle ones close after 5 s).
   leadInRequestsPerClient: 2,
-  inProcess: QUICK ? { warmup: 100, invocations: 300 } : { warmup: 300, invocations: 1_000 },
+  // The handler in process once V8 has compiled its hot path (a warm container's steady state).
+  inProcess: QUICK ? { warmup: 500, invocations: 300 } : { warmup: 4_000, invocations: 1_000 },
+  // The same loop early in a fresh process's life, while V8 is still compiling (this benchmark's
+  // in-process figure until 2026-12-06, kept so the two can be told apart).
+  inProcessEarly: QUICK ? { warmup: 100, invocations: 300 } : { warmup: 300, invocations: 1_000 },
   // Each what-if run (and its own baseline) of the in-process handler.
-  whatIf: QUICK ? { rounds: 1, warmup: 100, invocations: 200 } : { rounds: 2, warmup: 200, invocations: 300 },
+  whatIf: QUICK ? { rounds: 1, warmup: 100, invocations: 200 } : { rounds: 2, warmup: 4_000, invocations: 500 },
   // If anything hangs past this, the watchdog stops everything and exits.
   hardLimitMs: QUICK ? 300_000 : 720_000,
 };
@@ -182,13 +190,21 @@ try {
   const run = (target: CompareTarget, concurrency: number, durationMs: number) =>
     load!.run({ target: targets[target], concurrency, requests: 1_000_000, deadline: Date.now() + durationMs });
 
-  console.log(`compare: warming up every target (${SETTINGS.warmupMs} ms at c=16, then c=1)`);
+  const { chunks, chunkRequests, c1Ms } = SETTINGS.warmup;
+  console.log(`compare: warming up every target (${chunks} × ${chunkRequests} requests at c=16, then ${c1Ms} ms at c=1)`);
   await setBackendDelay(backendUrl, 0);
+  const warmupCpuUsPerRequest = {} as Record<CompareTarget, number[]>;
   for (const target of COMPARE_TARGETS) {
-    for (const concurrency of [16, 1]) {
-      const result = await run(target, concurrency, concurrency === 1 ? SETTINGS.warmupMs / 3 : SETTINGS.warmupMs);
+    warmupCpuUsPerRequest[target] = [];
+    for (let chunk = 0; chunk < chunks; chunk += 1) {
+      const ticksBefore = cpuTicksOf(pids[target]);
+      const result = await load.run({ target: targets[target], concurrency: 16, requests: chunkRequests, deadline: Date.now() + 30_000 });
+      const ticks = cpuTicksOf(pids[target]) - ticksBefore;
       if (result.failures > 0) throw new RunAborted(`warm-up of ${target} failed: ${result.firstFailure}`);
+      warmupCpuUsPerRequest[target].push((ticks * 1e6) / machine.clockTicksPerSecond / Math.max(1, result.completed));
     }
+    const result = await run(target, 1, c1Ms);
+    if (result.failures > 0) throw new RunAborted(`warm-up of ${target} failed: ${result.firstFailure}`);
   }
 
   const batches: CompareBatch[] = [];
@@ -243,21 +259,32 @@ try {
   await setBackendDelay(backendUrl, 0);
   const peakRss = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).peakRssKb])) as Record<CompareTarget, number>;
 
-  console.log(`compare: the handler in process (${SETTINGS.inProcess.invocations} invocations), then once more under the CPU profiler`);
+  console.log(
+    `compare: the handler in process (${SETTINGS.inProcess.invocations} invocations after ${SETTINGS.inProcess.warmup}; ` +
+      `then ${SETTINGS.inProcessEarly.invocations} after ${SETTINGS.inProcessEarly.warmup} in a fresh process), then once more under the CPU profiler`,
+  );
   const handlerLoop = { apiKey: stack.demoApiKey, endpoint: MODELGATE_ENDPOINT, path: PATH, body: BODY, ...SETTINGS.inProcess };
   const inProcess = await measureHandlerInProcess({
     root: ROOT,
     environment: stack.environment,
     request: handlerLoop,
-    timeoutMs: 120_000,
+    timeoutMs: 180_000,
     cpus: layout.underTest,
   });
   if (inProcess.failures > 0) throw new RunAborted(`in-process handler: ${inProcess.failures} non-2xx answers (first: ${inProcess.firstFailure})`);
+  const inProcessEarly = await measureHandlerInProcess({
+    root: ROOT,
+    environment: stack.environment,
+    request: { ...handlerLoop, ...SETTINGS.inProcessEarly },
+    timeoutMs: 120_000,
+    cpus: layout.underTest,
+  });
+  if (inProcessEarly.failures > 0) throw new RunAborted(`early in-process handler: ${inProcessEarly.failures} non-2xx answers (first: ${inProcessEarly.firstFailure})`);
   const profiled = await measureHandlerInProcess({
     root: ROOT,
     environment: stack.environment,
     request: { ...handlerLoop, profileFile },
-    timeoutMs: 120_000,
+    timeoutMs: 180_000,
     cpus: layout.underTest,
   });
   if (profiled.failures > 0) throw new RunAborted(`profiled in-process handler: ${profiled.failures} non-2xx answers (first: ${profiled.firstFailure})`);
@@ -276,7 +303,7 @@ try {
         root: ROOT,
         environment: stack.environment,
         request: { ...handlerLoop, warmup: SETTINGS.whatIf.warmup, invocations: SETTINGS.whatIf.invocations, whatIfs: variant },
-        timeoutMs: 120_000,
+        timeoutMs: 180_000,
         cpus: layout.underTest,
       });
       if (figures.failures > 0) throw new RunAborted(`what-if ${variant.join('+') || 'baseline'}: ${figures.failures} non-2xx answers (first: ${figures.firstFailure})`);
@@ -323,9 +350,10 @@ try {
     settings: {
       repeats: SETTINGS.repeats,
       levels: LEVELS,
-      warmupMs: SETTINGS.warmupMs,
+      warmup: SETTINGS.warmup,
       leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient,
       inProcess: SETTINGS.inProcess,
+      inProcessEarly: SETTINGS.inProcessEarly,
       whatIf: SETTINGS.whatIf,
     },
     targets: targetFacts,
@@ -334,7 +362,9 @@ try {
     discardedBatches,
     levels,
     ratios,
+    warmupCpuUsPerRequest,
     inProcess,
+    inProcessEarly,
     profile,
     whatIfs,
     batches,
