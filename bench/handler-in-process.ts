@@ -85,6 +85,42 @@ export interface InProcessFigures {
   ownMs: Distribution;
 }
 
+/** Consecutive invocations of one loop (from `from`, counted from the first measured one), summarized together. */
+export interface InvocationBlock {
+  from: number;
+  invocations: number;
+  cpuUs: Distribution;
+  ownMs: Distribution;
+  /** Invocations whose own time was over 1 ms. */
+  ownOverOneMs: number;
+}
+
+/**
+ * The loop measured block by block, in order: how a process's cost per invocation changes over
+ * its life (V8 compiling the hot path, the young generation growing), where the other figures
+ * only pool the measured invocations.
+ */
+export async function measureHandlerBlocks(options: HandlerLoopOptions<HandlerLoopRequest & { concurrency?: 1 }>, blockSize: number): Promise<InvocationBlock[]> {
+  const { result, logged } = await runHandlerLoop<HandlerLoopResult>(options);
+  if (result.failures > 0) throw new Error(`${result.failures} non-2xx answers (first: ${result.firstFailure})`);
+  const blocks: InvocationBlock[] = [];
+  for (let from = 0; from < result.samples.length; from += blockSize) {
+    const block = result.samples.slice(from, from + blockSize);
+    const own = block.flatMap((sample) => {
+      const line = logged.get(sample.requestId);
+      return line ? [ownTimeMs(sample, line)] : [];
+    });
+    blocks.push({
+      from,
+      invocations: block.length,
+      cpuUs: summarize(block.map((sample) => sample.cpuUs)),
+      ownMs: summarize(own),
+      ownOverOneMs: own.filter((ms) => ms > 1).length,
+    });
+  }
+  return blocks;
+}
+
 /**
  * The loop at a concurrency above 1: whole-phase CPU and throughput, per-invocation wall time; no
  * own time. Nor the handler's logged timings: it sets `requestId` on a module-level logger, so with
@@ -125,6 +161,8 @@ interface HandlerLoopOptions<Request extends HandlerLoopRequest> {
   timeoutMs: number;
   /** Pin the loop to these CPUs (`taskset --cpu-list`) before it is given its work. */
   cpus?: string;
+  /** Flags for the loop's `node` (V8's too, e.g. `--no-opt`), before the script. */
+  nodeFlags?: string[];
 }
 
 type LoggedTimings = ReadonlyMap<string, { latencyMs: number; backendLatencyMs: number }>;
@@ -152,7 +190,7 @@ export async function measureHandlerConcurrently(options: HandlerLoopOptions<Han
 }
 
 function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>): Promise<{ result: Result; logged: LoggedTimings }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', join(options.loopRoot ?? options.root, 'bench/processes/handler-loop.ts')], {
     cwd: options.root,
     env: { ...process.env, ...options.environment },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -197,6 +235,11 @@ function runHandlerLoop<Result>(options: HandlerLoopOptions<HandlerLoopRequest>)
   });
 }
 
+/** The handler's own time: wall time minus the backend call it logged minus the wait on the SQS hand-offs. */
+function ownTimeMs(sample: HandlerSample, line: { backendLatencyMs: number }): number {
+  return sample.wallMs - line.backendLatencyMs - sample.handoffMs;
+}
+
 function figuresFrom(result: HandlerLoopResult, logged: LoggedTimings): InProcessFigures {
   const latencies: number[] = [];
   const backends: number[] = [];
@@ -208,7 +251,7 @@ function figuresFrom(result: HandlerLoopResult, logged: LoggedTimings): InProces
     latencies.push(line.latencyMs);
     backends.push(line.backendLatencyMs);
     after.push(sample.wallMs - line.latencyMs);
-    own.push(sample.wallMs - line.backendLatencyMs - sample.handoffMs);
+    own.push(ownTimeMs(sample, line));
   }
   const figures: InProcessFigures = {
     invocations: result.samples.length,
