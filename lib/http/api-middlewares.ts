@@ -11,14 +11,15 @@ import { tracingMiddleware } from './tracer';
 /**
  * What every API Gateway function runs around its handler, in this order: its trace segment
  * (where tracing is on), lower-cased header names, the Lambda context on every log line, metrics
- * flushed per invocation, and our JSON error for anything the handler throws.
+ * flushed per invocation (unless the handler publishes its own: `publishMetrics: false`), and
+ * our JSON error for anything the handler throws.
  */
-export function apiMiddlewares(): MiddlewareObj<APIGatewayProxyEvent>[] {
+export function apiMiddlewares(options: { publishMetrics?: boolean } = {}): MiddlewareObj<APIGatewayProxyEvent>[] {
   return [
     ...tracingMiddleware(),
     httpHeaderNormalizer(),
     injectLambdaContext(logger, { resetKeys: true }),
-    logMetrics(metrics),
+    ...(options.publishMetrics === false ? [] : [logMetrics(metrics)]),
     jsonErrorResponse({ logger }),
   ] as MiddlewareObj<APIGatewayProxyEvent>[];
 }

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { SettledInvocation } from '../core/serve-invocation';
 
 /**
@@ -6,28 +7,44 @@ import type { SettledInvocation } from '../core/serve-invocation';
  * path). Namespace and service from Powertools' own variables (`POWERTOOLS_METRICS_NAMESPACE`,
  * `POWERTOOLS_SERVICE_NAME`), set in serverless.yml and by the local stack.
  */
-export const metrics = new Metrics();
+export const metrics = new (class GatewayMetrics extends Metrics {
+  /** Whether EMF is written at all (`POWERTOOLS_METRICS_DISABLED`, else off in Powertools' dev mode). */
+  get publishes(): boolean {
+    return !this.isDisabled();
+  }
+})();
+
+/** One invocation's metrics: the dimensions they are kept under and each metric's value. */
+export interface InvocationMetrics {
+  dimensions: { endpoint: string; servedEntity: string };
+  values: Array<{ name: string; unit: MetricUnitName; value: number }>;
+}
 
 /**
  * Latency, overhead (time not spent in the backend) and errors per endpoint and served entity.
  * Names of endpoints that do not exist never become dimensions: callers cannot inflate them.
+ * A failed hand-off is counted apart, by {@link recordHandoffFailure}.
  */
-export function recordInvocationMetrics(outcome: SettledInvocation, endpointExists: boolean): void {
+export function invocationMetrics(outcome: SettledInvocation, endpointExists: boolean): InvocationMetrics {
   const { audit } = outcome;
-  metrics.addDimensions({
-    endpoint: endpointExists ? audit.endpoint : '(unknown)',
-    servedEntity: audit.servedEntity ?? '(none)',
-  });
-  metrics.addMetric('Latency', MetricUnit.Milliseconds, audit.latencyMs);
-  metrics.addMetric('Overhead', MetricUnit.Milliseconds, outcome.overheadMs);
-  if (audit.backendLatencyMs !== null) metrics.addMetric('BackendLatency', MetricUnit.Milliseconds, audit.backendLatencyMs);
-  metrics.addMetric(outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', MetricUnit.Count, 1);
-  if (outcome.handoffError !== undefined) {
-    metrics.addMetric('AuditHandoffFailure', MetricUnit.Count, 1);
-    recordHandoffFailure();
-  }
+  const values: InvocationMetrics['values'] = [
+    { name: 'Latency', unit: MetricUnit.Milliseconds, value: audit.latencyMs },
+    { name: 'Overhead', unit: MetricUnit.Milliseconds, value: outcome.overheadMs },
+  ];
+  if (audit.backendLatencyMs !== null) values.push({ name: 'BackendLatency', unit: MetricUnit.Milliseconds, value: audit.backendLatencyMs });
+  values.push({ name: outcome.statusCode >= 500 ? 'Fault' : outcome.statusCode >= 400 ? 'ClientError' : 'Success', unit: MetricUnit.Count, value: 1 });
+  if (outcome.handoffError !== undefined) values.push({ name: 'AuditHandoffFailure', unit: MetricUnit.Count, value: 1 });
   // Its own metric, so an alarm can tell a backend that pushes back from one that is broken.
-  if (outcome.error?.code === 'BACKEND_THROTTLED') metrics.addMetric('BackendThrottled', MetricUnit.Count, 1);
+  if (outcome.error?.code === 'BACKEND_THROTTLED') values.push({ name: 'BackendThrottled', unit: MetricUnit.Count, value: 1 });
+  return { dimensions: { endpoint: endpointExists ? audit.endpoint : '(unknown)', servedEntity: audit.servedEntity ?? '(none)' }, values };
+}
+
+/** Stores {@link invocationMetrics} in Powertools' metrics, published when the invocation ends. */
+export function recordInvocationMetrics(outcome: SettledInvocation, endpointExists: boolean): void {
+  const { dimensions, values } = invocationMetrics(outcome, endpointExists);
+  metrics.addDimensions(dimensions);
+  for (const { name, unit, value } of values) metrics.addMetric(name, unit, value);
+  if (outcome.handoffError !== undefined) recordHandoffFailure();
 }
 
 /** A request for a path or method modelgate does not serve (scanners show up here). */
