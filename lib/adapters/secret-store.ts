@@ -52,6 +52,10 @@ export function createSecretStore(options: SecretStoreOptions): SecretStore {
       // Failures are not cached, and a value is never empty: what comes back is a value.
       return (await cache.getOrLoad(cacheKey(ref), () => fetchValue(ref)))!;
     },
+    cached(ref) {
+      const entry = cache.get(cacheKey(ref));
+      return entry.hit ? entry.value : undefined;
+    },
   };
 }
 

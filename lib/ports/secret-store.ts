@@ -7,4 +7,6 @@ import type { SecretRef } from '../core/endpoint-config';
 export interface SecretStore {
   /** The secret's value; throws `ConfigError` when it cannot be read. */
   read(ref: SecretRef): Promise<string>;
+  /** The value if one was read within its cache lifetime, at once; else undefined (then `read`). */
+  cached(ref: SecretRef): string | undefined;
 }

@@ -12,6 +12,11 @@ export class FakeSecretStore implements SecretStore {
     return this;
   }
 
+  /** Caches nothing: every use goes through `read`, and is recorded. */
+  cached(): string | undefined {
+    return undefined;
+  }
+
   async read(ref: SecretRef): Promise<string> {
     this.reads.push(ref);
     const value = this.values.get(JSON.stringify(ref));

@@ -13,6 +13,9 @@ export async function readApiKey(secrets: SecretStore, ref: SecretRef, context: 
   const { entity, signal } = context;
   const timedOut = () => new GatewayTimeoutError(`Served entity ${entity} did not answer in time`, { cause: signal.reason });
   if (signal.aborted) throw timedOut();
+  // Nearly every call finds the key cached: no read to race against the deadline.
+  const known = secrets.cached(ref);
+  if (known !== undefined) return known;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => reject(timedOut());

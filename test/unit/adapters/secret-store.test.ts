@@ -53,6 +53,22 @@ describe('secret store (SSM and Secrets Manager through the real SDK clients)', 
     expect(server.operationCount(GET_PARAMETER) - before).toBe(2);
   });
 
+  it('gives a cached value at once, and nothing before the first read or after the TTL', async () => {
+    // Prepare
+    let now = 2_000_000;
+    server.vault.putParameter('/modelgate/store/peeked', 'sk-peeked');
+    const store = createSecretStore({ ...clients, cacheTtlMs: 60_000, now: () => now });
+    const ref = { ssmParameter: '/modelgate/store/peeked' };
+    // Act
+    const beforeRead = store.cached(ref);
+    await store.read(ref);
+    const afterRead = store.cached(ref);
+    now += 60_001;
+    const afterTtl = store.cached(ref);
+    // Assess
+    expect([beforeRead, afterRead, afterTtl]).toEqual([undefined, 'sk-peeked', undefined]);
+  });
+
   it('makes one call for many concurrent reads of the same reference', async () => {
     // Prepare
     server.vault.createSecret('modelgate/store/busy', { secretString: 'sk-busy' });

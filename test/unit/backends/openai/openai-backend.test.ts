@@ -272,8 +272,19 @@ describe('OpenAI backend: errors', () => {
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
   });
 
+  it('sends a key the store has cached without reading the store', async () => {
+    // Prepare
+    const cachedOnly = { read: () => Promise.reject(new Error('the store was read')), cached: () => API_KEY };
+    const backend = createOpenAiBackend({ secrets: cachedOnly });
+    provider.answer((_request, response) => sendJson(response, 200, chatCompletion));
+    // Act
+    await backend.chat(call(chatRequest));
+    // Assess
+    expect(provider.requests.at(-1)!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
   it('gives up with a 504 when the key is still being read as the signal aborts', async () => {
-    const stalledSecrets = { read: () => new Promise<string>(() => undefined) };
+    const stalledSecrets = { read: () => new Promise<string>(() => undefined), cached: () => undefined };
     const backend = createOpenAiBackend({ secrets: stalledSecrets });
     const error = await failureOf(backend.chat(call(chatRequest, { signal: AbortSignal.timeout(100) })));
     expect([error.statusCode, error.code]).toEqual([504, 'BACKEND_TIMEOUT']);
