@@ -1,4 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { finished } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { z } from 'zod';
@@ -35,6 +36,11 @@ export interface ProviderAnswer {
   header(name: string): string | undefined;
   /** Leaving a `for await` over it early stops the read and closes the connection (but see `keepConnection`). */
   body: AsyncIterable<Uint8Array>;
+  /**
+   * The whole body as text, keeping at most `limit` bytes: past it, the read stops there and the
+   * connection is closed. Read failures reject untranslated. Read it this way or through `body`.
+   */
+  text(limit: number): Promise<{ text: string; overLimit: boolean }>;
   /** Stops reading an answer that will not be read to its end. */
   discard(): void;
   /**
@@ -96,6 +102,7 @@ export function postJson(url: string, call: { headers: Record<string, string>; b
             return Array.isArray(value) ? value.join(', ') : value;
           },
           body: bodyOf(answer, () => keep),
+          text: (limit) => textOf(answer, limit),
           discard: () => answer.destroy(),
           keepConnection: () => {
             keep = true;
@@ -130,6 +137,31 @@ function bodyOf(answer: IncomingMessage, keep: () => boolean): AsyncIterable<Uin
       };
     },
   };
+}
+
+/**
+ * An answer's body read whole, from its events: one promise for the body rather than two for
+ * each chunk, which is what reading a JSON answer costs on every call. `finished` reports a body
+ * cut short (the connection dropped, the call's signal aborted) as the chunks' iterator does.
+ */
+function textOf(answer: IncomingMessage, limit: number): Promise<{ text: string; overLimit: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= limit) return void chunks.push(chunk);
+      answer.off('data', onData);
+      answer.destroy();
+      resolve({ text: '', overLimit: true });
+    };
+    answer.on('data', onData);
+    finished(answer, (error) => {
+      if (size > limit) return;
+      if (error) reject(error);
+      else resolve({ text: Buffer.concat(chunks, size).toString('utf8'), overLimit: false });
+    });
+  });
 }
 
 function drainBriefly(answer: IncomingMessage): void {
@@ -196,28 +228,10 @@ export function badBackendResponse(entity: string, detail: string, cause?: unkno
   });
 }
 
-/**
- * Reads a body as text, keeping at most `limit` bytes; the rest is discarded, not read.
- * Read failures propagate untranslated.
- */
-export async function readBodyText(answer: ProviderAnswer, limit: number): Promise<{ text: string; overLimit: boolean }> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of answer.body) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      answer.discard();
-      return { text: '', overLimit: true };
-    }
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), overLimit: false };
-}
-
 /** Reads an error answer's body for its message; a body that cannot be read is an empty one. */
 export async function readErrorBody(answer: ProviderAnswer): Promise<string> {
   try {
-    const { text } = await readBodyText(answer, maxErrorBodyBytes);
+    const { text } = await answer.text(maxErrorBodyBytes);
     return text;
   } catch {
     return '';
@@ -232,7 +246,7 @@ export async function readJsonAnswer<Schema extends z.ZodType>(
 ): Promise<z.infer<Schema>> {
   let body: { text: string; overLimit: boolean };
   try {
-    body = await readBodyText(answer, maxAnswerBytes);
+    body = await answer.text(maxAnswerBytes);
   } catch (error) {
     throw translateFetchFailure(error, context);
   }

@@ -272,6 +272,46 @@ describe('OpenAI backend: errors', () => {
     expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
   });
 
+  it('turns an answer whose connection drops halfway through its body into a 503 BACKEND_UNAVAILABLE', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response, raw) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"id":"chatcmpl-1","object":"chat.');
+      setTimeout(() => raw.socket.destroy(), 20);
+    });
+    const error = await failureOf(backend.chat(call(chatRequest)));
+    expect([error.statusCode, error.code]).toEqual([503, 'BACKEND_UNAVAILABLE']);
+  });
+
+  it('gives up with a 504 when the signal aborts halfway through the answer\'s body', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"id":"chatcmpl-1","object":"chat.');
+      setTimeout(() => response.end('completion"}'), 2_000).unref();
+    });
+    const error = await failureOf(backend.chat(call(chatRequest, { signal: AbortSignal.timeout(100) })));
+    expect([error.statusCode, error.code]).toEqual([504, 'BACKEND_TIMEOUT']);
+  });
+
+  it('reads an answer that arrives in many pieces whole', async () => {
+    const { backend } = setup();
+    provider.answer((_request, response) => {
+      const text = JSON.stringify(chatCompletion);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      let at = 0;
+      const next = () => {
+        if (at >= text.length) return void response.end();
+        response.write(text.slice(at, at + 7));
+        at += 7;
+        setImmediate(next);
+      };
+      next();
+    });
+    const answer = await backend.chat(call(chatRequest));
+    expect(answer.choices[0]?.message.content).toBe(chatCompletion.choices[0]!.message.content);
+  });
+
   it('sends a key the store has cached without reading the store', async () => {
     // Prepare
     const cachedOnly = { read: () => Promise.reject(new Error('the store was read')), cached: () => API_KEY };
