@@ -106,7 +106,9 @@ function scrub(value: unknown, patterns: ReadonlySet<MaskablePattern>, detected:
   if (depth >= MAX_DEPTH) return TOO_DEEP;
   if (Array.isArray(value)) return value.map((item) => scrub(item, patterns, detected, depth + 1));
   const copy: Record<string, unknown> = {};
-  for (const [name, child] of Object.entries(value)) {
+  const record = value as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    const child = record[name];
     // Member names are mostly short and repeat row after row; only longer ones can hold a value.
     const safeName = name.length < 6 ? name : maskSensitiveText(name, patterns, detected);
     let safeValue: unknown;

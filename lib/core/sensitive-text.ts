@@ -125,9 +125,19 @@ const SECRET_MEMBER_NAMES = new Set([
   'credential',
 ]);
 
+/** Member names already looked at: they repeat from record to record (`role`, `content`, `model`, ...). */
+const secretMemberNameSeen = new Map<string, boolean>();
+/** Names invented by callers must not grow the memo without bound; past this, names are looked at each time. */
+const SECRET_MEMBER_NAMES_REMEMBERED = 2_000;
+
 /** Whether a JSON member of this name holds a credential (its value is masked outright). */
 export function isSecretMemberName(name: string): boolean {
-  return SECRET_MEMBER_NAMES.has(name.replace(/[_-]/g, '').toLowerCase());
+  let secret = secretMemberNameSeen.get(name);
+  if (secret === undefined) {
+    secret = SECRET_MEMBER_NAMES.has(name.replace(/[_-]/g, '').toLowerCase());
+    if (secretMemberNameSeen.size < SECRET_MEMBER_NAMES_REMEMBERED) secretMemberNameSeen.set(name, secret);
+  }
+  return secret;
 }
 
 /** Whether a JSON number is a card-like value (13-19 digit integer passing Luhn). */

@@ -38,7 +38,8 @@ export function formatInvocationLine(outcome: SettledInvocation, invocation: Inv
   const { audit } = outcome;
   const { context } = invocation;
   const { dimensions, values } = invocationMetrics(outcome, invocation.endpointExists);
-  const entry = {
+  // Members left undefined (no trace id, no error) are left out, as Powertools leaves them out.
+  const line: Record<string, unknown> = {
     level: 'INFO',
     message: 'Invocation',
     timestamp: now.toISOString(),
@@ -61,22 +62,13 @@ export function formatInvocationLine(outcome: SettledInvocation, invocation: Inv
     latencyMs: audit.latencyMs,
     backendLatencyMs: audit.backendLatencyMs ?? undefined,
   };
-  if (!options.withMetrics) return JSON.stringify(entry);
-  const line: Record<string, unknown> = {
-    ...entry,
-    _aws: {
+  if (options.withMetrics) {
+    line._aws = {
       Timestamp: now.getTime(),
-      CloudWatchMetrics: [
-        {
-          Namespace: NAMESPACE,
-          Dimensions: [['service', 'endpoint', 'servedEntity']],
-          Metrics: values.map(({ name, unit }) => ({ Name: name, Unit: unit })),
-        },
-      ],
-    },
-  };
-  for (const { name, value } of values) line[name] = value;
-  // Members left undefined (no trace id, no error) are left out, as Powertools leaves them out.
+      CloudWatchMetrics: [{ Namespace: NAMESPACE, Dimensions: [['service', 'endpoint', 'servedEntity']], Metrics: values.map(({ name, unit }) => ({ Name: name, Unit: unit })) }],
+    };
+    for (const { name, value } of values) line[name] = value;
+  }
   return JSON.stringify(line);
 }
 

@@ -23,7 +23,6 @@ export interface InvocationMetrics {
 /**
  * Latency, overhead (time not spent in the backend) and errors per endpoint and served entity.
  * Names of endpoints that do not exist never become dimensions: callers cannot inflate them.
- * A failed hand-off is counted apart, by {@link recordHandoffFailure}.
  */
 export function invocationMetrics(outcome: SettledInvocation, endpointExists: boolean): InvocationMetrics {
   const { audit } = outcome;
@@ -39,7 +38,10 @@ export function invocationMetrics(outcome: SettledInvocation, endpointExists: bo
   return { dimensions: { endpoint: endpointExists ? audit.endpoint : '(unknown)', servedEntity: audit.servedEntity ?? '(none)' }, values };
 }
 
-/** Stores {@link invocationMetrics} in Powertools' metrics, published when the invocation ends. */
+/**
+ * Stores {@link invocationMetrics} in Powertools' metrics, for the caller to publish; a failed
+ * hand-off is also published at once on its own, for the fail-closed alarm.
+ */
 export function recordInvocationMetrics(outcome: SettledInvocation, endpointExists: boolean): void {
   const { dimensions, values } = invocationMetrics(outcome, endpointExists);
   metrics.addDimensions(dimensions);

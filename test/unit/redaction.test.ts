@@ -4,7 +4,7 @@ import { buildAuditRecord, type AuditRecord } from '../../lib/core/audit-record'
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { applyFieldPath, parseFieldPath } from '../../lib/core/field-path';
 import { redactAuditRecord } from '../../lib/core/redact-audit-record';
-import { maskSensitiveText } from '../../lib/core/sensitive-text';
+import { isSecretMemberName, maskSensitiveText } from '../../lib/core/sensitive-text';
 import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const encoder = new TextEncoder();
@@ -183,6 +183,15 @@ describe('redactAuditRecord', () => {
     const redacted = redactAuditRecord(original);
     expect(JSON.stringify(redacted.request.body)).not.toContain('jane@example.com');
     expect(JSON.stringify(redacted.request.body)).toContain('[REDACTED:too-deep]');
+  });
+
+  it('still knows the member names of credentials after callers have sent thousands of names of their own', () => {
+    // Prepare: more names than the member-name memo keeps.
+    for (let i = 0; i < 3_000; i += 1) isSecretMemberName(`field_${i}`);
+    // Act
+    const redacted = redactAuditRecord(record({ new_field_3001: 'kept', 'Client-Secret': 'plain-looking-value', apiKey: 'plain-looking-value' }));
+    // Assess
+    expect(redacted.request.body).toEqual({ new_field_3001: 'kept', 'Client-Secret': '[REDACTED:secret]', apiKey: '[REDACTED:secret]' });
   });
 
   it('keeps a member called __proto__ as data', () => {
