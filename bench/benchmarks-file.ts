@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const INTRO = `# Benchmarks
 
@@ -25,4 +26,17 @@ export function writeBenchmarksSection(path: string, name: string, content: stri
       ? `${current.slice(0, from)}${section}${current.slice(to + end.length)}`
       : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
+}
+
+/**
+ * Keeps a run's figures as `bench/results/{name}-{stamp}.json` and rewrites the section `name` of
+ * BENCHMARKS.md with the report made from them (given the file's path, to name it); returns the report.
+ */
+export function keepRun(root: string, name: string, stamp: string, results: unknown, report: (file: string) => string): string {
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = `bench/results/${name}-${stamp}.json`;
+  writeFileSync(join(root, file), `${JSON.stringify(results, null, 2)}\n`);
+  const section = report(file);
+  writeBenchmarksSection(join(root, 'BENCHMARKS.md'), name, section);
+  return section;
 }

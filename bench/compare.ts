@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
+import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { startCompareStack } from './compare-endpoint';
 import { formatCompareReport } from './compare-report';
 import {
@@ -65,13 +66,11 @@ const SETTINGS = {
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BACKEND_MODEL = 'toy-gpt';
+const { model: BACKEND_MODEL, path: PATH, keyParameter: OPENAI_KEY_PARAMETER } = CHAT_WORKLOAD;
 // The modelgate endpoint has the backend model's name, so every target gets byte-identical bodies.
-const MODELGATE_ENDPOINT = 'toy-gpt';
-const PATH = '/v1/chat/completions';
-const BODY = JSON.stringify({ model: BACKEND_MODEL, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
+const MODELGATE_ENDPOINT = BACKEND_MODEL;
+const BODY = chatBody();
 const EXPECT = '"chat.completion"';
-const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const PORTKEY_VERSION = '1.15.2';
 // The in-process what-if runs, in this order: a baseline first, then each part taken away.
 const WHAT_IFS: WhatIf[][] = [[], ['stub-sqs']];

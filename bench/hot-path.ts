@@ -8,6 +8,7 @@ import type { LocalStack } from '../local/stack';
 import { wholeNumberOption } from './args';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
+import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { commitOf } from './machine-facts';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
@@ -49,10 +50,8 @@ const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 const CONCURRENCY = wholeNumberOption('concurrency', args.concurrency);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENDPOINT = 'toy-gpt';
-const PATH = '/v1/chat/completions';
-const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16, ...(args.stream ? { stream: true } : {}) });
-const KEY_PARAMETER = '/modelgate/local/openai-api-key';
+const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const BODY = chatBody({ stream: args.stream });
 
 type Variant = 'baseline' | 'current';
 

@@ -1,14 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import { wholeNumberOption } from './args';
-import { writeBenchmarksSection } from './benchmarks-file';
+import { keepRun } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerBlocks, type InvocationBlock } from './handler-in-process';
+import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { commitOf, machineFacts } from './machine-facts';
 import { spread } from './stats';
 
@@ -30,10 +31,8 @@ const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 const BLOCK = wholeNumberOption('block', args.block);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENDPOINT = 'toy-gpt';
-const PATH = '/v1/chat/completions';
-const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
-const KEY_PARAMETER = '/modelgate/local/openai-api-key';
+const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const BODY = chatBody();
 
 const VARIANTS = [
   { name: 'as Node runs it', nodeFlags: [] },
@@ -95,12 +94,7 @@ try {
     loadAverage: { before: loadBefore, after: loadavg() },
     runs,
   };
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = `bench/results/warm-up-${stamp}.json`;
-  writeFileSync(join(ROOT, file), `${JSON.stringify(results, null, 2)}\n`);
-  const report = formatReport(results, file);
-  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'warm-up', report);
-  console.log(report);
+  console.log(keepRun(ROOT, 'warm-up', stamp, results, (file) => formatReport(results, file)));
 } finally {
   await stack?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });

@@ -1,14 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import { wholeNumberOption } from './args';
-import { writeBenchmarksSection } from './benchmarks-file';
+import { keepRun } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { measureHandlerConcurrently, type ConcurrentInProcessFigures } from './handler-in-process';
+import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { commitOf, machineFacts } from './machine-facts';
 import type { WhatIf } from './processes/what-if';
 import { formatRoundRatio, roundRatio, spread, type RoundRatio } from './stats';
@@ -36,10 +37,8 @@ const WARMUP = wholeNumberOption('warmup', args.warmup);
 const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 if (CONCURRENCY < 2) throw new Error('--concurrency must be at least 2: bench:compare runs the what-ifs one at a time already');
 
-const ENDPOINT = 'toy-gpt';
-const PATH = '/v1/chat/completions';
-const BODY = JSON.stringify({ model: ENDPOINT, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16 });
-const KEY_PARAMETER = '/modelgate/local/openai-api-key';
+const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const BODY = chatBody();
 
 /** The baseline first, each part alone, then the parts together. */
 const VARIANTS: WhatIf[][] = [
@@ -119,12 +118,7 @@ try {
       requestsPerSecond: pairedRatio(runs, whatIfs, (f) => f.requestsPerSecond),
     })),
   };
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = `bench/results/what-if-${stamp}.json`;
-  writeFileSync(join(ROOT, file), `${JSON.stringify(results, null, 2)}\n`);
-  const report = formatReport(results, file);
-  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'what-if', report);
-  console.log(report);
+  console.log(keepRun(ROOT, 'what-if', stamp, results, (file) => formatReport(results, file)));
 } finally {
   await stack?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
