@@ -45,6 +45,22 @@ export function esbuildOptionsFromServerlessYml(root: string): BuildOptions {
   return options;
 }
 
+/**
+ * Bundles every function serverless.yml declares as its esbuild settings would for a deploy,
+ * into `outDir/functions/x.mjs` (what `MODELGATE_HANDLER_BUNDLES` points the local stack at).
+ */
+export async function buildFunctionBundles(root: string, outDir: string): Promise<void> {
+  const document = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as { functions?: Record<string, { handler: string }> };
+  const modules = Object.values(document.functions ?? {}).map((fn) => fn.handler.slice(0, fn.handler.lastIndexOf('.')));
+  await build({
+    ...esbuildOptionsFromServerlessYml(root),
+    entryPoints: [...new Set(modules)].map((module) => join(root, `${module}.ts`)),
+    outdir: outDir,
+    outbase: root,
+    logLevel: 'warning',
+  });
+}
+
 /** `node_modules/@aws-sdk/client-s3/dist-es/x.js` → `@aws-sdk/client-s3`; our files → their top folder. */
 export function packageOf(inputPath: string): string {
   const parts = inputPath.split('/');

@@ -34,10 +34,18 @@ function compareEndpointsConfig(root: string, endpoint: string, backendModel: st
  * (its own Lambda), not the request path; left running it would compete with what is measured.
  * Its `stop` resumes the archiver first, so it can stop like the rest.
  */
-export async function startCompareStack(options: { root: string; dataDir: string; endpoint: string; backendModel: string; keyParameter: string }): Promise<LocalStack> {
+export async function startCompareStack(options: {
+  root: string;
+  dataDir: string;
+  endpoint: string;
+  backendModel: string;
+  keyParameter: string;
+  /** Extra environment for the stack's processes (see `startLocalStack`'s `apiEnvironment`). */
+  apiEnvironment?: Record<string, string>;
+}): Promise<LocalStack> {
   const endpointsConfig = join(options.dataDir, 'compare-endpoints.json');
   writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(options.root, options.endpoint, options.backendModel, options.keyParameter), null, 2));
-  const stack = await startLocalStack({ root: options.root, dataDir: options.dataDir, ...ON_FREE_PORTS, endpointsConfig });
+  const stack = await startLocalStack({ root: options.root, dataDir: options.dataDir, ...ON_FREE_PORTS, endpointsConfig, apiEnvironment: options.apiEnvironment });
   const workers = stack.pids.workers;
   process.kill(workers, 'SIGSTOP');
   return {

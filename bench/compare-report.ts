@@ -136,7 +136,7 @@ export function formatCompareReport(results: CompareResults): string {
     '',
     `### The handler in process (what Lambda bills; ${results.inProcess.invocations} invocations after ${settings.inProcess.warmup} warm-up, c=1)`,
     '',
-    '`functions/openai` called in a loop with API Gateway proxy events (`bench/processes/handler-loop.ts`), no HTTP in front, pinned to the tested ' +
+    '`functions/openai` (its TypeScript sources, through tsx) called in a loop with API Gateway proxy events (`bench/processes/handler-loop.ts`), no HTTP in front, pinned to the tested ' +
       'CPU. *own time* is wall time minus the backend call as the handler logs it (`backendLatencyMs`) minus the time `SQSClient.send` calls were in ' +
       'flight (the audit and usage hand-offs, timed by wrapping `send` in that process). The last two rows are a second, fresh process measured ' +
       `early in its life (invocations ${settings.inProcessEarly.warmup + 1}–${settings.inProcessEarly.warmup + settings.inProcessEarly.invocations}), ` +

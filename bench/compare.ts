@@ -6,6 +6,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LocalStack } from '../local/stack';
 import { writeBenchmarksSection } from './benchmarks-file';
 import { CHAT_WORKLOAD, chatBody } from './chat-workload';
+import { buildFunctionBundles } from './bundle-composition';
 import { startCompareStack } from './compare-endpoint';
 import { formatCompareReport } from './compare-report';
 import {
@@ -113,10 +114,25 @@ try {
   // server, workers), the load generator thread, the emulator. The process under test is moved off.
   pinProcess(process.pid, layout.rest);
 
-  console.log('compare: starting the local stack');
+  // The local API and the thin entry run the functions as serverless.yml bundles them for Lambda
+  // (esbuild, minified), not the sources through tsx, whose kept function names alone cost about 3%
+  // of the thin entry's CPU: Portkey runs its own built code too.
+  console.log('compare: bundling the functions as serverless.yml does, then starting the local stack');
+  const bundles = join(dataDir, 'bundles');
+  await buildFunctionBundles(ROOT, bundles);
   // The audit archiver comes paused: left running it would catch up during the next targets'
   // batches on the load generator's CPU. It is resumed before the stack stops.
-  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: MODELGATE_ENDPOINT, backendModel: BACKEND_MODEL, keyParameter: OPENAI_KEY_PARAMETER });
+  stack = await startCompareStack({
+    root: ROOT,
+    dataDir,
+    endpoint: MODELGATE_ENDPOINT,
+    backendModel: BACKEND_MODEL,
+    keyParameter: OPENAI_KEY_PARAMETER,
+    apiEnvironment: { MODELGATE_HANDLER_BUNDLES: bundles },
+  });
+  // The in-process loops run the sources: they time the SQS hand-off (and the what-ifs take parts
+  // away) by wrapping the SDK's and Powertools' classes, of which a bundle carries its own copies.
+  const { MODELGATE_HANDLER_BUNDLES: _bundles, ...sourceEnvironment } = stack.environment;
   pinProcess(stack.pids.api, layout.underTest);
   const backendUrl = stack.openaiServerUrl;
   const backendKey = await readBackendKey(stack.secretsUrl);
@@ -174,8 +190,8 @@ try {
   const descriptions: Record<CompareTarget, string> = {
     direct: 'the local OpenAI-compatible server (`local/openai-server`, toy model), called directly with its API key',
     proxy: '`bench/processes/plain-proxy.ts`: node:http server relaying to the backend over a keep-alive agent, nothing else',
-    'modelgate-api': "modelgate through the local API (`npm start`'s API Gateway stand-in, `local/api`) and the real `functions/openai` handler",
-    'modelgate-entry': '`bench/processes/handler-http.ts`: node:http, the same API Gateway event, the same `functions/openai` handler, nothing else',
+    'modelgate-api': "modelgate through the local API (`npm start`'s API Gateway stand-in, `local/api`) and the real `functions/openai` handler, bundled as serverless.yml bundles it for Lambda",
+    'modelgate-entry': '`bench/processes/handler-http.ts`: node:http, the same API Gateway event, the same bundled `functions/openai` handler, nothing else',
     portkey: `Portkey \`@portkey-ai/gateway\` ${PORTKEY_VERSION} \`--headless\`, provider \`openai\` with \`x-portkey-custom-host\` = the backend`,
   };
   const cpusOf = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, cpuListOf(pids[target])])) as Record<CompareTarget, string>;
@@ -265,7 +281,7 @@ try {
   const handlerLoop = { apiKey: stack.demoApiKey, endpoint: MODELGATE_ENDPOINT, path: PATH, body: BODY, ...SETTINGS.inProcess };
   const inProcess = await measureHandlerInProcess({
     root: ROOT,
-    environment: stack.environment,
+    environment: sourceEnvironment,
     request: handlerLoop,
     timeoutMs: 180_000,
     cpus: layout.underTest,
@@ -273,7 +289,7 @@ try {
   if (inProcess.failures > 0) throw new RunAborted(`in-process handler: ${inProcess.failures} non-2xx answers (first: ${inProcess.firstFailure})`);
   const inProcessEarly = await measureHandlerInProcess({
     root: ROOT,
-    environment: stack.environment,
+    environment: sourceEnvironment,
     request: { ...handlerLoop, ...SETTINGS.inProcessEarly },
     timeoutMs: 120_000,
     cpus: layout.underTest,
@@ -281,7 +297,7 @@ try {
   if (inProcessEarly.failures > 0) throw new RunAborted(`early in-process handler: ${inProcessEarly.failures} non-2xx answers (first: ${inProcessEarly.firstFailure})`);
   const profiled = await measureHandlerInProcess({
     root: ROOT,
-    environment: stack.environment,
+    environment: sourceEnvironment,
     request: { ...handlerLoop, profileFile },
     timeoutMs: 180_000,
     cpus: layout.underTest,
@@ -300,7 +316,7 @@ try {
     for (const variant of WHAT_IFS) {
       const figures = await measureHandlerInProcess({
         root: ROOT,
-        environment: stack.environment,
+        environment: sourceEnvironment,
         request: { ...handlerLoop, warmup: SETTINGS.whatIf.warmup, invocations: SETTINGS.whatIf.invocations, whatIfs: variant },
         timeoutMs: 180_000,
         cpus: layout.underTest,

@@ -5,10 +5,14 @@ import { runInit } from './invoke-store';
 /**
  * Imports `functions/x.handler` from the project root (`functions/x.ts`, export `handler`), as
  * Lambda's init would (in the init context of the invoke store: `installInvokeStore` first).
+ * With `MODELGATE_HANDLER_BUNDLES` set to a folder of bundles as serverless.yml builds them
+ * (`functions/x.mjs`), the bundle is imported instead: the code Lambda runs, not the sources
+ * through tsx (bench:compare measures that).
  */
 export async function loadHandler<T>(root: string, handler: string): Promise<T> {
   const dot = handler.lastIndexOf('.');
-  const modulePath = resolve(root, `${handler.slice(0, dot)}.ts`);
+  const bundles = process.env.MODELGATE_HANDLER_BUNDLES;
+  const modulePath = bundles ? resolve(bundles, `${handler.slice(0, dot)}.mjs`) : resolve(root, `${handler.slice(0, dot)}.ts`);
   const exportName = handler.slice(dot + 1);
   const module = (await runInit(() => import(pathToFileURL(modulePath).href))) as Record<string, unknown>;
   const exported = module[exportName];
