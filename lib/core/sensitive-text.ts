@@ -60,7 +60,9 @@ const SENSITIVE = new RegExp(
   'g',
 );
 
-const MAY_HOLD_SENSITIVE = /[\d@:=\s._+-]/;
+// What every pattern needs: a digit, a separator or an '@', or else the prefix of a key whose
+// characters can all be letters (AWS access key ids, Google API keys).
+const MAY_HOLD_SENSITIVE = /[\d@:=\s._+-]|A(?:Iza|KIA|SIA|BIA|CCA|IDA|ROA|IPA|NPA|NVA|PKA)/;
 
 /** Counts of what was masked, by kind. */
 export type DetectionCounts = Partial<Record<SensitiveKind, number>>;
@@ -75,8 +77,8 @@ export function maskSensitiveText(
   patterns: ReadonlySet<MaskablePattern> = ALL_PATTERNS,
   counts: DetectionCounts = {},
 ): string {
-  // Nothing shorter can hold any of the patterns, and every pattern needs a digit, a separator or
-  // an '@': labels, enum values and plain words skip the (costly) scan.
+  // Nothing shorter can hold any of the patterns, and each needs one of MAY_HOLD_SENSITIVE's
+  // characters or prefixes: labels, enum values and plain words skip the (costly) scan.
   if (text.length < 6 || !MAY_HOLD_SENSITIVE.test(text)) return text;
   return text.replace(SENSITIVE, (match: string, ...rest: unknown[]) => {
     const groups = rest.at(-1) as Record<string, string | undefined>;

@@ -56,6 +56,13 @@ describe('masking sensitive values in text', () => {
   });
 
   it.each([
+    ['an AWS access key id of letters only', SECRET_SHAPED.awsAccessKeyIdOfLetters],
+    ['a Google API key of letters only', SECRET_SHAPED.googleApiKeyOfLetters],
+  ])('masks %s standing alone, with nothing beside it that looks sensitive', (_what, text) => {
+    expect(maskSensitiveText(text)).toBe('[REDACTED:secret]');
+  });
+
+  it.each([
     ['dates and times', '2026-11-21T10:15:30.000Z on 2026-11-21'],
     ['request ids', '01a1ffdf-0000-7000-8000-000000000001 and 12345678-1234-7123-8123-123456789012'],
     ['IP addresses and versions', '203.0.113.9 v1.2.3'],
