@@ -57,7 +57,14 @@ const list: Command = {
     const budgets = await deployment.budgets.list();
     const month = monthWindow(io.now()).label;
     const counters = await deployment.counters.read(budgets.map((budget) => tenantCostCounter(budget.tenant, month)));
-    const rows = budgets.map((budget) => ({ ...budget, month, committedNanos: counters.get(tenantCostCounter(budget.tenant, month)) ?? 0 }));
+    const priceCurrency = deployment.config().pricing.currency;
+    const rows = budgets.map((budget) => ({
+      ...budget,
+      month,
+      committedNanos: counters.get(tenantCostCounter(budget.tenant, month)) ?? 0,
+      // A budget in another currency than the prices cannot cap them: gateways refuse its tenant's requests (503).
+      inPriceCurrency: budget.currency === priceCurrency,
+    }));
     if (json) {
       io.stdout(`${JSON.stringify({ budgets: rows }, null, 2)}\n`);
       return EXIT.ok;
@@ -75,6 +82,13 @@ const list: Command = {
         { header: 'UPDATED', value: (r) => r.updatedAt.slice(0, 19).replace('T', ' ') },
       ])}\n`,
     );
+    const stale = rows.filter((row) => !row.inPriceCurrency);
+    if (stale.length > 0) {
+      io.stdout(
+        `Prices are in ${priceCurrency}; these budgets are not, so gateways refuse their tenants' requests (503 LIMITS_UNAVAILABLE) ` +
+          `until each is set again with budgets set: ${stale.map((row) => `${row.tenant} (${row.currency})`).join(', ')}\n`,
+      );
+    }
     return EXIT.ok;
   },
 };

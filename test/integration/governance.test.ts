@@ -344,6 +344,19 @@ describe('usage events into the bill', () => {
     expect(row?.committedNanos).toBe(contribution.increments.costNanos);
   });
 
+  it('lists a budget set in another currency than the prices as one its tenant is refused under until set again', async () => {
+    // Prepare: the local price table is in USD; this budget was set when it was in EUR.
+    const tenant = `euro-${randomUUID().slice(0, 8)}`;
+    await client.budgets.setBudget({ tenant, monthlyBudgetNanos: parseMoney('5'), currency: 'EUR', updatedAt: new Date().toISOString() });
+    // Act
+    const listed = await cli('budgets', 'list');
+    const json = await cli('budgets', 'list', '--json');
+    // Assess
+    expect(listed.stdout).toMatch(new RegExp(`Prices are in USD; these budgets are not.*${tenant} \\(EUR\\)`));
+    const row = (JSON.parse(json.stdout) as { budgets: Array<{ tenant: string; inPriceCurrency: boolean }> }).budgets.find((budget) => budget.tenant === tenant);
+    expect(row?.inPriceCurrency).toBe(false);
+  });
+
   it('reads back a line whose cost summed past what a number holds exactly, not as nothing', async () => {
     // Prepare: two requests of 5,000,000 (in nanos: 5e15 each) in one line, summed by DynamoDB to 1e16.
     const tenant = `big-${randomUUID().slice(0, 8)}`;

@@ -115,6 +115,13 @@ export function createRequestLimiter(deps: RequestLimiterDeps): RequestLimiter {
 
       let reservedCostNanos = 0;
       if (budget !== undefined) {
+        // Costs are counted in the price table's currency: a budget set in another (the table's
+        // currency changed since `budgets set`) cannot cap them, and is not read as if it could.
+        if (budget.currency !== deps.pricing.currency) {
+          throw limitsUnavailable(
+            new Error(`Tenant ${principal.tenant}'s budget is in ${budget.currency}, prices are in ${deps.pricing.currency}: set the budget again (modelgate budgets set)`),
+          );
+        }
         const month = monthWindow(now);
         reservedCostNanos = highestCostOf(deps.pricing, endpoint.name, endpoint.servedEntities.map((entity) => entity.name), estimate);
         if (reservedCostNanos > budget.monthlyBudgetNanos) {

@@ -182,6 +182,17 @@ describe('the limit step', () => {
     await expect(limiter.admit({ principal, endpoint: endpoint(), input: chat(1000), now })).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
+  it('fails closed with 503 LIMITS_UNAVAILABLE, naming the fix, for a budget set in another currency than the prices', async () => {
+    // Prepare: the price table is in USD (its default); the budget was set when it was in EUR.
+    await budgets.setBudget({ tenant: 'acme', monthlyBudgetNanos: parseMoney('1'), currency: 'EUR', updatedAt: now.toISOString() });
+    // Act
+    const error = await limiter.admit({ principal, endpoint: endpoint(), input: chat(40), now }).catch((thrown: unknown) => thrown);
+    // Assess: nothing held, and the cause says what to do.
+    expect(error).toMatchObject({ code: 'LIMITS_UNAVAILABLE', statusCode: 503 });
+    expect(String((error as Error).cause)).toContain('budget is in EUR, prices are in USD: set the budget again');
+    expect(counters.reserves).toBe(0);
+  });
+
   it('fails closed with 503 LIMITS_UNAVAILABLE when the shared counters cannot be reached', async () => {
     counters.failWith = new Error('ECONNREFUSED');
     const error = await limiter.admit({ principal: { ...principal, limits: { requestsPerMinute: 5 } }, endpoint: endpoint(), input: chat(), now }).catch((thrown: unknown) => thrown);
