@@ -39,6 +39,11 @@ export const environmentSchema = z.object({
   AUDIT_READS_QUEUE_ARN: z.string().regex(/^arn:aws[a-z-]*:sqs:/, 'must be an SQS queue ARN').optional(),
   /** Local stack only: a P-256 private key (PEM) standing in for the KMS signing key. */
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * The deployment's stage (serverless.yml sets it). In Lambda, provider keys the endpoint config
+   * names must sit where the stage's roles may read them, or the function refuses it at cold start.
+   */
+  MODELGATE_STAGE: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a stage name').optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
   /**

@@ -1,4 +1,4 @@
-import { isLoopbackUrl, type EndpointConfig } from '../core/endpoint-config';
+import { isLoopbackUrl, type EndpointConfig, type SecretRef } from '../core/endpoint-config';
 import { endpointRegistryOf, type EndpointRegistry } from '../core/endpoint-registry';
 import { ConfigError } from '../core/errors';
 import { loadEndpointConfig } from './load-endpoint-config';
@@ -7,12 +7,37 @@ import { loadEndpointConfig } from './load-endpoint-config';
  * The serving endpoints of the configuration file, indexed by name (read once per container). In
  * AWS (`inLambda`), a provider on loopback is refused at cold start, naming it: nothing listens
  * there in Lambda, so the local stack's config deployed as it is would fail only when its
- * fallbacks were needed.
+ * fallbacks were needed. So is, with the deployment's `stage` known, a provider key stored where
+ * the stage's functions may not read it: it too would fail only at its first use (AccessDenied).
  */
-export function loadEndpointRegistry(path: string, options: { inLambda: boolean } = { inLambda: false }): EndpointRegistry {
+export function loadEndpointRegistry(path: string, options: { inLambda: boolean; stage?: string | undefined } = { inLambda: false }): EndpointRegistry {
   const config = loadEndpointConfig(path);
-  if (options.inLambda) refuseLoopbackProviders(config, path);
+  if (options.inLambda) {
+    refuseLoopbackProviders(config, path);
+    if (options.stage !== undefined) refuseKeysOutsideStage(config, path, options.stage);
+  }
   return endpointRegistryOf(config);
+}
+
+/**
+ * serverless.yml lets a stage's functions read parameters under `/modelgate/<stage>/` and secrets
+ * under `modelgate/<stage>/` (by name, or by ARN), and nothing else.
+ */
+function refuseKeysOutsideStage(config: EndpointConfig, path: string, stage: string): void {
+  const readable = (ref: SecretRef): boolean => {
+    if ('ssmParameter' in ref) return ref.ssmParameter.startsWith(`/modelgate/${stage}/`);
+    const at = ref.secretsManager.indexOf(':secret:');
+    return (at === -1 ? ref.secretsManager : ref.secretsManager.slice(at + ':secret:'.length)).startsWith(`modelgate/${stage}/`);
+  };
+  const outside = config.endpoints.flatMap((endpoint) =>
+    endpoint.servedEntities.filter((entity) => 'apiKey' in entity && entity.apiKey !== undefined && !readable(entity.apiKey)).map((entity) => `${endpoint.name}/${entity.name}`),
+  );
+  if (outside.length > 0) {
+    throw new ConfigError(
+      `Invalid endpoint config ${path}: served entities ${outside.join(', ')} keep their API key where stage ${stage}'s functions may not read it; ` +
+        `store it under /modelgate/${stage}/ (SSM) or modelgate/${stage}/ (Secrets Manager)`,
+    );
+  }
 }
 
 function refuseLoopbackProviders(config: EndpointConfig, path: string): void {

@@ -31,7 +31,7 @@ export function wireInvocation(env: Environment, caller: S3Caller = 'behind-api-
     cacheTtlMs: env.SECRET_CACHE_TTL_SECONDS * 1000,
   });
   return {
-    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG, { inLambda: isInLambda(env) }),
+    endpoints: loadEndpointRegistry(env.ENDPOINTS_CONFIG, { inLambda: isInLambda(env), stage: env.MODELGATE_STAGE }),
     keys: wireKeyStore(env),
     limits: wireRequestLimiter(env),
     backends: {

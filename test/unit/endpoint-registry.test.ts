@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { ConfigError } from '../../lib/core/errors';
@@ -73,6 +75,39 @@ describe('endpoint registry', () => {
       /served entities assistant\/gpt-external, assistant\/claude-external.* call a provider on loopback, which nothing serves in Lambda/,
     );
     expect(loadEndpointRegistry('config/endpoints.json', { inLambda: false }).names()).toContain('assistant');
+  });
+
+  it('refuses in Lambda a provider key stored where the stage\'s functions may not read it, naming the entities, and takes keys under the stage', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-config-'));
+    const entity = (name: string, apiKey: Record<string, string>) => ({ name, backend: 'openai', model: 'gpt-4o-mini', baseUrl: 'https://api.openai.com/v1', apiKey });
+    const write = (name: string, servedEntities: unknown[]) => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ version: 1, endpoints: [{ name: 'assistant', task: 'chat', servedEntities }] }));
+      return path;
+    };
+    const inside = write('inside.json', [
+      entity('by-parameter', { ssmParameter: '/modelgate/prod/openai' }),
+      entity('by-secret-name', { secretsManager: 'modelgate/prod/openai' }),
+      entity('by-secret-arn', { secretsManager: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:modelgate/prod/openai-AbCdEf' }),
+    ]);
+    const outside = write('outside.json', [
+      entity('other-stage', { ssmParameter: '/modelgate/dev/openai' }),
+      entity('elsewhere', { secretsManager: 'team/openai' }),
+      entity('fine', { ssmParameter: '/modelgate/prod/openai' }),
+    ]);
+    try {
+      // Act / Assess
+      expect(loadEndpointRegistry(inside, { inLambda: true, stage: 'prod' }).names()).toEqual(['assistant']);
+      expect(() => loadEndpointRegistry(outside, { inLambda: true, stage: 'prod' })).toThrow(
+        /served entities assistant\/other-stage, assistant\/elsewhere keep their API key where stage prod's functions may not read it/,
+      );
+      // Locally (the stack's stand-ins grant everything), and without a stage to check against, it is taken.
+      expect(loadEndpointRegistry(outside, { inLambda: false, stage: 'prod' }).names()).toEqual(['assistant']);
+      expect(loadEndpointRegistry(outside, { inLambda: true }).names()).toEqual(['assistant']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each(['config/endpoints.json', 'test/fixtures/endpoints.json'])('accepts the shipped config %s', (path) => {
