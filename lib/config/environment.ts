@@ -43,7 +43,7 @@ export const environmentSchema = z.object({
    * The deployment's stage (serverless.yml sets it). In Lambda, provider keys the endpoint config
    * names must sit where the stage's roles may read them, or the function refuses it at cold start.
    */
-  MODELGATE_STAGE: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a stage name').optional(),
+  MODELGATE_STAGE: z.string().min(1).optional(),
   /** Path of the endpoint configuration document, relative to the working directory. */
   ENDPOINTS_CONFIG: z.string().min(1).default('config/endpoints.json'),
   /**
