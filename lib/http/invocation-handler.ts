@@ -6,7 +6,7 @@ import { serveInvocation, type InvocationDeps, type InvocationSurface, type Sett
 import { eventStreamResult, invocationRequestFromEvent, streamingResult, type StreamingResult } from './api-gateway-event';
 import { logOutcome } from './log-outcome';
 import { logger } from './logger';
-import { metrics, recordInvocationMetrics } from './metrics';
+import { publishInvocationMetrics } from './metrics';
 import { writeInvocationLine, type InvocationLineContext } from './invocation-line';
 import { annotateInvocation } from './tracer';
 import { apiMiddlewares } from './api-middlewares';
@@ -29,8 +29,7 @@ export function invocationHandler(deps: InvocationDeps, surfaceOf: (event: APIGa
       writeInvocationLine(settled, { ...invocation, endpointExists });
     } else {
       logOutcome(logger, settled);
-      recordInvocationMetrics(settled, endpointExists);
-      metrics.publishStoredMetrics();
+      publishInvocationMetrics(settled, endpointExists);
     }
     annotateInvocation(settled, endpointExists);
   }

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { maskSensitiveText } from '../core/sensitive-text';
 import type { SettledInvocation } from '../core/serve-invocation';
 import { logger } from './logger';
-import { invocationMetrics, metrics, recordInvocationMetrics } from './metrics';
+import { invocationMetrics, metrics, publishInvocationMetrics } from './metrics';
 
 /** Where the line is written; Powertools' logger and metrics write to the same stream. */
 type LineSink = (line: string) => void;
@@ -80,8 +80,7 @@ export function formatInvocationLine(outcome: SettledInvocation, invocation: Inv
  */
 export function writeInvocationLine(outcome: SettledInvocation, invocation: InvocationLineContext, write: LineSink = writeToStdout): void {
   if (logger.level > LogLevelThreshold.INFO) {
-    recordInvocationMetrics(outcome, invocation.endpointExists);
-    metrics.publishStoredMetrics();
+    publishInvocationMetrics(outcome, invocation.endpointExists);
     return;
   }
   // POWERTOOLS_METRICS_DISABLED (or Powertools' dev mode) leaves the metrics out, as Powertools would.

@@ -49,6 +49,12 @@ export function recordInvocationMetrics(outcome: SettledInvocation, endpointExis
   if (outcome.handoffError !== undefined) recordHandoffFailure();
 }
 
+/** {@link recordInvocationMetrics}, published at once as Powertools' EMF line. */
+export function publishInvocationMetrics(outcome: SettledInvocation, endpointExists: boolean): void {
+  recordInvocationMetrics(outcome, endpointExists);
+  metrics.publishStoredMetrics();
+}
+
 /** A request for a path or method modelgate does not serve (scanners show up here). */
 export function recordRouteNotFound(): void {
   metrics.addMetric('RouteNotFound', MetricUnit.Count, 1);
