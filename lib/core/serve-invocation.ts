@@ -202,7 +202,7 @@ async function settle(
     ...usageEventFor(
       audit,
       { units: facts.units ?? nothingConsumed(facts.endpoint), requestBytes: requestBody.byteLength, responseBytes: responseBody.byteLength },
-      { endpoint: facts.endpoint?.name, servedEntity: facts.entity?.name },
+      { endpoint: facts.endpoint?.name },
     ),
     clientIp: request.clientIp ?? null,
     contentFlags: flagContent(facts.endpoint?.guardrails, facts.requestJson),

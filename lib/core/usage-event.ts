@@ -55,7 +55,7 @@ export type UsageEvent = z.infer<typeof usageEventSchema>;
 export function usageEventFor(
   audit: AuditRecord,
   measures: { units: UsageUnits | undefined; requestBytes: number; responseBytes: number },
-  configured: { endpoint?: string | undefined; servedEntity?: string | undefined } = {},
+  configured: { endpoint?: string | undefined } = {},
 ): UsageEvent {
   return {
     version: 1,
@@ -65,10 +65,11 @@ export function usageEventFor(
     keyId: audit.keyId,
     // A refused request names whatever endpoint the caller asked for, of any length (and masking
     // may lengthen it): cut to what an event may carry, or its record would never be archived.
-    // Configured names as they are: the audit record masks what looks like a secret (an endpoint
-    // named sk-...), and a bill under a masked name would go to no endpoint, at no price.
+    // The configured name as it is: the audit record masks what looks like a secret (an endpoint
+    // named sk-...), and a bill under a masked name would go to no endpoint, at no price. (Served
+    // entity names pass through the redaction unmasked.)
     endpoint: (configured.endpoint ?? audit.endpoint).slice(0, MAX_NAME_LENGTH),
-    servedEntity: configured.servedEntity ?? audit.servedEntity,
+    servedEntity: audit.servedEntity,
     status: audit.status,
     units: measures.units ?? { kind: 'rows', input: 0 },
     requestBytes: measures.requestBytes,

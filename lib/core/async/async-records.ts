@@ -66,7 +66,7 @@ export function asyncExecutionRecords(execution: AsyncExecution, policy: AuditPo
   const usage = usageEventFor(
     audit,
     { units: outcome.units ?? undefined, requestBytes: execution.requestBody.byteLength, responseBytes: execution.resultBody.byteLength },
-    { endpoint: request.endpoint, servedEntity: outcome.servedEntity ?? undefined },
+    { endpoint: request.endpoint },
   );
   // What the abuse rules count, as on the synchronous path: who called, and what the prompt matched.
   return { audit, usage: { ...usage, async: true, clientIp: request.client.ip, contentFlags: flagContent(guardrails, execution.requestJson) } };
