@@ -6,7 +6,7 @@ import type { InvocationSurface } from '../lib/core/serve-invocation';
 import { invocationHandler } from '../lib/http/invocation-handler';
 
 // Cold start: a bad environment or endpoint config stops the function here, naming the field.
-const deps = wireInvocation(readEnvironment());
+const deps = wireInvocation(readEnvironment(), 'behind-api-gateway');
 
 const SURFACES: Readonly<Record<string, InvocationSurface>> = {
   '/v1/chat/completions': 'chat',

@@ -22,7 +22,7 @@ import { loadEndpointRegistry } from './load-endpoint-registry';
 import { wireKeyStore, wireRequestLimiter } from './wire-governance';
 
 /** The real adapters behind the invocation path, made once per container (by the API functions, and by the async worker in the background). */
-export function wireInvocation(env: Environment, caller: S3Caller = 'behind-api-gateway'): InvocationDeps {
+export function wireInvocation(env: Environment, caller: S3Caller): InvocationDeps {
   const s3 = createS3Client(env, caller);
   const sqs = createSqsClient(env);
   const secrets = createSecretStore({

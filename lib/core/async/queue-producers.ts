@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tenantNameSchema } from '../api-key';
+import { isGranted } from '../authenticate';
 import { PermissionDeniedError } from '../errors';
 
 /**
@@ -28,7 +29,7 @@ export type QueueProducer = z.infer<typeof queueProducerSchema>;
  */
 export function authorizeQueueProducer(grants: readonly QueueProducer[], tenant: string, endpoint: string, senderId: string | undefined): void {
   const forTenant = grants.filter((grant) => grant.tenant === tenant);
-  const granted = forTenant.filter((grant) => grant.endpoints.includes('*') || grant.endpoints.includes(endpoint));
+  const granted = forTenant.filter((grant) => isGranted(grant, endpoint));
   if (granted.length === 0) {
     throw new PermissionDeniedError(`Tenant ${tenant} may not send requests for endpoint ${endpoint} through the queue`);
   }
