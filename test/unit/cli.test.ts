@@ -70,7 +70,7 @@ describe('the modelgate CLI', () => {
     // Refused before the write: a reason or name the key store cannot read back would lock the key out of every command.
     [['keys', 'revoke', 'key_0000000000000000', '--reason', 'Leaked in a public repo. '.repeat(21)], /--reason is at most 500 characters/],
     [['keys', 'create', '--tenant', 'acme', '--name', 'n'.repeat(101)], /--name is at most 100 characters/],
-    [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /rpm/],
+    [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /--rpm must be a whole number above 0, not "abc"/],
     [['budgets', 'set', '--tenant', 'acme', '--monthly', '9500000'], /--monthly is at most 9007199\.25/],
     // parseArgs would keep the last: the search would show globex's records, the key be granted y alone.
     [['audit', 'search', '--day', '2026-11-21', '--tenant', 'acme', '--tenant', 'globex'], /--tenant is given more than once/],
