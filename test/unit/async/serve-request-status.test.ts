@@ -10,6 +10,12 @@ import { asyncWorld, AUDITOR_KEY, delivery, IRIS, KEY, keyRecords, OTHER_TENANT_
 
 const json = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
 
+/** An error answer with its request's id taken out: what tells one refusal from another. */
+function errorShape(answer: { body: Uint8Array }, id: string) {
+  const error = json(answer.body).error as Record<string, string>;
+  return { code: error.code, message: error.message!.replace(id, '<id>'), keys: Object.keys(error).sort() };
+}
+
 describe('serveRequestStatus (GET /requests/{id})', () => {
   let world: ReturnType<typeof asyncWorld>;
   let deps: RequestStatusDeps;
@@ -116,12 +122,8 @@ describe('serveRequestStatus (GET /requests/{id})', () => {
     const malformed = await read('../../etc/passwd', OTHER_TENANT_KEY);
     // Assess
     for (const outcome of [theirs, unknown, malformed]) expect(outcome.statusCode).toBe(404);
-    const shape = (outcome: typeof theirs, id: string) => {
-      const error = json(outcome.body).error as Record<string, string>;
-      return { code: error.code, message: error.message!.replace(id, '<id>'), keys: Object.keys(error).sort() };
-    };
-    expect(shape(theirs, requestId)).toEqual({ code: 'NOT_FOUND', message: 'No request <id>', keys: ['code', 'message', 'request_id'] });
-    expect(shape(theirs, requestId)).toEqual(shape(malformed, '../../etc/passwd'));
+    expect(errorShape(theirs, requestId)).toEqual({ code: 'NOT_FOUND', message: 'No request <id>', keys: ['code', 'message', 'request_id'] });
+    expect(errorShape(theirs, requestId)).toEqual(errorShape(malformed, '../../etc/passwd'));
     expect(theirs.headers).toEqual(unknown.headers);
   });
 
@@ -132,10 +134,14 @@ describe('serveRequestStatus (GET /requests/{id})', () => {
     const outcome = await serveAsyncSubmission(submissionOf(world, IRIS, { endpointName: 'private' }), world.submission);
     // Act
     const narrow = await read(outcome.requestId, narrowKey);
+    const unknownId = uuidv7();
+    const unknown = await read(unknownId, narrowKey);
     const owner = await read(outcome.requestId);
-    // Assess
+    // Assess: the same error, word for word but the id, and the same headers.
     expect(narrow.statusCode).toBe(404);
     expect(owner.statusCode).toBe(200);
+    expect(errorShape(narrow, outcome.requestId)).toEqual(errorShape(unknown, unknownId));
+    expect(narrow.headers).toEqual(unknown.headers);
   });
 
   it('refuses a missing key (401) and a key without the invoke role (403)', async () => {
