@@ -4,7 +4,7 @@ import { buildAuditRecord, type AuditRecord } from '../../lib/core/audit-record'
 import { createEndpointRegistry } from '../../lib/core/endpoint-registry';
 import { applyFieldPath, parseFieldPath } from '../../lib/core/field-path';
 import { redactAuditRecord } from '../../lib/core/redact-audit-record';
-import { isSecretMemberName, maskSensitiveText } from '../../lib/core/sensitive-text';
+import { isSecretMemberName, maskSensitiveText, SENSITIVE_TEXT_SCAN } from '../../lib/core/sensitive-text';
 import { SECRET_SHAPED } from '../fixtures/secret-shaped';
 
 const encoder = new TextEncoder();
@@ -60,6 +60,49 @@ describe('masking sensitive values in text', () => {
     ['a Google API key of letters only', SECRET_SHAPED.googleApiKeyOfLetters],
   ])('masks %s standing alone, with nothing beside it that looks sensitive', (_what, text) => {
     expect(maskSensitiveText(text)).toBe('[REDACTED:secret]');
+  });
+
+  it.each([
+    ['a bearer token', 'Bearer abcdefghijkl', 'Bearer [REDACTED:secret]'],
+    ['a token after a tab', 'token\tabcdefghijkl', 'token\t[REDACTED:secret]'],
+    ['a modelgate key', `mgk_${'a'.repeat(24)}`, '[REDACTED:secret]'],
+    ['an OpenAI-style key', `sk-${'a'.repeat(24)}`, '[REDACTED:secret]'],
+    ['a Stripe key', `sk_live_${'a'.repeat(20)}`, '[REDACTED:secret]'],
+    ['a GitHub token', `ghp_${'a'.repeat(36)}`, '[REDACTED:secret]'],
+    ['a GitHub fine-grained token', `github_pat_${'a'.repeat(30)}`, '[REDACTED:secret]'],
+    ['a Slack token', `xoxb-${'a'.repeat(20)}`, '[REDACTED:secret]'],
+    ['a JWT', `eyJ${'a'.repeat(10)}.eyJ${'b'.repeat(10)}.${'c'.repeat(12)}`, '[REDACTED:secret]'],
+  ])('masks %s of letters only, standing alone', (_what, text, expected) => {
+    expect(maskSensitiveText(text)).toBe(expected);
+  });
+
+  it('looks for every pattern wherever one could match: the cheap guard before the scan never skips such a text', () => {
+    // Every text of one, two or three of the parts the patterns are made of.
+    const parts = ['sk-', 'sk_live_', 'rk_test_', 'mgk_', 'ghp_', 'github_pat_', 'xoxb-', 'AIza', 'AKIA', 'ASIA', 'eyJ', '.', '-', '_', '+',
+      '-----BEGIN PRIVATE KEY-----', '-----END PRIVATE KEY-----', 'Bearer', 'BASIC', 'token', ' ', '\t', '\n',
+      'password', 'api_key', 'secret', 'aws_secret_access_key', '=', ':', '//', '@', 'example.com', '"', '(',
+      '1', '4111 1111 1111 1111', 'a', 'abcdefghij', 'ABCDEFGHIJKLMNOP', 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ', 'eyJabcdef.eyJabcdef.abcdefghij'];
+    const { pattern, guard } = SENSITIVE_TEXT_SCAN;
+    let matched = 0;
+    const skipped: string[] = [];
+    const check = (text: string) => {
+      pattern.lastIndex = 0;
+      const matches = pattern.test(text);
+      pattern.lastIndex = 0;
+      if (!matches) return;
+      matched += 1;
+      if (!guard.test(text)) skipped.push(text);
+    };
+    for (const a of parts) {
+      check(a);
+      for (const b of parts) {
+        check(a + b);
+        for (const c of parts) check(a + b + c);
+      }
+    }
+    expect(skipped.slice(0, 5)).toEqual([]);
+    // Enough texts must match for the check to mean anything.
+    expect(matched).toBeGreaterThan(5_000);
   });
 
   it.each([
