@@ -10,14 +10,17 @@ const DECIMAL = /^(\d{1,7})(?:\.(\d{1,9}))?$/;
 
 /**
  * "12.5" → 12_500_000_000. Parsed from the text, never through a float, so "0.1" is exact.
- * @throws RangeError when the text is not a non-negative decimal with at most 9 decimals.
+ * @throws RangeError when the text is not a non-negative decimal with at most 9 decimals, or is
+ * more than a double counts exactly in nanos (about 9 million units).
  */
 export function parseMoney(text: string): Nanos {
   const match = DECIMAL.exec(text.trim());
   if (!match) throw new RangeError(`"${text}" is not an amount (a non-negative decimal such as 250 or 19.99)`);
   const whole = Number(match[1]);
   const fraction = Number((match[2] ?? '').padEnd(9, '0'));
-  return whole * NANOS_PER_UNIT + fraction;
+  const nanos = whole * NANOS_PER_UNIT + fraction;
+  if (nanos > Number.MAX_SAFE_INTEGER) throw new RangeError(`"${text}" is more than the largest amount counted exactly, ${formatMoney(Number.MAX_SAFE_INTEGER, 9)}`);
+  return nanos;
 }
 
 /** 12_500_000_000 → "12.500000" (6 decimals unless asked otherwise). */

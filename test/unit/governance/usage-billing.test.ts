@@ -41,6 +41,12 @@ describe('money', () => {
     expect(formatMoney(1_234_567_891, 6)).toBe('1.234568');
     expect(() => parseMoney('-5')).toThrow(RangeError);
   });
+
+  it('refuses an amount a double cannot count exactly in nanos, rather than round it', () => {
+    expect(parseMoney('9007199.254740991')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => parseMoney('9007199.254740992')).toThrow(/more than the largest amount counted exactly, 9007199\.254740991/);
+    expect(() => parseMoney('9999999')).toThrow(RangeError);
+  });
 });
 
 describe('the price table', () => {
