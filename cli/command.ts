@@ -67,6 +67,16 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * A whole number from 1 to `max` as typed on the command line. Digits only: `Number()` would take
+ * "0x10", "1e1" and " 5" as 16, 10 and 5, which are typing mistakes here, not numbers.
+ */
+export function wholeNumberOption(text: string, name: string, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new UsageError(`${name} must be a whole number from 1 to ${max}, not "${text}"`);
+  return value;
+}
+
 const COMMON_OPTIONS: Record<string, CommandOption> = {
   json: { type: 'boolean', description: 'machine-readable JSON instead of tables' },
   help: { type: 'boolean', short: 'h', description: 'this help' },

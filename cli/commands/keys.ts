@@ -1,5 +1,5 @@
 import { apiKeyRecordSchema, generateApiKey, keyLimitsSchema, roleSchema, tenantNameSchema, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
-import { EXIT, UsageError, type CliIo, type Command, type CommandGroup } from '../command';
+import { EXIT, UsageError, wholeNumberOption, type CliIo, type Command, type CommandGroup } from '../command';
 import { resolveGovernanceDeployment, type GovernanceDeployment } from '../governance';
 import { formatTable } from '../table';
 
@@ -13,16 +13,15 @@ const REVOCATION_NOTE =
 const text = (values: Record<string, string | boolean | undefined>, name: string): string | undefined =>
   typeof values[name] === 'string' ? (values[name] as string) : undefined;
 
-function positiveInteger(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${option} must be a whole number above 0, not "${value}"`);
-  return Number(value);
-}
+const MAX_REQUESTS_PER_MINUTE = keyLimitsSchema.shape.requestsPerMinute.unwrap().maxValue ?? Number.MAX_SAFE_INTEGER;
+const MAX_TOKENS_PER_MINUTE = keyLimitsSchema.shape.tokensPerMinute.unwrap().maxValue ?? Number.MAX_SAFE_INTEGER;
 
 function limitsFrom(values: Record<string, string | boolean | undefined>): KeyLimits | undefined {
   const limits: KeyLimits = {};
-  const rpm = positiveInteger(text(values, 'rpm'), 'rpm');
-  const tpm = positiveInteger(text(values, 'tpm'), 'tpm');
+  const rpmText = text(values, 'rpm');
+  const tpmText = text(values, 'tpm');
+  const rpm = rpmText === undefined ? undefined : wholeNumberOption(rpmText, '--rpm', MAX_REQUESTS_PER_MINUTE);
+  const tpm = tpmText === undefined ? undefined : wholeNumberOption(tpmText, '--tpm', MAX_TOKENS_PER_MINUTE);
   if (rpm !== undefined) limits.requestsPerMinute = rpm;
   if (tpm !== undefined) limits.tokensPerMinute = tpm;
   const parsed = keyLimitsSchema.safeParse(limits);

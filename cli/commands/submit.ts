@@ -8,7 +8,7 @@ import { isRequestId } from '../../lib/core/audit-log/layout';
 import { inProducerSpace } from '../../lib/core/request-id-space';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA, inlineMessageText, referenceMessageText, requestBodyKey } from '../../lib/core/async/async-request-message';
 import { resolveAsyncTarget, type AsyncTarget } from '../async-target';
-import { EXIT, UsageError, type CliIo, type Command, type CommandGroup } from '../command';
+import { EXIT, UsageError, wholeNumberOption, type CliIo, type Command, type CommandGroup } from '../command';
 import { NoDeploymentError } from '../deployment';
 import { formatTable } from '../table';
 
@@ -59,8 +59,8 @@ const jobs: Command = {
     const text = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
     const via = text('via') ?? 'http';
     if (via !== 'http' && via !== 'sqs') throw new UsageError('--via must be http or sqs');
-    const concurrency = positiveInteger(text('concurrency') ?? '16', '--concurrency', 256);
-    const timeoutMs = positiveInteger(text('timeout') ?? '600', '--timeout', 86_400) * 1000;
+    const concurrency = wholeNumberOption(text('concurrency') ?? '16', '--concurrency', 256);
+    const timeoutMs = wholeNumberOption(text('timeout') ?? '600', '--timeout', 86_400) * 1000;
     const bodies = jobBodies(text('file'), text('count'), text('body'), io.cwd);
     const started = Date.now();
     // Checked before anything is submitted: the file is where the accepted requests' ids are kept.
@@ -164,7 +164,7 @@ const redrive: Command = {
   options: { limit: { type: 'string', valueName: 'n', description: 'move at most n messages (default: all)' } },
   examples: ['modelgate submit redrive', 'modelgate submit redrive --limit 10 --json'],
   async run({ values, json }, io) {
-    const limit = typeof values.limit === 'string' ? positiveInteger(values.limit, '--limit', 1_000_000) : Number.POSITIVE_INFINITY;
+    const limit = typeof values.limit === 'string' ? wholeNumberOption(values.limit, '--limit', 1_000_000) : Number.POSITIVE_INFINITY;
     const target = resolveAsyncTarget(io.env, io.cwd);
     if (!target.queueUrl || !target.deadLetterQueueUrl) throw new NoDeploymentError('set ASYNC_QUEUE_URL and ASYNC_DLQ_URL (stack outputs), or start the local stack');
     // A batch call succeeds while some of its entries fail (SQS answers 200 and lists them): only
@@ -235,7 +235,7 @@ function jobBodies(file: string | undefined, count: string | undefined, template
       }
     });
   }
-  const n = positiveInteger(count ?? '100', '--count', 1_000_000);
+  const n = wholeNumberOption(count ?? '100', '--count', 1_000_000);
   const shape = template ?? DEFAULT_BODY;
   return Array.from({ length: n }, (_, i) => {
     const text = shape.replaceAll('{{n}}', String(i + 1));
@@ -327,12 +327,6 @@ function throttled(io: CliIo, quiet: boolean): (line: string, force?: boolean) =
     last = Date.now();
     io.stderr(`${line}\n`);
   };
-}
-
-function positiveInteger(text: string, name: string, max: number): number {
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new UsageError(`${name} must be a whole number from 1 to ${max}, not "${text}"`);
-  return value;
 }
 
 async function inParallel(count: number, width: number, work: (index: number) => Promise<void>): Promise<void> {

@@ -64,14 +64,18 @@ describe('the modelgate CLI', () => {
     [['audit', 'verify', '2099-01-01'], /the period starts at 2099-01-01T00:00:00\.000Z, after now/],
     [['submit', 'jobs', 'sentiment', '--count', '1e10'], /--count must be a whole number from 1 to 1000000, not "1e10"/],
     [['submit', 'jobs', 'sentiment', '--count', '0x3'], /--count must be a whole number/],
-    [['audit', 'verify', '24h', '--digest-every', 'abc'], /--digest-every takes whole minutes/],
+    [['audit', 'verify', '24h', '--digest-every', 'abc'], /--digest-every \(minutes\) must be a whole number from 1 to 525600, not "abc"/],
+    // Number() would have read these as 16 minutes and 10 days.
+    [['audit', 'verify', '24h', '--digest-every', '0x10'], /--digest-every \(minutes\) must be a whole number from 1 to 525600, not "0x10"/],
+    [['audit', 'verify', '24h', '--retention-days', '1e1'], /--retention-days must be a whole number from 1 to 36500, not "1e1"/],
     // Refused before anything is created: past what a date holds the old key could no longer be read.
     [['keys', 'rotate', 'key_0000000000000000', '--grace', '100000000d'], /--grace is at most 365d, not "100000000d"/],
     // Refused before the write: a reason or name the key store cannot read back would lock the key out of every command.
     [['keys', 'revoke', 'key_0000000000000000', '--reason', 'Leaked in a public repo. '.repeat(21)], /--reason is at most 500 characters/],
     [['keys', 'create', '--tenant', 'acme', '--name', 'n'.repeat(101)], /--name is at most 100 characters/],
-    [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /--rpm must be a whole number above 0, not "abc"/],
-    [['budgets', 'set', '--tenant', 'acme', '--monthly', '9500000'], /--monthly is at most 9007199\.25/],
+    [['keys', 'create', '--tenant', 'acme', '--rpm', 'abc'], /--rpm must be a whole number from 1 to 1000000, not "abc"/],
+    [['keys', 'create', '--tenant', 'acme', '--tpm', '99999999999999999999'], /--tpm must be a whole number from 1 to 1000000000, not "99999999999999999999"/],
+    [['budgets', 'set', '--tenant', 'acme', '--monthly', '9500000'], /--monthly: "9500000" is more than the largest amount counted exactly, 9007199\.254740991/],
     // parseArgs would keep the last: the search would show globex's records, the key be granted y alone.
     [['audit', 'search', '--day', '2026-11-21', '--tenant', 'acme', '--tenant', 'globex'], /--tenant is given more than once/],
     [['keys', 'create', '--tenant', 'acme', '--endpoints', 'x', '--endpoints', 'y'], /--endpoints is given more than once/],
