@@ -6,7 +6,7 @@ import { verifyAuditLog, type VerifyReport } from '../../lib/core/audit-log/veri
 import type { AuditedBody, AuditRecord } from '../../lib/core/audit-record';
 import { InvalidRequestError } from '../../lib/core/errors';
 import { recordAuditRead } from '../audited-read';
-import { EXIT, UsageError, type Command, type CommandGroup } from '../command';
+import { EXIT, UsageError, wholeNumberOption, type Command, type CommandGroup } from '../command';
 import { resolveAuditDeployment } from '../deployment';
 import { formatTable, printable } from '../table';
 
@@ -114,6 +114,10 @@ const search: Command = {
   },
 };
 
+/** Bounds that only catch typing mistakes: a year between digests, a century of retention. */
+const MAX_DIGEST_EVERY_MINUTES = 525_600;
+const MAX_RETENTION_DAYS = 36_500;
+
 const verify: Command = {
   name: 'verify',
   summary: 'Prove a period of the audit log was not changed: no record altered, removed or added',
@@ -140,25 +144,26 @@ const verify: Command = {
     const to = toText ?? (DAY.test(fromText) ? fromText : 'now');
     const range = asUsage(() => parseTimeRange({ from: fromText, to }, now, CLI_SEARCH_MAX_DAYS));
     if (range.from.getTime() >= now.getTime()) throw new UsageError(`the period starts at ${range.from.toISOString()}, after now: nothing can have been logged yet`);
-    const digestEveryMinutes = typeof values['digest-every'] === 'string' ? Number(values['digest-every']) : 60;
-    if (!Number.isInteger(digestEveryMinutes) || digestEveryMinutes < 1) throw new UsageError(`--digest-every takes whole minutes (1 or more), not ${String(values['digest-every'])}`);
-    const retentionDays = typeof values['retention-days'] === 'string' ? Number(values['retention-days']) : 30;
-    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new UsageError(`--retention-days takes whole days (1 or more), not ${String(values['retention-days'])}`);
+    const digestEveryMinutes = typeof values['digest-every'] === 'string' ? wholeNumberOption(values['digest-every'], '--digest-every (minutes)', MAX_DIGEST_EVERY_MINUTES) : 60;
+    const retentionDays = typeof values['retention-days'] === 'string' ? wholeNumberOption(values['retention-days'], '--retention-days', MAX_RETENTION_DAYS) : 30;
     const startedAt = performance.now();
     const deployment = resolveAuditDeployment(io.env, io.cwd);
     const { publicKey, keyId } = await deployment.signingKey(typeof values['public-key'] === 'string' ? values['public-key'] : undefined);
     const report = await verifyAuditLog(deployment.store, { ...range, publicKey, ...(keyId ? { keyId } : {}), digestEveryMs: digestEveryMinutes * 60_000, retentionDays, now });
+    // "OK" says something was verified: a period no digest or batch covers proves nothing. The
+    // JSON's ok, the read's summary and the exit code say the same.
+    const verifiedSomething = !nothingVerified(report);
+    const ok = report.ok && verifiedSomething;
     await recordAuditRead(deployment, {
       command: 'audit verify',
       asked: { from: range.from.toISOString(), to: range.to.toISOString() },
-      summary: { returned: report.records.checked, ok: report.ok, findings: report.findings.length },
+      summary: { returned: report.records.checked, ok, findings: report.findings.length },
       startedAt,
       now,
     });
-    if (json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    if (json) io.stdout(`${JSON.stringify({ ...report, ok, verifiedSomething }, null, 2)}\n`);
     else io.stdout(describeReport(report, deployment.description));
-    // "OK" says something was verified: a period no digest or batch covers proves nothing.
-    return report.ok && !nothingVerified(report) ? EXIT.ok : EXIT.problem;
+    return ok ? EXIT.ok : EXIT.problem;
   },
 };
 

@@ -270,6 +270,7 @@ describe('the audit log, through the local stack', () => {
       const clean = await cli(['audit', 'verify', '2026-11-19'], env);
       await freshBucket('audit-verify-empty');
       const empty = await cli(['audit', 'verify', '2026-11-19'], cliEnvironment('audit-verify-empty', keyFile));
+      const emptyJson = await cli(['audit', 'verify', '2026-11-19', '--json'], cliEnvironment('audit-verify-empty', keyFile));
       // Act: alter line 17 of the 2nd object, remove line 500 of the 5th, insert a line at 3 in the 8th.
       const rewrite = async (key: string, edit: (lines: string[]) => string[]) => {
         const lines = gunzipSync((await store.get(key))!).toString('utf8').trimEnd().split('\n');
@@ -288,8 +289,12 @@ describe('the audit log, through the local stack', () => {
       expect(clean.stdout).toContain('OK: nothing was changed, removed or added.');
       expect(empty.code, empty.stdout).toBe(1);
       expect(empty.stdout).toContain('NOTHING VERIFIED: no digest and no batch covers this period');
+      // The JSON says what the exit code says.
+      expect(emptyJson.code).toBe(1);
+      expect(JSON.parse(emptyJson.stdout)).toMatchObject({ ok: false, verifiedSomething: false, findings: [] });
       expect(tampered.code).toBe(1);
       const report = JSON.parse(tampered.stdout) as VerifyReport;
+      expect(report).toMatchObject({ ok: false, verifiedSomething: true });
       expect(report.findings.map(({ kind, objectKey, line, requestId }) => ({ kind, objectKey, line, requestId }))).toEqual([
         { kind: 'record-altered', objectKey: keys[1], line: 17, requestId: altered },
         { kind: 'record-missing', objectKey: keys[4], line: 500, requestId: removed },
