@@ -1,4 +1,4 @@
-import { apiKeyRecordSchema, generateApiKey, keyLimitsSchema, roleSchema, tenantNameSchema, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
+import { apiKeyRecordSchema, generateApiKey, keyLimitsSchema, MAX_STATUS_REASON_LENGTH, roleSchema, tenantNameSchema, type ApiKeyRecord, type KeyLimits, type Role } from '../../lib/core/api-key';
 import { EXIT, UsageError, wholeNumberOption, type CliIo, type Command, type CommandGroup } from '../command';
 import { resolveGovernanceDeployment, type GovernanceDeployment } from '../governance';
 import { formatTable } from '../table';
@@ -163,7 +163,7 @@ function statusCommand(name: 'revoke' | 'suspend' | 'lift', summary: string, fro
       const keyId = positionals[0]!;
       const reason = text(values, 'reason') ?? `${name === 'lift' ? 'lifted' : `${name}d`} by an admin`;
       // Checked before the write: a record the key store cannot read back would lock the key out of every command.
-      if (!apiKeyRecordSchema.shape.statusReason.safeParse(reason).success) throw new UsageError('--reason is at most 500 characters');
+      if (reason.length > MAX_STATUS_REASON_LENGTH) throw new UsageError(`--reason is at most ${MAX_STATUS_REASON_LENGTH} characters`);
       const deployment = resolveGovernanceDeployment(io.env, io.cwd);
       const result = await deployment.keys.changeStatus(keyId, { from, to, reason, at: io.now() });
       if (!result) {

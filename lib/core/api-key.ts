@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { describeIssues } from './describe-issues';
+import { InvalidRequestError } from './errors';
 
 /** Every key starts with this, so leaked keys are easy to spot by secret scanners. */
 export const API_KEY_PREFIX = 'mgk_';
@@ -29,6 +31,9 @@ export type KeyLimits = z.infer<typeof keyLimitsSchema>;
 export const keyStatusSchema = z.enum(['active', 'suspended', 'revoked']);
 export type KeyStatus = z.infer<typeof keyStatusSchema>;
 
+/** The longest status reason a key record holds; the key CLI's `--reason` has the same limit. */
+export const MAX_STATUS_REASON_LENGTH = 500;
+
 /** What the key store holds for a key: never the secret, only its hash. */
 export const apiKeyRecordSchema = z
   .object({
@@ -44,7 +49,7 @@ export const apiKeyRecordSchema = z
     name: z.string().max(100).optional(),
     limits: keyLimitsSchema.optional(),
     /** Why the key is suspended or revoked, and who did it (an admin, or an abuse finding). */
-    statusReason: z.string().max(500).optional(),
+    statusReason: z.string().max(MAX_STATUS_REASON_LENGTH, `at most ${MAX_STATUS_REASON_LENGTH} characters`).optional(),
     statusChangedAt: z.iso.datetime().optional(),
     /** The finding that suspended the key automatically, when one did. */
     suspendedByFinding: z.string().max(200).optional(),
@@ -55,6 +60,30 @@ export const apiKeyRecordSchema = z
   })
   .strict();
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+const statusChangeFieldsSchema = apiKeyRecordSchema.pick({ statusReason: true, suspendedByFinding: true });
+
+/**
+ * Refuses a status change whose reason or finding id is longer than a key record holds. Every
+ * read parses the record, so once written it would fail them all: the key would stop
+ * authenticating and drop out of every admin command. A machine-built reason is shortened first
+ * (`shortenStatusReason`); one a person typed is refused, to be said again shorter.
+ * @throws InvalidRequestError naming the field and its limit.
+ */
+export function checkStatusChangeFits(keyId: string, change: { reason: string; suspendedByFinding?: string | undefined }): void {
+  const fields = statusChangeFieldsSchema.safeParse({ statusReason: change.reason, suspendedByFinding: change.suspendedByFinding });
+  if (!fields.success) throw new InvalidRequestError(`Key ${keyId} was not changed: ${describeIssues(fields.error.issues)}`);
+}
+
+/** A status reason cut to what a key record holds, with an ellipsis where it was cut; its start (what did it, to whom) stays whole. */
+export function shortenStatusReason(reason: string): string {
+  if (reason.length <= MAX_STATUS_REASON_LENGTH) return reason;
+  let end = MAX_STATUS_REASON_LENGTH - 1;
+  // Lengths count UTF-16 units: a cut between a surrogate pair would leave half a character.
+  const last = reason.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${reason.slice(0, end)}…`;
+}
 
 /** Who is calling, once the key is known to be good. */
 export interface Principal {

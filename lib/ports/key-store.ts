@@ -9,6 +9,7 @@ export interface KeyStore {
 export interface KeyStatusChange {
   from: readonly KeyStatus[];
   to: KeyStatus;
+  /** At most `MAX_STATUS_REASON_LENGTH` characters, as the key record holds. */
   reason: string;
   at: Date;
   /** The abuse finding that suspended the key automatically. */
@@ -25,6 +26,7 @@ export interface KeyAdminStore extends KeyStore {
   /**
    * Moves a key to `to` if its status is one of `from`, atomically (a revoked key is never
    * reactivated by a racing lift). Undefined when no such key; `changed: false` when its status did not allow it.
+   * @throws InvalidRequestError, writing nothing, when the reason or finding id is longer than the key's record holds.
    */
   changeStatus(keyId: string, change: KeyStatusChange): Promise<{ changed: boolean; record: ApiKeyRecord } | undefined>;
   /** Replaces a key's own rate limits (undefined: none). */

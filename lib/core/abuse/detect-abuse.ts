@@ -1,5 +1,6 @@
 import type { KeyAdminStore } from '../../ports/key-store';
 import type { AbuseCounterIncrement, AbuseStore } from '../../ports/abuse-store';
+import { shortenStatusReason } from '../api-key';
 import { minutesWindow, type LimitWindow } from '../limits/limit-windows';
 import type { UsageEvent } from '../usage-event';
 import type { AbuseFinding, AbuseSubject } from './abuse-finding';
@@ -168,7 +169,8 @@ async function act(finding: AbuseFinding, deps: AbuseDeps): Promise<NonNullable<
   const changed = await deps.keys.changeStatus(finding.subject.id, {
     from: ['active'],
     to: 'suspended',
-    reason: `suspended by abuse rule ${finding.rule}: ${finding.detail}`,
+    // A finding's detail alone may fill the record's limit: cut, not refused, so the suspension still happens.
+    reason: shortenStatusReason(`suspended by abuse rule ${finding.rule}: ${finding.detail}`),
     at: deps.now(),
     suspendedByFinding: finding.findingId,
   });
