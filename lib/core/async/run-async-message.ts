@@ -130,6 +130,7 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
   const now = deps.clock.now();
   const lastDelivery = message.receiveCount >= deps.retry.maxReceiveCount;
   let parsed: AsyncRequestMessage | undefined;
+  let expired: ExpiredMessageError | undefined;
   let lease: AsyncRequestLease | undefined;
   let claimed: AsyncRequest | undefined;
   try {
@@ -137,15 +138,15 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
       parsed = parseAsyncRequestMessage(message.body, now, deps.retentionDays);
     } catch (error) {
       if (!(error instanceof ExpiredMessageError)) throw error;
-      // Known from here on, so that a hand-off that fails goes round again like any other.
+      // Too old to run, but claimed like any other: a duplicate is acknowledged, a waiting request ended.
       parsed = error.request;
-      const ended = await endExpired(error, message, deps, progress);
-      if (ended !== undefined) return ended;
-      throw error;
+      expired = error;
     }
     lease = leaseOf(message, now, deps.leaseMs);
     const expected = submissionOf(parsed);
     let claim = await deps.jobs.claim(parsed.requestId, expected, lease, now);
+    // Never started: the job store may have forgotten a request this message already ran.
+    if (claim.outcome === 'missing' && expired !== undefined) throw expired;
     if (claim.outcome === 'missing') {
       // A producer's message, straight onto the queue: the request starts existing here, under an
       // id only a producer mints (never one the gateway gave a request already audited and billed).
@@ -162,8 +163,11 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
       throw new UnreadableMessageError(`request id ${parsed.requestId} belongs to another submission (tenant, endpoint or body differ)`);
     }
     if (claim.outcome === 'missing') throw new Error(`request ${parsed.requestId} vanished while being claimed`);
+    if (claim.request.outcome !== null) return await settleEnded(parsed, claim.request, lease, deps, progress);
+    // Left out of `claimed`: a last delivery that cannot end it dead-letters the message, rather
+    // than failing the request with another reason than its expiry.
+    if (expired !== undefined) return await endExpired(parsed, claim.request, lease, deps, progress);
     claimed = claim.request;
-    if (claimed.outcome !== null) return await settleEnded(parsed, claimed, lease, deps, progress);
     const body = await loadBody(parsed, claimed, deps.objects);
     return await execute(parsed, message, claimed, lease, body, lastDelivery, { ...deps, progress });
   } catch (thrown) {
@@ -199,21 +203,14 @@ async function runDelivery(message: QueuedMessage, deps: AsyncWorkerDeps, progre
 }
 
 /**
- * A message too old to run (a DLQ redriven after the window): a request of it that still waits is
- * ended failed, `REQUEST_EXPIRED`, audited and billed as nothing, instead of going back to the DLQ
- * and waiting until the job store forgets it. Anything else (unknown, ended, busy, another
- * submission's): undefined, and the message is refused as before.
+ * A request still waiting when its message comes back too late to run (a DLQ redriven after the
+ * window): ended failed, `REQUEST_EXPIRED`, audited and billed as nothing, instead of going back to
+ * the DLQ and waiting until the job store forgets it.
  */
-async function endExpired(expired: ExpiredMessageError, message: QueuedMessage, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition | undefined> {
-  const now = deps.clock.now();
-  const parsed = expired.request;
-  const lease = leaseOf(message, now, deps.leaseMs);
-  const claim = await deps.jobs.claim(parsed.requestId, submissionOf(parsed), lease, now);
-  if (claim.outcome !== 'claimed') return undefined;
-  if (claim.request.outcome !== null) return settleEnded(parsed, claim.request, lease, deps, progress);
-  const body = await loadBodyOrStandIn(parsed, claim.request, deps.objects);
+async function endExpired(parsed: AsyncRequestMessage, request: AsyncRequest, lease: AsyncRequestLease, deps: AsyncWorkerDeps, progress: Progress): Promise<MessageDisposition> {
+  const body = await loadBodyOrStandIn(parsed, request, deps.objects);
   const error = { code: 'REQUEST_EXPIRED', message: `Not run: its message came back after the ${oldestRunnableHours(deps.retentionDays)} hours a request may wait` };
-  await finishAndSettle(claim.request, lease, body, { ok: false, error, statusCode: 504, attempts: claim.request.attempts }, { ...deps, progress });
+  await finishAndSettle(request, lease, body, { ok: false, error, statusCode: 504, attempts: request.attempts }, { ...deps, progress });
   return { kind: 'finished', requestId: parsed.requestId, status: 'failed', statusCode: 504, errorCode: error.code };
 }
 

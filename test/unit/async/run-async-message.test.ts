@@ -229,6 +229,56 @@ describe('runAsyncMessage (one delivery of the async worker)', () => {
     expect(world.backend.requests).toHaveLength(0);
   });
 
+  it('acknowledges a too-old duplicate of a settled request as any duplicate: not retried, not dead-lettered, nothing recorded again', async () => {
+    // Prepare: the request ran and settled; a copy of its message comes back after the window.
+    const { requestId, message } = await submitted();
+    await runAsyncMessage(message, world.worker);
+    world.clock.advance(6.5 * 86_400_000);
+    // Act: on its first delivery, and on what would be its last.
+    const late = await runAsyncMessage(delivery(message.body), world.worker);
+    const lastChance = await runAsyncMessage(delivery(message.body, { receiveCount: 5 }), world.worker);
+    // Assess
+    expect(late).toEqual({ kind: 'duplicate', requestId, reason: 'settled' });
+    expect(lastChance).toEqual({ kind: 'duplicate', requestId, reason: 'settled' });
+    expect(world.queue.delays).toEqual([]);
+    expect(world.jobs.requests.get(requestId)).toMatchObject({ status: 'succeeded', deliveries: 1, outcome: { statusCode: 200 } });
+    expect(world.backend.requests).toHaveLength(1);
+    expect(world.audit.records).toEqual([expect.objectContaining({ requestId, status: 200 })]);
+    expect(world.usage.events).toHaveLength(1);
+  });
+
+  it('leaves a waiting request to the delivery holding its lease when a too-old copy of its message arrives meanwhile', async () => {
+    // Prepare: past the window, a delivery of one redriven copy holds the lease.
+    const { requestId, message } = await submitted();
+    world.clock.advance(6.5 * 86_400_000);
+    const bodySha256 = world.jobs.requests.get(requestId)!.body.sha256;
+    await world.jobs.claim(requestId, { tenant: 'acme', endpoint: 'iris', bodySha256 }, { messageId: 'redriven-copy', receiveCount: 1, until: world.clock.now().getTime() + 120_000 }, world.clock.now());
+    // Act
+    const disposition = await runAsyncMessage(message, world.worker);
+    // Assess
+    expect(disposition).toEqual({ kind: 'duplicate', requestId, reason: 'busy' });
+    expect(world.queue.delays).toEqual([]);
+    expect(world.jobs.requests.get(requestId)).toMatchObject({ status: 'running', outcome: null });
+    expect(world.audit.records).toEqual([]);
+  });
+
+  it('dead-letters a too-old message whose waiting request cannot be ended on its last delivery, without failing it for another reason', async () => {
+    // Prepare: past the window, the async bucket refuses the expiry's result once.
+    const { requestId, message } = await submitted();
+    world.clock.advance(6.5 * 86_400_000);
+    const put = world.objects.put.bind(world.objects);
+    world.objects.put = async () => {
+      world.objects.put = put;
+      throw new Error('S3 unavailable');
+    };
+    // Act
+    const disposition = await runAsyncMessage({ ...message, receiveCount: 5 }, world.worker);
+    // Assess: a redrive can still end it as expired.
+    expect(disposition).toMatchObject({ kind: 'dead-letter', requestId, markedFailed: false });
+    expect(world.jobs.requests.get(requestId)).toMatchObject({ outcome: null });
+    expect(world.audit.records).toEqual([]);
+  });
+
   it('hands off the failure of a request whose stored body is missing on a redrive, once the last delivery could not', async () => {
     // Prepare: the last delivery records the failure, but the audit queue is down.
     world.submission.settings.maxInlineMessageBytes = 100;
