@@ -54,12 +54,13 @@ export function wireAsyncSubmission(env: Environment): AsyncSubmissionDeps {
 /** The worker: everything the synchronous path calls models with, plus the job store, queue and bucket. */
 export function wireAsyncWorker(env: Environment): AsyncWorkerDeps {
   const asyncEnv = requireAsync(env, ['ASYNC_QUEUE_URL', 'ASYNC_REQUESTS_TABLE', 'ASYNC_BUCKET']);
-  const invocation = wireInvocation(env, 'background');
+  // One client for the audit bodies and the async bucket: both are background work.
+  const { s3, objects } = asyncBucket(asyncEnv, 'background');
   return {
-    ...invocation,
+    ...wireInvocation(env, 'background', s3),
     jobs: createDynamoDbJobStore(dynamoDbClient(env), asyncEnv.ASYNC_REQUESTS_TABLE),
     queue: createSqsAsyncRequestQueue(createSqsClient(env), asyncEnv.ASYNC_QUEUE_URL),
-    objects: asyncBucket(asyncEnv, 'background').objects,
+    objects,
     retry: { maxReceiveCount: env.ASYNC_MAX_RECEIVE_COUNT, baseDelaySeconds: env.ASYNC_RETRY_BASE_SECONDS, maxDelaySeconds: env.ASYNC_RETRY_MAX_SECONDS },
     leaseMs: env.ASYNC_LEASE_SECONDS * 1000,
     retentionDays: env.ASYNC_RETENTION_DAYS,

@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   createS3Client,
   type S3Caller,
@@ -21,9 +22,12 @@ import type { Environment } from './environment';
 import { loadEndpointRegistry } from './load-endpoint-registry';
 import { wireKeyStore, wireRequestLimiter } from './wire-governance';
 
-/** The real adapters behind the invocation path, made once per container (by the API functions, and by the async worker in the background). */
-export function wireInvocation(env: Environment, caller: S3Caller): InvocationDeps {
-  const s3 = createS3Client(env, caller);
+/**
+ * The real adapters behind the invocation path, made once per container (by the API functions, and
+ * by the async worker in the background). `s3`: a client the entry point already made with the same
+ * caller setting (the async worker's, for its own bucket), shared rather than made twice.
+ */
+export function wireInvocation(env: Environment, caller: S3Caller, s3: S3Client = createS3Client(env, caller)): InvocationDeps {
   const sqs = createSqsClient(env);
   const secrets = createSecretStore({
     ssm: createSsmClient(env),
