@@ -18,7 +18,7 @@ import { writeBenchmarksSection } from './benchmarks-file';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { commitOf, machineFacts, type MachineFacts } from './machine-facts';
 import { startPinnedChild } from './pinned-child';
-import { spread, type Spread } from './stats';
+import { percentile, spread, type Spread } from './stats';
 
 // `npm run bench:sdk-call`: what one audit hand-off costs the process that makes it, one call at a
 // time (a classic Lambda container's case, where no other request shares the round trip). The same
@@ -53,6 +53,9 @@ type Variant = (typeof VARIANTS)[number];
 interface VariantFigures {
   cpuMicrosPerCall: number;
   wallMicrosPerCall: number;
+  /** Each call's own wall time, from send to answer: the wait a request at c=1 has before it may answer. */
+  wallMsP50: number;
+  wallMsP99: number;
 }
 
 interface SdkCallRun {
@@ -127,9 +130,9 @@ const SLICE = 50;
  * each turn, until each has made `count` calls; CPU and wall time are summed per variant.
  */
 async function measureRound(calls: Record<Variant, () => Promise<unknown>>, count: number): Promise<Record<Variant, VariantFigures>> {
-  const spent = Object.fromEntries(VARIANTS.map((variant) => [variant, { cpuMicros: 0, wallMicros: 0, calls: 0 }])) as Record<
+  const spent = Object.fromEntries(VARIANTS.map((variant) => [variant, { cpuMicros: 0, wallMicros: 0, calls: 0, wallMs: [] as number[] }])) as Record<
     Variant,
-    { cpuMicros: number; wallMicros: number; calls: number }
+    { cpuMicros: number; wallMicros: number; calls: number; wallMs: number[] }
   >;
   for (let turn = 0; spent[VARIANTS[0]].calls < count; turn += 1) {
     for (let step = 0; step < VARIANTS.length; step += 1) {
@@ -137,7 +140,11 @@ async function measureRound(calls: Record<Variant, () => Promise<unknown>>, coun
       const slice = Math.min(SLICE, count - spent[variant].calls);
       const cpuBefore = process.cpuUsage();
       const wallBefore = process.hrtime.bigint();
-      for (let index = 0; index < slice; index += 1) await calls[variant]();
+      for (let index = 0; index < slice; index += 1) {
+        const callBefore = process.hrtime.bigint();
+        await calls[variant]();
+        spent[variant].wallMs.push(Number(process.hrtime.bigint() - callBefore) / 1e6);
+      }
       const cpu = process.cpuUsage(cpuBefore);
       spent[variant].wallMicros += Number(process.hrtime.bigint() - wallBefore) / 1_000;
       spent[variant].cpuMicros += cpu.user + cpu.system;
@@ -145,7 +152,18 @@ async function measureRound(calls: Record<Variant, () => Promise<unknown>>, coun
     }
   }
   return Object.fromEntries(
-    VARIANTS.map((variant) => [variant, { cpuMicrosPerCall: spent[variant].cpuMicros / count, wallMicrosPerCall: spent[variant].wallMicros / count }]),
+    VARIANTS.map((variant) => {
+      const sorted = spent[variant].wallMs.sort((a, b) => a - b);
+      return [
+        variant,
+        {
+          cpuMicrosPerCall: spent[variant].cpuMicros / count,
+          wallMicrosPerCall: spent[variant].wallMicros / count,
+          wallMsP50: percentile(sorted, 50),
+          wallMsP99: percentile(sorted, 99),
+        },
+      ];
+    }),
   ) as Record<Variant, VariantFigures>;
 }
 
@@ -153,7 +171,8 @@ function render(run: SdkCallRun, resultFile: string): string {
   const median = (variant: Variant, figure: keyof VariantFigures) => spread(run.rounds.map((round) => round[variant][figure])).median;
   const ratio = (value: Spread) => `${value.median.toFixed(2)} (${value.min.toFixed(2)}–${value.max.toFixed(2)})`;
   const rows = VARIANTS.map(
-    (variant) => `| ${variant} | ${Math.round(median(variant, 'cpuMicrosPerCall'))} | ${ratio(run.cpuAgainstSdk[variant])} | ${Math.round(median(variant, 'wallMicrosPerCall'))} |`,
+    (variant) =>
+      `| ${variant} | ${Math.round(median(variant, 'cpuMicrosPerCall'))} | ${ratio(run.cpuAgainstSdk[variant])} | ${Math.round(median(variant, 'wallMicrosPerCall'))} | ${median(variant, 'wallMsP50').toFixed(2)} / ${median(variant, 'wallMsP99').toFixed(2)} |`,
   );
   return [
     '## One audit hand-off, one call at a time',
@@ -166,14 +185,16 @@ function render(run: SdkCallRun, resultFile: string): string {
     '',
     `Run ${run.startedAt} at ${run.commit}, ${run.machine.cpuModel}, Node ${run.machine.node}, load average ${run.loadAverage.before[0]?.toFixed(2)} before and ${run.loadAverage.after[0]?.toFixed(2)} after; \`${run.command}\`; raw figures in \`${resultFile}\`.`,
     '',
-    '| variant | CPU µs per call | × CPU | wall µs per call |',
-    '| --- | ---: | ---: | ---: |',
+    '| variant | CPU µs per call | × CPU | wall µs per call | wall p50 / p99 per call (ms) |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
     '*audit sink* is `createSqsAuditSink` as the sync path calls it (the record serialised, its usage event attached, the',
     "group commit's bookkeeping, then the same SendMessage). *SDK, chain rebuilt per call* is the same client with the SDK's",
     '`cacheMiddleware` off, its default. *bare node:http* sends the same JSON body without the SDK\'s signature, headers, retry',
     'bookkeeping, MD5 checks or response parsing. Everything is plain HTTP on loopback; real SQS adds TLS to every variant.',
+    "*wall p50 / p99 per call* is each call's own time from send to answer (medians over rounds of each round's percentiles):",
+    'what a request at c=1 waits for its audit record before it may answer, with nothing else of the request around it.',
   ].join('\n');
 }
 
