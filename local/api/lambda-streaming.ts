@@ -21,48 +21,31 @@ type BufferedHandler = (event: APIGatewayProxyEvent, context: Context) => Promis
 type StreamingHandler = ((event: APIGatewayProxyEvent, stream: Writable, context: Context) => Promise<void>) & { [STREAMING]: true };
 export type LambdaHandler = BufferedHandler | StreamingHandler;
 
-type ResponseStreamEvent = { metadata: ResponseMetadata } | { chunk: Buffer } | { end: true };
-
-/**
- * The response stream a streaming handler writes to: metadata first, then body bytes. A sink that
- * answers at once is not waited on through promises: every JSON answer passes here, and each
- * promise made per invocation is also a call of the invoke store's async hook (BENCHMARKS.md,
- * "Ninth round").
- */
+/** The response stream a streaming handler writes to: metadata first, then body bytes. */
 export class LocalResponseStream extends Writable {
   metadata: ResponseMetadata | undefined;
   private started = false;
 
-  constructor(private readonly sink: (event: ResponseStreamEvent) => Promise<void> | void) {
+  constructor(private readonly sink: (event: { metadata: ResponseMetadata } | { chunk: Buffer } | { end: true }) => Promise<void> | void) {
     super();
   }
 
+  private async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.sink({ metadata: this.metadata ?? {} });
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.deliver({ chunk }, callback);
+    this.start()
+      .then(() => this.sink({ chunk }))
+      .then(() => callback(), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.deliver({ end: true }, callback);
-  }
-
-  /** The metadata before the first body event, then the event; `callback` once the sink has both. */
-  private deliver(event: ResponseStreamEvent, callback: (error?: Error | null) => void): void {
-    const send = (): Promise<void> | void => this.sink(event);
-    let sent: Promise<void> | void;
-    try {
-      if (this.started) {
-        sent = send();
-      } else {
-        this.started = true;
-        const began = this.sink({ metadata: this.metadata ?? {} });
-        sent = began instanceof Promise ? began.then(send) : send();
-      }
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    if (sent instanceof Promise) sent.then(() => callback(), callback);
-    else callback();
+    this.start()
+      .then(() => this.sink({ end: true }))
+      .then(() => callback(), callback);
   }
 }
 
@@ -131,24 +114,17 @@ export async function respondWithHandler(handler: LambdaHandler, event: APIGatew
     for (const chunk of chunks) ready = res.write(chunk);
     if (!ready) drained = new Promise<void>((resolve) => res.once('drain', resolve));
   };
-  const queue = (chunk: Buffer): void => {
-    pending.push(chunk);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  };
-  const stream = new LocalResponseStream((event) => {
+  const stream = new LocalResponseStream(async (event) => {
     if ('metadata' in event) {
       metadata = event.metadata;
     } else if ('chunk' in event) {
-      // The caller reads slower than the handler writes: the handler waits, as Lambda's stream makes it.
-      if (drained) {
-        const waited = drained;
-        drained = undefined;
-        return waited.then(() => queue(event.chunk));
+      if (drained) await drained;
+      drained = undefined;
+      pending.push(event.chunk);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
       }
-      queue(event.chunk);
     } else if (!res.headersSent) {
       const body = Buffer.concat(pending);
       pending = [];
