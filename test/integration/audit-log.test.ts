@@ -6,8 +6,6 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main';
-import type { CliIo } from '../../cli/command';
 import { createKeyObjectDigestSigner } from '../../lib/adapters/key-file-digest-signer';
 import { createS3ObjectStore } from '../../lib/adapters/s3-object-store';
 import { AUDIT_RECORDS_PREFIX, partitionPrefix, partitionsBetween } from '../../lib/core/audit-log/layout';
@@ -16,6 +14,7 @@ import { findAuditRecord } from '../../lib/core/audit-log/search';
 import type { VerifyReport } from '../../lib/core/audit-log/verify';
 import type { AuditRecord } from '../../lib/core/audit-record';
 import { auditRecordFixture } from '../fixtures/audit-records';
+import { runCli } from '../fixtures/run-cli';
 import { seedAuditLog } from '../fixtures/seed-audit-log';
 import { stackClient } from './stack-client';
 import { SECRET_SHAPED } from '../fixtures/secret-shaped';
@@ -55,16 +54,6 @@ async function archivedLinesById(from: Date, to: Date): Promise<Map<string, stri
     }
   }
   return byId;
-}
-
-/** Runs the CLI in process against a given environment, capturing what it prints. */
-async function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: process.cwd(), now: () => new Date() };
-  const started = performance.now();
-  const code = await main(argv, io);
-  return { code, stdout, stderr, ms: performance.now() - started };
 }
 
 /** The CLI's environment for a bucket of the emulator (a deployed stack is configured the same way). */
@@ -236,14 +225,14 @@ describe('the audit log, through the local stack', () => {
       // Act
       const picks = [requestIds[0]!, requestIds[31_337]!, requestIds[77_777]!, requestIds.at(-1)!];
       const runs = [];
-      for (const id of picks) runs.push({ id, ...(await cli(['audit', 'show', id, '--json'], env)) });
+      for (const id of picks) runs.push({ id, ...(await runCli(['audit', 'show', id, '--json'], { env })) });
       // Assess
       for (const run of runs) {
         expect(run.code, run.stderr).toBe(0);
         expect((JSON.parse(run.stdout) as { record: AuditRecord }).record.requestId).toBe(run.id);
         expect(run.ms).toBeLessThan(1_000);
       }
-      const table = await cli(['audit', 'show', picks[1]!], env);
+      const table = await runCli(['audit', 'show', picks[1]!], { env });
       expect(table.stdout).toContain(`Request ${picks[1]}`);
       expect(table.stdout).toMatch(/stored in\s+audit\/v1\/dt=2026-11-20\/hour=10\//);
     });
@@ -267,10 +256,10 @@ describe('the audit log, through the local stack', () => {
       const keys: string[] = [];
       for await (const object of store.list(AUDIT_RECORDS_PREFIX)) keys.push(object.key);
       // Act: untouched; and a bucket that holds no log at all.
-      const clean = await cli(['audit', 'verify', '2026-11-19'], env);
+      const clean = await runCli(['audit', 'verify', '2026-11-19'], { env });
       await freshBucket('audit-verify-empty');
-      const empty = await cli(['audit', 'verify', '2026-11-19'], cliEnvironment('audit-verify-empty', keyFile));
-      const emptyJson = await cli(['audit', 'verify', '2026-11-19', '--json'], cliEnvironment('audit-verify-empty', keyFile));
+      const empty = await runCli(['audit', 'verify', '2026-11-19'], { env: cliEnvironment('audit-verify-empty', keyFile) });
+      const emptyJson = await runCli(['audit', 'verify', '2026-11-19', '--json'], { env: cliEnvironment('audit-verify-empty', keyFile) });
       // Act: alter line 17 of the 2nd object, remove line 500 of the 5th, insert a line at 3 in the 8th.
       const rewrite = async (key: string, edit: (lines: string[]) => string[]) => {
         const lines = gunzipSync((await store.get(key))!).toString('utf8').trimEnd().split('\n');
@@ -281,8 +270,8 @@ describe('the audit log, through the local stack', () => {
       const removed = JSON.parse((await rewrite(keys[4]!, (l) => l.filter((_, i) => i !== 499)))[499]!).requestId as string;
       const forged = auditRecordFixture(424_242, new Date('2026-11-19T15:00:00Z'));
       await rewrite(keys[7]!, (l) => [...l.slice(0, 2), JSON.stringify(forged), ...l.slice(2)]);
-      const tampered = await cli(['audit', 'verify', '2026-11-19', '--json'], env);
-      const text = await cli(['audit', 'verify', '2026-11-19'], env);
+      const tampered = await runCli(['audit', 'verify', '2026-11-19', '--json'], { env });
+      const text = await runCli(['audit', 'verify', '2026-11-19'], { env });
       // Assess
       expect(clean.code, clean.stderr).toBe(0);
       expect(clean.stdout).toMatch(/records\s+10000/);
@@ -309,11 +298,11 @@ describe('the audit log, through the local stack', () => {
       await seedAuditLog(store, { records: 2_000, start: new Date('2026-11-18T00:00:00Z'), spacingMs: 40_000, batchSize: 100 });
       const env = cliEnvironment('audit-search-day');
       // Act
-      const first = await cli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'acme', '--limit', '300', '--json'], env);
+      const first = await runCli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'acme', '--limit', '300', '--json'], { env });
       const page1 = JSON.parse(first.stdout) as { records: AuditRecord[]; next: string };
-      const second = await cli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'acme', '--limit', '300', '--after', page1.next, '--json'], env);
+      const second = await runCli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'acme', '--limit', '300', '--after', page1.next, '--json'], { env });
       const page2 = JSON.parse(second.stdout) as { records: AuditRecord[]; next: string | null };
-      const table = await cli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'globex', '--status', '5xx', '--limit', '3'], env);
+      const table = await runCli(['audit', 'search', '--day', '2026-11-18', '--tenant', 'globex', '--status', '5xx', '--limit', '3'], { env });
       // Assess
       const all = [...page1.records, ...page2.records];
       expect(all).toHaveLength(500);
@@ -331,7 +320,7 @@ describe('the audit log, through the local stack', () => {
       await client.auditObject(id);
       const from = new Date();
       // Act
-      const run = await cli(['audit', 'show', id, '--json'], cliEnvironment(stack.auditBucket));
+      const run = await runCli(['audit', 'show', id, '--json'], { env: cliEnvironment(stack.auditBucket) });
       // Assess: the read is archived under the id its content gives (the archiver takes no other there).
       expect(run.code, run.stderr).toBe(0);
       let read: AuditRecord | undefined;
@@ -345,7 +334,7 @@ describe('the audit log, through the local stack', () => {
 
     it('refuses to show a read it cannot record in the audit log', async () => {
       const env = { ...cliEnvironment('audit-search-day'), AUDIT_READS_QUEUE_URL: `${stack.emulatorUrl}/000000000000/no-such-queue` };
-      const run = await cli(['audit', 'search', '--day', '2026-11-18', '--limit', '1'], env);
+      const run = await runCli(['audit', 'search', '--day', '2026-11-18', '--limit', '1'], { env });
       expect(run.code).toBe(3);
       expect(run.stderr).toContain('could not be recorded in the audit log, so it is not shown');
       expect(run.stdout).toBe('');

@@ -4,17 +4,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main';
 import { createDynamoDbKeyStore } from '../../lib/adapters/dynamodb-key-store';
 import { createDynamoDbTenantBudgets } from '../../lib/adapters/dynamodb-tenant-budgets';
 import { createDynamoDbUsageLedger } from '../../lib/adapters/dynamodb-usage-ledger';
-import type { CliIo } from '../../cli/command';
 import { newApiKey } from '../../lib/core/api-key';
 import { parseEndpointConfig } from '../../lib/core/endpoint-registry';
 import { parseMoney } from '../../lib/core/money';
 import { costOf, priceFor } from '../../lib/core/price-table';
 import type { UsageEvent } from '../../lib/core/usage-event';
 import { contributionOf, type UsageContribution } from '../../lib/core/usage/usage-contribution';
+import { runCli, type CliRunOptions } from '../fixtures/run-cli';
 import { stackClient } from './stack-client';
 import { startTestGateway, type TestGateway } from './test-gateway';
 
@@ -29,23 +28,8 @@ function localDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', endpoint: stack.dynamoDbUrl, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
 }
 
-/** The CLI, in process, pointed at the local stack's tables the way an admin points it at a deployment. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env: {
-      ...stack.environment,
-      MODELGATE_ENDPOINTS_CONFIG: 'test/fixtures/endpoints.json',
-    },
-    cwd: process.cwd(),
-    now: () => new Date(),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+/** The CLI pointed at the local stack's tables the way an admin points it at a deployment. */
+const ADMIN_CLI = { env: { ...stack.environment, MODELGATE_ENDPOINTS_CONFIG: 'test/fixtures/endpoints.json' } } satisfies CliRunOptions;
 
 async function post(baseUrl: string, endpoint: string, key: string, body: unknown) {
   const response = await fetch(`${baseUrl}/serving-endpoints/${endpoint}/invocations`, {
@@ -87,7 +71,7 @@ describe('governance across gateway instances', () => {
 
   it('holds a key\'s 50 requests a minute across two gateway processes: of 100 fired at once, exactly 50 are served', async () => {
     // Prepare: a key made with the CLI, as an admin would.
-    const created = await cli('keys', 'create', '--tenant', 'ratelimited', '--endpoints', 'iris', '--rpm', '50', '--json');
+    const created = await runCli(['keys', 'create', '--tenant', 'ratelimited', '--endpoints', 'iris', '--rpm', '50', '--json'], ADMIN_CLI);
     expect(created.code).toBe(0);
     const { apiKey } = JSON.parse(created.stdout) as { apiKey: string };
     await awayFromMinuteEdge();
@@ -107,7 +91,7 @@ describe('governance across gateway instances', () => {
 
   it('holds async requests to the same limit: one over it waits on the queue (RATE_LIMITED) instead of running', async () => {
     // Prepare: a key that may send one request a minute.
-    const created = await cli('keys', 'create', '--tenant', `asynclimited-${randomUUID().slice(0, 8)}`, '--endpoints', 'iris', '--rpm', '1', '--json');
+    const created = await runCli(['keys', 'create', '--tenant', `asynclimited-${randomUUID().slice(0, 8)}`, '--endpoints', 'iris', '--rpm', '1', '--json'], ADMIN_CLI);
     expect(created.code).toBe(0);
     const { apiKey } = JSON.parse(created.stdout) as { apiKey: string };
     await awayFromMinuteEdge();
@@ -186,7 +170,7 @@ describe('governance across gateway instances', () => {
     });
     const suspendedAt = Date.now();
     expect(suspended.suspendedByFinding).toMatch(new RegExp(`^authFailures:key:${record.keyId}:`));
-    const listed = await cli('abuse', 'findings', '--from', '10m', '--json');
+    const listed = await runCli(['abuse', 'findings', '--from', '10m', '--json'], ADMIN_CLI);
     const findings = (JSON.parse(listed.stdout) as { findings: Array<{ rule: string; subject: { kind: string; id: string }; actionTaken?: string }> }).findings;
     expect(findings).toEqual(
       expect.arrayContaining([
@@ -202,7 +186,7 @@ describe('governance across gateway instances', () => {
     expect(Date.now() - suspendedAt).toBeLessThan(2_000 + 1_500);
     expect((refused.json.error as { message: string }).message).toContain('suspended');
     // Lifting it restores service within the same bound.
-    const lifted = await cli('keys', 'lift', record.keyId, '--reason', 'false alarm: a test');
+    const lifted = await runCli(['keys', 'lift', record.keyId, '--reason', 'false alarm: a test'], ADMIN_CLI);
     expect(lifted.code).toBe(0);
     const liftedAt = Date.now();
     await eventually('200 for the lifted key', async () => ((await post(second.url, 'iris', apiKey, IRIS)).status === 200 ? true : undefined));
@@ -215,7 +199,7 @@ describe('governance across gateway instances', () => {
     const { apiKey: oldKey, record: old } = await client.createKey({ tenant, endpoints: ['iris'] });
     const { record: suspended } = await client.createKey({ tenant, endpoints: ['iris'] });
     // Act
-    const rotated = await cli('keys', 'rotate', old.keyId, '--grace', '1h', '--json');
+    const rotated = await runCli(['keys', 'rotate', old.keyId, '--grace', '1h', '--json'], ADMIN_CLI);
     await client.keys.changeStatus(suspended.keyId, { from: ['active'], to: 'suspended', reason: 'a finding', at: new Date() });
     const late = await client.keys.markRotated(suspended.keyId, { rotatedTo: 'key_whatever', at: new Date() });
     // Assess
@@ -227,7 +211,7 @@ describe('governance across gateway instances', () => {
     expect(late).toBeUndefined();
     expect(await client.keys.get(suspended.keyId)).toMatchObject({ status: 'suspended' });
     // A key in its grace period is not rotated again (that would extend it, with a second replacement).
-    const again = await cli('keys', 'rotate', old.keyId, '--grace', '7d');
+    const again = await runCli(['keys', 'rotate', old.keyId, '--grace', '7d'], ADMIN_CLI);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`was already rotated to ${record.keyId}`);
     expect(await client.keys.markRotated(old.keyId, { rotatedTo: 'key_other', at: new Date(), expiresAt: new Date(Date.now() + 7 * 86_400_000) })).toBeUndefined();
@@ -271,13 +255,13 @@ describe('usage events into the bill', () => {
     await send(events.filter((_, index) => index % 3 === 0));
     await send(events.filter((_, index) => index % 3 === 0));
     await eventually('every event counted', async () => ((await Promise.all(events.map((event) => client.ledger.find(event.requestId)))).every((entry) => entry?.state === 'applied') ? true : undefined));
-    const first = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json');
+    const first = await runCli(['usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json'], ADMIN_CLI);
     await send(events);
     await eventually('the replay to be recognised', async () => {
       const entries = await Promise.all(events.map((event) => client.ledger.find(event.requestId)));
       return entries.every((entry, index) => (entry?.duplicatePublishes ?? 0) >= (index % 3 === 0 ? 3 : 1)) ? true : undefined;
     });
-    const second = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json');
+    const second = await runCli(['usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'json'], ADMIN_CLI);
     // Assess
     type Report = { lines: Array<{ requests: number; errors: number; inputUnits: number; outputUnits: number; costNanos: number }>; totals: Array<{ requests: number; costNanos: number }> };
     const report = JSON.parse(first.stdout) as Report;
@@ -289,7 +273,7 @@ describe('usage events into the bill', () => {
     expect(sum(report.lines.map((line) => line.inputUnits))).toBe(sum(billable.map((event) => event.units.input)));
     expect(sum(report.lines.map((line) => line.outputUnits))).toBe(sum(billable.map((event) => (event.units.kind === 'tokens' ? event.units.output : 0))));
     expect(report.totals[0]!.costNanos).toBe(sum(billable.map((event) => costOf(priceFor(pricing, event.endpoint, event.servedEntity), event.units))));
-    const csv = await cli('usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'csv');
+    const csv = await runCli(['usage', 'report', '--month', '2026-01', '--tenant', tenant, '--format', 'csv'], ADMIN_CLI);
     expect(csv.stdout.split('\n')[0]).toBe('month,tenant,endpoint,served_entity,unit,requests,errors,billable_requests,input_units,output_units,estimated_requests,latency_p50_ms,latency_p95_ms,latency_p99_ms,cost,currency');
     expect(csv.stdout.trim().split('\n')).toHaveLength(1 + report.lines.length);
   }, 60_000);
@@ -336,8 +320,8 @@ describe('usage events into the bill', () => {
     const contribution = await claimAndApply({ ...usageEvent(tenant, 1), time: new Date().toISOString() });
     expect(contribution.increments.costNanos).toBeGreaterThan(0);
     // Act
-    const set = await cli('budgets', 'set', '--tenant', tenant, '--monthly', '10');
-    const listed = await cli('budgets', 'list', '--json');
+    const set = await runCli(['budgets', 'set', '--tenant', tenant, '--monthly', '10'], ADMIN_CLI);
+    const listed = await runCli(['budgets', 'list', '--json'], ADMIN_CLI);
     // Assess
     expect(set.code, set.stderr).toBe(0);
     const row = (JSON.parse(listed.stdout) as { budgets: Array<{ tenant: string; committedNanos: number }> }).budgets.find((budget) => budget.tenant === tenant);
@@ -349,8 +333,8 @@ describe('usage events into the bill', () => {
     const tenant = `euro-${randomUUID().slice(0, 8)}`;
     await client.budgets.setBudget({ tenant, monthlyBudgetNanos: parseMoney('5'), currency: 'EUR', updatedAt: new Date().toISOString() });
     // Act
-    const listed = await cli('budgets', 'list');
-    const json = await cli('budgets', 'list', '--json');
+    const listed = await runCli(['budgets', 'list'], ADMIN_CLI);
+    const json = await runCli(['budgets', 'list', '--json'], ADMIN_CLI);
     // Assess
     expect(listed.stdout).toMatch(new RegExp(`Prices are in USD; these budgets are not.*${tenant} \\(EUR\\)`));
     const row = (JSON.parse(json.stdout) as { budgets: Array<{ tenant: string; inPriceCurrency: boolean }> }).budgets.find((budget) => budget.tenant === tenant);

@@ -5,20 +5,18 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { v7 as uuidv7 } from 'uuid';
 import { inProducerSpace } from '../../lib/core/request-id-space';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
 import { ASYNC_REQUEST_MESSAGE_SCHEMA } from '../../lib/core/async/async-request-message';
+import { runCli, type CliRunOptions } from '../fixtures/run-cli';
 import { stackClient } from './stack-client';
 
 const client = stackClient();
+const { stack } = client;
 const folder = mkdtempSync(join(tmpdir(), 'modelgate-submit-'));
 
-/** The CLI in process, pointed at the running stack as a deployed one would be: by environment. */
-async function run(argv: string[], without: string[] = []) {
-  let stdout = '';
-  let stderr = '';
-  const { stack } = client;
-  const env: Record<string, string | undefined> = {
+/** The CLI pointed at the running stack as a deployed one would be: by environment. */
+const AGAINST_THE_STACK = {
+  cwd: folder,
+  env: {
     MODELGATE_HOME: folder,
     MODELGATE_API_URL: stack.apiUrl,
     MODELGATE_API_KEY: stack.demoApiKey,
@@ -31,18 +29,14 @@ async function run(argv: string[], without: string[] = []) {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_SQS: stack.emulatorUrl,
     AWS_ENDPOINT_URL_S3: stack.emulatorUrl,
-  };
-  for (const name of without) delete env[name];
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: folder, now: () => new Date() };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+  },
+} satisfies CliRunOptions;
 
 describe('modelgate submit', () => {
   it('submits 200 jobs with one command, watches them finish, and writes every result; the counts add up', async () => {
     // Act
     const out = join(folder, 'results.jsonl');
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '200', '--out', out]);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '200', '--out', out], AGAINST_THE_STACK);
     // Assess
     expect(result.stdout).toContain('accepted 200 = succeeded 200 + failed 0 + not finished 0 (adds up)');
     expect(result.code).toBe(0);
@@ -55,7 +49,7 @@ describe('modelgate submit', () => {
 
   it('submits straight onto the queue as a producer (--via sqs), and reads the results back the same way', async () => {
     // Act
-    const result = await run(['submit', 'jobs', 'iris', '--count', '30', '--via', 'sqs', '--tenant', 'demo', '--body', '{"instances": [[5.1, 3.5, 1.4, {{n}}]]}', '--json']);
+    const result = await runCli(['submit', 'jobs', 'iris', '--count', '30', '--via', 'sqs', '--tenant', 'demo', '--body', '{"instances": [[5.1, 3.5, 1.4, {{n}}]]}', '--json'], AGAINST_THE_STACK);
     // Assess
     expect(JSON.parse(result.stdout)).toMatchObject({ via: 'sqs', submitted: 30, accepted: 30, succeeded: 30, failed: 0, unfinished: 0 });
     expect(result.code).toBe(0);
@@ -64,14 +58,16 @@ describe('modelgate submit', () => {
   it('stores a body too large for a message first, create-only, and the worker runs it from there (claim check)', async () => {
     // Act: a 250 kB text, over the 200 kB a message carries.
     const text = 'I love this, it works wonderfully. '.repeat(7_200);
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '2', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } }), '--json']);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '2', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } }), '--json'], AGAINST_THE_STACK);
     // Assess
     expect(JSON.parse(result.stdout), result.stderr).toMatchObject({ via: 'sqs', submitted: 2, accepted: 2, succeeded: 2, failed: 0 });
   }, 60_000);
 
   it('refuses to store a body too large for a message without the stack\'s data key (S3 would use aws/s3)', async () => {
     const text = 'I love this, it works wonderfully. '.repeat(7_200);
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '1', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } })], ['AUDIT_KMS_KEY_ID']);
+    const env: NodeJS.ProcessEnv = { ...AGAINST_THE_STACK.env };
+    delete env.AUDIT_KMS_KEY_ID;
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '1', '--via', 'sqs', '--tenant', 'demo', '--body', JSON.stringify({ dataframe_split: { columns: ['text'], data: [[text]] } })], { ...AGAINST_THE_STACK, env });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('AUDIT_KMS_KEY_ID (the DataKeyArn output)');
   }, 60_000);
@@ -81,7 +77,7 @@ describe('modelgate submit', () => {
     const file = join(folder, 'mixed.jsonl');
     writeFileSync(file, ['{"instances": ["fine"]}', '{"dataframe_split": {"columns": "text"}}', '', '{"inputs": ["also fine"]}'].join('\n'));
     // Act
-    const result = await run(['submit', 'jobs', 'sentiment', '--file', file, '--json']);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--file', file, '--json'], AGAINST_THE_STACK);
     // Assess
     expect(JSON.parse(result.stdout)).toMatchObject({ submitted: 3, accepted: 2, refused: 1, succeeded: 2, unfinished: 0 });
     expect(result.code).toBe(1);
@@ -97,7 +93,7 @@ describe('modelgate submit', () => {
       }),
     );
     // Act
-    const result = await run(['submit', 'redrive', '--json']);
+    const result = await runCli(['submit', 'redrive', '--json'], AGAINST_THE_STACK);
     // Assess
     expect(result.code).toBe(0);
     expect((JSON.parse(result.stdout) as { moved: number }).moved).toBeGreaterThanOrEqual(1);
@@ -105,8 +101,8 @@ describe('modelgate submit', () => {
   }, 30_000);
 
   it('refuses a bad command line with a usage error', async () => {
-    expect((await run(['submit', 'jobs', 'sentiment', '--count', '0'])).code).toBe(2);
-    expect((await run(['submit', 'jobs', 'sentiment', '--via', 'carrier-pigeon'])).stderr).toMatch(/--via must be http or sqs/);
-    expect((await run(['submit', 'status', 'job-1'])).stderr).toMatch(/job-1 is not a request id/);
+    expect((await runCli(['submit', 'jobs', 'sentiment', '--count', '0'], AGAINST_THE_STACK)).code).toBe(2);
+    expect((await runCli(['submit', 'jobs', 'sentiment', '--via', 'carrier-pigeon'], AGAINST_THE_STACK)).stderr).toMatch(/--via must be http or sqs/);
+    expect((await runCli(['submit', 'status', 'job-1'], AGAINST_THE_STACK)).stderr).toMatch(/job-1 is not a request id/);
   });
 });

@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
+import { runCli } from '../fixtures/run-cli';
 
 /** What the queues were asked, in order, and what SQS answers a batch with. */
 const calls: Array<{ command: string; entries: unknown }> = [];
@@ -34,13 +33,6 @@ vi.mock('../../cli/async-target', () => ({
   }),
 }));
 
-async function run(argv: string[]) {
-  let stdout = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: () => undefined, env: {}, cwd: '/tmp', now: () => new Date('2026-11-21T12:00:00Z') };
-  const code = await main(argv, io);
-  return { code, stdout };
-}
-
 describe('modelgate submit redrive', () => {
   beforeEach(() => {
     calls.length = 0;
@@ -55,7 +47,7 @@ describe('modelgate submit redrive', () => {
     // Prepare: SQS takes "one" and fails "two" inside the same batch.
     failedSends = ['two'];
     // Act
-    const result = await run(['submit', 'redrive', '--json']);
+    const result = await runCli(['submit', 'redrive', '--json']);
     // Assess: "two" was never deleted, so it is still in the DLQ.
     expect(calls.filter((call) => call.command === 'DeleteMessageBatchCommand')).toEqual([{ command: 'DeleteMessageBatchCommand', entries: ['r1'] }]);
     expect(JSON.parse(result.stdout)).toEqual({ moved: 1, notSent: 1, sentButKept: 0 });
@@ -63,7 +55,7 @@ describe('modelgate submit redrive', () => {
   });
 
   it('moves every message when every send succeeds (exit 0)', async () => {
-    const result = await run(['submit', 'redrive']);
+    const result = await runCli(['submit', 'redrive']);
     expect(calls.filter((call) => call.command === 'DeleteMessageBatchCommand')).toEqual([{ command: 'DeleteMessageBatchCommand', entries: ['r1', 'r2'] }]);
     expect(result.stdout).toBe('Moved 2 message(s) from the DLQ back to the request queue.\n');
     expect(result.code).toBe(0);

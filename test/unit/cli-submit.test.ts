@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
+import { runCli, type CliRunOptions } from '../fixtures/run-cli';
 
 // An async API as the CLI sees it over HTTP, on 127.0.0.1: submissions accepted, and status reads
 // that first fail the way a proxy in front of the API does (a 502 page), then succeed.
@@ -39,13 +38,9 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function run(argv: string[], home: string) {
-  let stdout = '';
-  let stderr = '';
-  const env = { MODELGATE_HOME: home, MODELGATE_API_URL: apiUrl, MODELGATE_API_KEY: `mgk_${'a'.repeat(43)}` };
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: home, now: () => new Date() };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+/** The CLI pointed at the API above, working in `home`. */
+function againstTheApi(home: string): CliRunOptions {
+  return { env: { MODELGATE_HOME: home, MODELGATE_API_URL: apiUrl, MODELGATE_API_KEY: `mgk_${'a'.repeat(43)}` }, cwd: home };
 }
 
 describe('modelgate submit jobs', () => {
@@ -53,7 +48,7 @@ describe('modelgate submit jobs', () => {
     // Act
     const home = mkdtempSync(join(tmpdir(), 'modelgate-submit-'));
     const out = join(home, 'results.jsonl');
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '3', '--timeout', '20', '--out', out, '--json'], home);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '3', '--timeout', '20', '--out', out, '--json'], againstTheApi(home));
     // Assess
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ submitted: 3, accepted: 3, succeeded: 3, unfinished: 0 });
@@ -65,7 +60,7 @@ describe('modelgate submit jobs', () => {
   it('refuses an --out that is a directory before submitting anything', async () => {
     const home = mkdtempSync(join(tmpdir(), 'modelgate-submit-'));
     const before = submitted;
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '3', '--out', home], home);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '3', '--out', home], againstTheApi(home));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('is a directory; name a file');
     expect(submitted).toBe(before);

@@ -1,30 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { auditCommands } from '../../cli/commands/audit';
 import { submitCommands } from '../../cli/commands/submit';
-import type { CliIo } from '../../cli/command';
-import { main } from '../../cli/main';
 import { formatTable, printable } from '../../cli/table';
+import { runCli, type CliRunOptions } from '../fixtures/run-cli';
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = { MODELGATE_HOME: '/nonexistent/modelgate-home' }) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), env, cwd: '/tmp', now: () => new Date('2026-11-21T12:00:00Z') };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+/** Nowhere to find a deployment, and a fixed today: help and usage checks need nothing more. */
+const NO_DEPLOYMENT = { env: { MODELGATE_HOME: '/nonexistent/modelgate-home' }, cwd: '/tmp', now: new Date('2026-11-21T12:00:00Z') } satisfies CliRunOptions;
 
 describe('the modelgate CLI', () => {
   it('lists its command groups, and every group its commands', async () => {
-    const top = await run(['--help']);
+    const top = await runCli(['--help'], NO_DEPLOYMENT);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Commands:\n\s+audit\s+search, show and verify the audit log/);
-    const audit = await run(['audit', '--help']);
+    const audit = await runCli(['audit', '--help'], NO_DEPLOYMENT);
     expect(audit.stdout).toMatch(/search\s+Find audit records[\s\S]*show\s+Show one request[\s\S]*verify\s+Prove a period/);
     expect(audit.stdout).toContain('MODELGATE_HOME/stack.json');
   });
 
   it.each(auditCommands.commands.map((command) => command.name))('has --help on `audit %s`, with its usage, options and examples', async (name) => {
-    const help = await run(['audit', name, '--help']);
+    const help = await runCli(['audit', name, '--help'], NO_DEPLOYMENT);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain(`Usage: modelgate audit ${name}`);
     expect(help.stdout).toContain('--json');
@@ -32,7 +26,7 @@ describe('the modelgate CLI', () => {
   });
 
   it.each(submitCommands.commands.map((command) => command.name))('has --help on `submit %s`, with its usage and examples', async (name) => {
-    const help = await run(['submit', name, '--help']);
+    const help = await runCli(['submit', name, '--help'], NO_DEPLOYMENT);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain(`Usage: modelgate submit ${name}`);
     expect(help.stdout).toContain('Examples:');
@@ -40,14 +34,14 @@ describe('the modelgate CLI', () => {
 
   it('refuses a malformed MODELGATE_API_KEY without repeating it', async () => {
     const key = `mgk_${'k'.repeat(43)}\nexpires=2027-01-01`;
-    const result = await run(['submit', 'status', '01a1fd23-0000-7000-8000-000000000000'], { MODELGATE_HOME: '/nonexistent/modelgate-home', MODELGATE_API_URL: 'http://127.0.0.1:9', MODELGATE_API_KEY: key });
+    const result = await runCli(['submit', 'status', '01a1fd23-0000-7000-8000-000000000000'], { ...NO_DEPLOYMENT, env: { ...NO_DEPLOYMENT.env, MODELGATE_API_URL: 'http://127.0.0.1:9', MODELGATE_API_KEY: key } });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('MODELGATE_API_KEY is not a modelgate API key');
     expect(result.stderr).not.toContain('kkkkkkkk');
   });
 
   it('says how to point `submit` at a deployment when it finds none (exit 3)', async () => {
-    const result = await run(['submit', 'jobs', 'sentiment', '--count', '1']);
+    const result = await runCli(['submit', 'jobs', 'sentiment', '--count', '1'], NO_DEPLOYMENT);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/no deployment found: .*Start the local stack with "npm start", or set MODELGATE_API_URL/);
   });
@@ -82,13 +76,13 @@ describe('the modelgate CLI', () => {
     [['audit', 'search', '--day', '7d'], /--day takes a day \(2026-11-21\), not "7d"/],
     [['abuse', 'findings', '--rule', 'authfailures'], /--rule is one of rateSpike, authFailures, badRequests, contentFlags, not "authfailures"/],
   ])('refuses %j with a usage error (exit 2) that says what is wrong', async (argv, message) => {
-    const result = await run(argv);
+    const result = await runCli(argv, NO_DEPLOYMENT);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
 
   it('says how to point it at a deployment when it finds none (exit 3)', async () => {
-    const result = await run(['audit', 'show', '01a1ffdf-0000-7000-8000-000000000001']);
+    const result = await runCli(['audit', 'show', '01a1ffdf-0000-7000-8000-000000000001'], NO_DEPLOYMENT);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/no deployment found: .*stack.json does not exist. Start the local stack with "npm start"/);
   });

@@ -6,6 +6,7 @@ import { PROMPT_TOKENS } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { sendJson, startEventStream, startScriptedServer, type ScriptedServer } from '../scripted-server';
 import { collect, failureOf } from '../outcomes';
+import { expectFinishedStreamsToShareOneConnection } from '../connection-reuse';
 
 const keyRef = { ssmParameter: '/modelgate/anthropic' };
 const NOW = 1_767_225_600_000;
@@ -169,21 +170,8 @@ describe('Anthropic backend: streamed chat', () => {
     expect(wholeArguments).toBe(streamedArguments);
   });
 
-  it('leaves the connection for the next call once a stream has ended with message_stop', async () => {
-    // Prepare
-    const ports: Array<number | undefined> = [];
-    provider.answer((_request, response, raw) => {
-      ports.push(raw.socket.remotePort);
-      sendOneWordAnswer(response, 'end_turn');
-    });
-    // Act
-    for (let i = 0; i < 3; i += 1) {
-      await collect(backend.streamChat(call()));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    // Assess
-    expect(new Set(ports).size).toBe(1);
-  });
+  it('leaves the connection for the next call once a stream has ended with message_stop', () =>
+    expectFinishedStreamsToShareOneConnection(provider, (response) => sendOneWordAnswer(response, 'end_turn'), () => backend.streamChat(call())));
 
   it('reports max_tokens as finish_reason length', async () => {
     provider.answer((_request, response) => sendOneWordAnswer(response, 'max_tokens'));

@@ -5,6 +5,7 @@ import type { ChatCompletionRequest } from '../../../../lib/core/openai-api';
 import { FakeSecretStore } from '../../../fakes/fake-secret-store';
 import { everythingSaidBy, sendJson, startEventStream, startScriptedServer, type ScriptedServer } from '../scripted-server';
 import { collect, failureOf } from '../outcomes';
+import { expectFinishedStreamsToShareOneConnection } from '../connection-reuse';
 
 const API_KEY = 'sk-stream-0123456789abcdefghij';
 const keyRef = { secretsManager: 'modelgate/openai' };
@@ -65,22 +66,15 @@ describe('OpenAI backend: streamed chat', () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage });
   });
 
-  it('leaves the connection for the next call once a stream has ended with [DONE], as a JSON call does', async () => {
-    // Prepare
-    const ports: Array<number | undefined> = [];
-    provider.answer((_request, response, raw) => {
-      ports.push(raw.socket.remotePort);
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      response.end(`data: ${JSON.stringify(chunk('One'))}\n\ndata: ${JSON.stringify(chunk(null))}\n\ndata: [DONE]\n\n`);
-    });
-    // Act: three streams, one after the other.
-    for (let i = 0; i < 3; i += 1) {
-      await collect(backend.streamChat(call()));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    // Assess: one connection served all three.
-    expect(new Set(ports).size).toBe(1);
-  });
+  it('leaves the connection for the next call once a stream has ended with [DONE], as a JSON call does', () =>
+    expectFinishedStreamsToShareOneConnection(
+      provider,
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`data: ${JSON.stringify(chunk('One'))}\n\ndata: ${JSON.stringify(chunk(null))}\n\ndata: [DONE]\n\n`);
+      },
+      () => backend.streamChat(call()),
+    ));
 
   it('ends a stream at [DONE] even when the server keeps its body open, and closes that connection soon after', async () => {
     // Prepare
