@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -105,53 +106,87 @@ describe('the AWS clients under concurrent calls of one command', () => {
   });
 });
 
-describe('a call to an endpoint that takes the request and never answers', () => {
-  let server: Server | undefined;
-  const sockets: Socket[] = [];
+/** How a call to an endpoint that never answers played out, in milliseconds of the fake clock from its first request. */
+interface SilentEndpointCall {
+  /** When each request reached the endpoint: one per attempt. */
+  requestsAt: number[];
+  /** When the call failed or was answered; undefined if it had done neither by the time the clock was stopped. */
+  settledAt: number | undefined;
+  /** What the call failed with; undefined if it was answered or is still waiting. */
+  error: unknown;
+}
 
-  afterEach(async () => {
+/**
+ * Makes `call` against a local HTTP server that takes every request and never answers, and from the
+ * first request on moves the fake clock on in small steps (letting real I/O run between them) until
+ * the call settles or `giveUpAt` has passed. The client's own timeouts and retry backoff run on the
+ * fake clock, so a 30 s timeout takes milliseconds. Each event is dated by the end of the step it
+ * happened in, never earlier than it happened.
+ */
+async function callSilentEndpoint(call: (endpoint: string) => Promise<unknown>, giveUpAt: number): Promise<SilentEndpointCall> {
+  const stepMs = 50;
+  const requestsAt: number[] = [];
+  let stepEnd = 0;
+  let firstRequestArrived!: () => void;
+  const firstRequest = new Promise<void>((resolve) => (firstRequestArrived = resolve));
+  const server = createServer(() => {
+    requestsAt.push(stepEnd);
+    firstRequestArrived();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let settledAt: number | undefined;
+    let error: unknown;
+    const settled = call(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).then(
+      () => (settledAt = stepEnd),
+      (reason: unknown) => ((settledAt = stepEnd), (error = reason)),
+    );
+    // What comes before the first request (credentials, configuration, the SDK loading modules) takes
+    // real time: the clock stands still until then, or it would count against no attempt.
+    await Promise.race([firstRequest, settled]);
+    while (settledAt === undefined && stepEnd < giveUpAt) {
+      stepEnd += stepMs;
+      await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(stepMs);
+    }
+    return { requestsAt, settledAt, error };
+  } finally {
     vi.useRealTimers();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe('a call to an endpoint that takes the request and never answers', () => {
+  beforeEach(() => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    // The attempts are the client's own (or the SDK's default), not the machine's environment or shared config file.
+    vi.stubEnv('AWS_MAX_ATTEMPTS', undefined);
+    vi.stubEnv('AWS_RETRY_MODE', undefined);
+    vi.stubEnv('AWS_PROFILE', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/modelgate-unit-test/aws-config');
+  });
+  afterEach(() => {
     vi.unstubAllEnvs();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server?.close(resolve));
   });
 
   it.each([
-    ['SQS', 5_000, 1, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
-    ['S3', 30_000, 1, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'background').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
-    [
-      'S3 (behind API Gateway)',
-      8_000,
-      // Its two attempts are set on the client, over the environment's one: both run out.
-      2,
-      (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'behind-api-gateway').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' })),
-    ],
-  ])('fails with a TimeoutError once the %s call timeout (%i ms) has passed, not after the SDK default of 15 minutes', async (_, timeoutMs, attempts, call) => {
-    // Prepare: a server that accepts connections and stays silent; one attempt (the SDK reads AWS_MAX_ATTEMPTS).
-    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    let connected!: () => void;
-    const connection = new Promise<void>((resolve) => (connected = resolve));
-    server = createServer((socket) => {
-      sockets.push(socket);
-      connected();
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    ['SQS', 3, 5_000, (endpoint: string) => createSqsClient({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SQS: endpoint }).send(new SendMessageCommand({ QueueUrl: `${endpoint}/000000000000/audit`, MessageBody: '{}' }))],
+    ['S3 (background)', 3, 30_000, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'background').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
+    // Two attempts of 8 s, with their backoff, end inside a function of 28 s; three would not leave room for the rest of the request.
+    ['S3 (behind API Gateway)', 2, 8_000, (endpoint: string) => createS3Client({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, S3_FORCE_PATH_STYLE: true }, 'behind-api-gateway').send(new PutObjectCommand({ Bucket: 'audit', Key: 'k', Body: '{}' }))],
+  ])('%s makes %i attempts, each ended by a TimeoutError at its %i ms call timeout, not after the SDK default of 15 minutes', async (_, attempts, timeoutMs, call) => {
+    // Prepare: each retry's backoff is well under 1 s; watching for one attempt more than expected would see a further request.
+    const backoffAllowanceMs = 1_000;
     // Act
-    const outcome = call(endpoint).then(
-      () => 'answered',
-      (error: Error) => error.name,
-    );
-    await connection;
-    await vi.advanceTimersByTimeAsync(timeoutMs - 100);
-    const early = await Promise.race([outcome, new Promise((resolve) => setImmediate(resolve, 'still waiting'))]);
-    // The first attempt's timeout, then any later attempt's backoff (well under 5 s) and timeout.
-    await vi.advanceTimersByTimeAsync(200 + (attempts - 1) * (timeoutMs + 5_000));
+    const { requestsAt, settledAt, error } = await callSilentEndpoint(call, (attempts + 1) * (timeoutMs + backoffAllowanceMs));
     // Assess
-    expect(early).toBe('still waiting');
-    expect(await outcome).toBe('TimeoutError');
+    expect(requestsAt).toHaveLength(attempts);
+    requestsAt.forEach((at, attempt) => expect(at, `request ${attempt + 1} came before ${attempt} call timeout(s) had passed`).toBeGreaterThanOrEqual(attempt * timeoutMs));
+    expect(error).toMatchObject({ name: 'TimeoutError', message: expect.stringContaining(`configured ${timeoutMs} ms requestTimeout`) });
+    expect(settledAt).toBeGreaterThanOrEqual(attempts * timeoutMs);
+    expect(settledAt).toBeLessThan(attempts * timeoutMs + (attempts - 1) * backoffAllowanceMs);
   });
 });
