@@ -60,13 +60,14 @@ function withoutSdkLogging<Client extends { middlewareStack: { remove(name: stri
   return client;
 }
 
-/**
- * Made once per container by each entry point; locally only the endpoints differ. Each client is
- * traced (an X-Ray subsegment per call) where tracing is on; elsewhere it is returned as made.
- */
 /** Who calls S3: a function answering through API Gateway (28 s at most), or one working in the background. */
 export type S3Caller = 'behind-api-gateway' | 'background';
 
+/**
+ * The clients below are made once per container by each entry point; locally only the endpoints
+ * differ. Each client is traced (an X-Ray subsegment per call) where tracing is on; elsewhere it is
+ * returned as made.
+ */
 export function createS3Client(env: Pick<Environment, 'AWS_REGION' | 'AWS_ENDPOINT_URL_S3' | 'S3_FORCE_PATH_STYLE'>, caller: S3Caller): S3Client {
   const behindApi = caller === 'behind-api-gateway';
   return traced(
