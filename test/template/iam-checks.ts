@@ -160,6 +160,27 @@ export function roleAllows(template: CfnTemplate, roleId: string, action: string
 }
 
 
+/** Role-name patterns (`modelgate-dev-audit-*`) of the role ARNs an `aws:PrincipalArn` condition lists. */
+function principalRoleNamePatterns(arns: unknown): RegExp[] {
+  return asArray(arns as unknown[] | undefined)
+    .map((entry) => (typeof entry === 'string' ? entry : String((entry as Record<string, unknown>)['Fn::Sub'] ?? '')))
+    .filter((arn) => arn.includes(':role/'))
+    .map((arn) => arn.slice(arn.indexOf(':role/') + ':role/'.length))
+    .map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+}
+
+/** Function roles allowed `action` on the resource `resourceId`, with their role names. */
+function functionRolesAllowedOn(template: CfnTemplate, action: string, resourceId: string): Array<{ roleId: string; roleName: unknown }> {
+  return [...new Set(functionRoles(template).values())]
+    .filter((roleId): roleId is string => roleId !== undefined)
+    .filter((roleId) =>
+      roleStatements(template, roleId).some(
+        ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, action)) && refersTo(statement.Resource, resourceId),
+      ),
+    )
+    .map((roleId) => ({ roleId, roleName: template.Resources[roleId]?.Properties?.RoleName }));
+}
+
 /**
  * Function roles that may write to the audit bucket but are not named in its policy's deny of
  * deletes and retention changes (statement `denySid`, by `aws:PrincipalArn` role-name patterns):
@@ -167,23 +188,30 @@ export function roleAllows(template: CfnTemplate, roleId: string, action: string
  */
 export function findAuditWritersOutsideDeleteDeny(template: CfnTemplate, auditBucketId: string, denySid: string): string[] {
   const deny = allPolicyStatements(template).find(({ statement }) => statement.Sid === denySid)?.statement;
-  const patterns = asArray(propertyAt(deny?.Condition, 'ArnLike.aws:PrincipalArn') as unknown[] | undefined)
-    .map((entry) => (typeof entry === 'string' ? entry : String((entry as Record<string, unknown>)['Fn::Sub'] ?? '')))
-    .map((arn) => arn.slice(arn.indexOf(':role/') + ':role/'.length))
-    .map((name) => new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
-  const findings: string[] = [];
-  for (const roleId of new Set(functionRoles(template).values())) {
-    if (roleId === undefined) continue;
-    const writes = roleStatements(template, roleId).some(
-      ({ statement }) =>
-        statement.Effect === 'Allow' && asArray(statement.Action).some((pattern) => actionPatternMatches(pattern, 's3:PutObject')) && refersTo(statement.Resource, auditBucketId),
-    );
-    const roleName = template.Resources[roleId]?.Properties?.RoleName;
-    if (writes && !(typeof roleName === 'string' && patterns.some((pattern) => pattern.test(roleName)))) {
-      findings.push(`${roleId} (${String(roleName)}): writes to ${auditBucketId}, not named in ${denySid}`);
-    }
+  const patterns = principalRoleNamePatterns(propertyAt(deny?.Condition, 'ArnLike.aws:PrincipalArn'));
+  return functionRolesAllowedOn(template, 's3:PutObject', auditBucketId)
+    .filter(({ roleName }) => !(typeof roleName === 'string' && patterns.some((pattern) => pattern.test(roleName))))
+    .map(({ roleId, roleName }) => `${roleId} (${String(roleName)}): writes to ${auditBucketId}, not named in ${denySid}`)
+    .sort();
+}
+
+/**
+ * What keeps other principals from sending to the audit queue: its policy's statement `denySid`
+ * must deny `sqs:SendMessage` on it to every principal but the roles it lists (`ArnNotLike` on
+ * `aws:PrincipalArn`), and every function role granted that send must be among them, or its
+ * records would be refused in AWS while every local test passes.
+ */
+export function findAuditQueueSenderProblems(template: CfnTemplate, queueId: string, denySid: string): string[] {
+  const deny = allPolicyStatements(template).find(({ statement }) => statement.Sid === denySid)?.statement;
+  if (deny?.Effect !== 'Deny' || !asArray(deny.Action).some((pattern) => actionPatternMatches(pattern, 'sqs:SendMessage')) || !refersTo(deny.Resource, queueId)) {
+    return [`${queueId}: no statement ${denySid} denying sqs:SendMessage on it`];
   }
-  return findings.sort();
+  const patterns = principalRoleNamePatterns(propertyAt(deny.Condition, 'ArnNotLike.aws:PrincipalArn'));
+  if (patterns.length === 0) return [`${denySid}: names no role that may still send (ArnNotLike on aws:PrincipalArn)`];
+  return functionRolesAllowedOn(template, 'sqs:SendMessage', queueId)
+    .filter(({ roleName }) => !(typeof roleName === 'string' && patterns.some((pattern) => pattern.test(roleName))))
+    .map(({ roleId, roleName }) => `${roleId} (${String(roleName)}): granted sqs:SendMessage on ${queueId}, refused by ${denySid}`)
+    .sort();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { asArray, copyOf, propertyAt, readPackagedTemplate, referencedIds, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
-import { actionPatternMatches, allPolicyStatements, findAuditWritersOutsideDeleteDeny, findDirectKeyUseGrants, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
+import { actionPatternMatches, allPolicyStatements, findAuditQueueSenderProblems, findAuditWritersOutsideDeleteDeny, findDirectKeyUseGrants, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
 
@@ -84,6 +84,29 @@ describe('IAM in the packaged template', () => {
     (deny.Condition!.ArnLike!['aws:PrincipalArn'] as unknown[]).shift();
     expect(findAuditWritersOutsideDeleteDeny(weakened, 'AuditBucket', 'DenyWritersDeletesAndRetentionChanges')).toEqual([
       expect.stringMatching(/^InvokeFunctionRole \(modelgate-[a-z0-9-]+-invoke\): writes to AuditBucket/),
+    ]);
+  });
+
+  it('lets only the functions that audit requests send to the audit queue, each of them named in the queue policy', () => {
+    expect(findAuditQueueSenderProblems(template, 'AuditQueue', 'OnlyGatewayFunctionsWriteAuditRecords')).toEqual([]);
+  });
+
+  it('catches an auditing function left out of the audit queue policy, and the policy without its deny', () => {
+    // Prepare
+    const statementsOfQueuePolicy = (t: CfnTemplate) => (t.Resources.QueuePolicies!.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+    const missingWorker = copyOf(template);
+    const deny = statementsOfQueuePolicy(missingWorker).find((statement) => statement.Sid === 'OnlyGatewayFunctionsWriteAuditRecords')!;
+    const allowed = deny.Condition!.ArnNotLike!['aws:PrincipalArn'] as unknown[];
+    allowed.splice(allowed.findIndex((arn) => JSON.stringify(arn).endsWith('-async-worker"}')), 1);
+    const withoutDeny = copyOf(template);
+    const statements = statementsOfQueuePolicy(withoutDeny);
+    statements.splice(statements.findIndex((statement) => statement.Sid === 'OnlyGatewayFunctionsWriteAuditRecords'), 1);
+    // Act, Assess
+    expect(findAuditQueueSenderProblems(missingWorker, 'AuditQueue', 'OnlyGatewayFunctionsWriteAuditRecords')).toEqual([
+      expect.stringMatching(/^AsyncWorkerFunctionRole \(modelgate-[a-z0-9-]+-async-worker\): granted sqs:SendMessage on AuditQueue, refused by OnlyGatewayFunctionsWriteAuditRecords$/),
+    ]);
+    expect(findAuditQueueSenderProblems(withoutDeny, 'AuditQueue', 'OnlyGatewayFunctionsWriteAuditRecords')).toEqual([
+      'AuditQueue: no statement OnlyGatewayFunctionsWriteAuditRecords denying sqs:SendMessage on it',
     ]);
   });
 
