@@ -68,13 +68,11 @@ export function createGroupCommitSender(client: SQSClient, queueUrl: string, opt
   let inFlight = 0;
   let flushQueued = false;
 
-  // Flushing once the event loop's current phase is done (setImmediate) lets the records of every
-  // answer that phase read share a batch: each socket's data is its own callback, and a microtask
-  // would run between them, sending the first record alone.
+  // Flushing in a microtask lets messages handed over in the same turn of the event loop share a batch.
   const scheduleFlush = () => {
     if (flushQueued) return;
     flushQueued = true;
-    setImmediate(flush);
+    queueMicrotask(flush);
   };
 
   function flush(): void {
