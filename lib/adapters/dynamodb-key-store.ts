@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, paginateScan, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { apiKeyRecordSchema, checkStatusChangeFits, type ApiKeyRecord } from '../core/api-key';
+import { apiKeyRecordSchema, checkKeyUpdateFits, checkStatusChangeFits, type ApiKeyRecord } from '../core/api-key';
 import type { KeyAdminStore, KeyStatusChange } from '../ports/key-store';
 import { TtlCache } from './ttl-cache';
 
@@ -109,6 +109,8 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
     },
 
     async setLimits(keyId, limits) {
+      // As every update: checked before the write, which nothing parses until a read fails on it.
+      checkKeyUpdateFits(keyId, { limits });
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;
       return limits === undefined || Object.keys(limits).length === 0
@@ -117,6 +119,7 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
     },
 
     async markRotated(keyId, rotation) {
+      checkKeyUpdateFits(keyId, { rotatedTo: rotation.rotatedTo, statusReason: `rotated to ${rotation.rotatedTo}` });
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;
       const at = rotation.at.toISOString();

@@ -29,12 +29,16 @@ export interface KeyAdminStore extends KeyStore {
    * @throws InvalidRequestError, writing nothing, when the reason or finding id is longer than the key's record holds.
    */
   changeStatus(keyId: string, change: KeyStatusChange): Promise<{ changed: boolean; record: ApiKeyRecord } | undefined>;
-  /** Replaces a key's own rate limits (undefined: none). */
+  /**
+   * Replaces a key's own rate limits (undefined: none).
+   * @throws InvalidRequestError, writing nothing, when the limits are outside what the key's record holds.
+   */
   setLimits(keyId: string, limits: KeyLimits | undefined): Promise<ApiKeyRecord | undefined>;
   /**
    * Marks an active key as replaced: revoked at once, or working until `expiresAt` (a rotation's
    * grace period). Undefined when the key is unknown, no longer active (suspended or revoked
    * meanwhile: it keeps that status) or already rotated.
+   * @throws InvalidRequestError, writing nothing, when `rotatedTo` is longer than the key's record holds.
    */
   markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }): Promise<ApiKeyRecord | undefined>;
 }

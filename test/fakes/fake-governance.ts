@@ -1,5 +1,5 @@
 import type { AbuseFinding } from '../../lib/core/abuse/abuse-finding';
-import { checkStatusChangeFits, type ApiKeyRecord, type KeyLimits } from '../../lib/core/api-key';
+import { checkKeyUpdateFits, checkStatusChangeFits, type ApiKeyRecord, type KeyLimits } from '../../lib/core/api-key';
 import type { TenantBudget } from '../../lib/core/limits/tenant-budget';
 import type { AbuseCounterIncrement, AbuseStore } from '../../lib/ports/abuse-store';
 import type { KeyAdminStore, KeyStatusChange } from '../../lib/ports/key-store';
@@ -86,6 +86,7 @@ export class MemoryKeyAdminStore implements KeyAdminStore {
     return { changed: true, record: next };
   }
   async setLimits(keyId: string, limits: KeyLimits | undefined) {
+    checkKeyUpdateFits(keyId, { limits });
     const record = this.byId(keyId);
     if (!record) return undefined;
     const next = { ...record, limits };
@@ -93,6 +94,7 @@ export class MemoryKeyAdminStore implements KeyAdminStore {
     return next;
   }
   async markRotated(keyId: string, rotation: { rotatedTo: string; at: Date; expiresAt?: Date }) {
+    checkKeyUpdateFits(keyId, { rotatedTo: rotation.rotatedTo });
     const record = this.byId(keyId);
     if (!record || record.status !== 'active' || record.rotatedTo !== undefined) return undefined;
     const next: ApiKeyRecord = rotation.expiresAt

@@ -112,6 +112,23 @@ describe('a key status reason against the key record it is written to (DynamoDB 
   });
 });
 
+describe('other updates of a key record against what its reads accept (DynamoDB key store on dynalite)', () => {
+  it('refuses limits outside the record\'s bounds and a replacement id longer than it holds, and leaves the key readable and unchanged', async () => {
+    // Prepare
+    const record = await activeKey('careless');
+    // Act
+    const limits = keys.setLimits(record.keyId, { requestsPerMinute: 0 });
+    const rotation = keys.markRotated(record.keyId, { rotatedTo: `key_${'r'.repeat(61)}`, at: new Date() });
+    // Assess
+    await expect(limits).rejects.toThrow(`Key ${record.keyId} was not changed: limits.requestsPerMinute`);
+    await expect(rotation).rejects.toThrow(`Key ${record.keyId} was not changed: rotatedTo`);
+    expect(await keys.findByHash(record.keyHash)).toMatchObject({ keyId: record.keyId, status: 'active' });
+    const stored = await keys.get(record.keyId);
+    expect(stored?.limits).toBeUndefined();
+    expect(stored?.rotatedTo).toBeUndefined();
+  });
+});
+
 describe('shortenStatusReason', () => {
   it('leaves a reason within the limit as it is', () => {
     expect(shortenStatusReason('suspended by abuse rule badRequests: 5 malformed requests')).toBe('suspended by abuse rule badRequests: 5 malformed requests');
