@@ -54,12 +54,14 @@ export function wireAsyncSubmission(env: Environment): AsyncSubmissionDeps {
 /** The worker: everything the synchronous path calls models with, plus the job store, queue and bucket. */
 export function wireAsyncWorker(env: Environment): AsyncWorkerDeps {
   const asyncEnv = requireAsync(env, ['ASYNC_QUEUE_URL', 'ASYNC_REQUESTS_TABLE', 'ASYNC_BUCKET']);
-  // One client for the audit bodies and the async bucket: both are background work.
+  // One S3 client for the audit bodies and the async bucket (both background work), one SQS client
+  // for the audit hand-off and the request queue.
   const { s3, objects } = asyncBucket(asyncEnv, 'background');
+  const sqs = createSqsClient(env);
   return {
-    ...wireInvocation(env, 'background', s3),
+    ...wireInvocation(env, 'background', { s3, sqs }),
     jobs: createDynamoDbJobStore(dynamoDbClient(env), asyncEnv.ASYNC_REQUESTS_TABLE),
-    queue: createSqsAsyncRequestQueue(createSqsClient(env), asyncEnv.ASYNC_QUEUE_URL),
+    queue: createSqsAsyncRequestQueue(sqs, asyncEnv.ASYNC_QUEUE_URL),
     objects,
     retry: { maxReceiveCount: env.ASYNC_MAX_RECEIVE_COUNT, baseDelaySeconds: env.ASYNC_RETRY_BASE_SECONDS, maxDelaySeconds: env.ASYNC_RETRY_MAX_SECONDS },
     leaseMs: env.ASYNC_LEASE_SECONDS * 1000,

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   createS3Client,
   type S3Caller,
@@ -24,11 +25,13 @@ import { wireKeyStore, wireRequestLimiter } from './wire-governance';
 
 /**
  * The real adapters behind the invocation path, made once per container (by the API functions, and
- * by the async worker in the background). `s3`: a client the entry point already made with the same
- * caller setting (the async worker's, for its own bucket), shared rather than made twice.
+ * by the async worker in the background). `clients`: those the entry point already made (the async
+ * worker's, for its own bucket and queue; an S3 client with the same caller setting), shared rather
+ * than made twice.
  */
-export function wireInvocation(env: Environment, caller: S3Caller, s3: S3Client = createS3Client(env, caller)): InvocationDeps {
-  const sqs = createSqsClient(env);
+export function wireInvocation(env: Environment, caller: S3Caller, clients: { s3?: S3Client; sqs?: SQSClient } = {}): InvocationDeps {
+  const s3 = clients.s3 ?? createS3Client(env, caller);
+  const sqs = clients.sqs ?? createSqsClient(env);
   const secrets = createSecretStore({
     ssm: createSsmClient(env),
     secretsManager: createSecretsManagerClient(env),
