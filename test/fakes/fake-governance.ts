@@ -80,8 +80,10 @@ export class MemoryKeyAdminStore implements KeyAdminStore {
     const record = this.byId(keyId);
     if (!record) return undefined;
     if (!change.from.includes(record.status)) return { changed: false, record };
-    const next: ApiKeyRecord = { ...record, status: change.to, statusReason: change.reason, statusChangedAt: change.at.toISOString() };
-    if (change.suspendedByFinding) next.suspendedByFinding = change.suspendedByFinding;
+    const { suspendedByFinding: _previousFinding, ...rest } = record;
+    // As the DynamoDB store: a change that names no finding (a lift, a revoke) clears the old one.
+    const next: ApiKeyRecord = { ...rest, status: change.to, statusReason: change.reason, statusChangedAt: change.at.toISOString() };
+    if (change.suspendedByFinding !== undefined) next.suspendedByFinding = change.suspendedByFinding;
     this.byHash.set(record.keyHash, next);
     return { changed: true, record: next };
   }
