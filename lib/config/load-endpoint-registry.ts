@@ -1,4 +1,4 @@
-import { isLoopbackUrl, type EndpointConfig, type SecretRef } from '../core/endpoint-config';
+import { isLoopbackUrl, type EndpointConfig, type SecretRef, type ServedEntity } from '../core/endpoint-config';
 import { endpointRegistryOf, type EndpointRegistry } from '../core/endpoint-registry';
 import { ConfigError } from '../core/errors';
 import { loadEndpointConfig } from './load-endpoint-config';
@@ -29,22 +29,25 @@ function refuseKeysOutsideStage(config: EndpointConfig, path: string, stage: str
     const at = ref.secretsManager.indexOf(':secret:');
     return (at === -1 ? ref.secretsManager : ref.secretsManager.slice(at + ':secret:'.length)).startsWith(`modelgate/${stage}/`);
   };
-  const outside = config.endpoints.flatMap((endpoint) =>
-    endpoint.servedEntities.filter((entity) => 'apiKey' in entity && entity.apiKey !== undefined && !readable(entity.apiKey)).map((entity) => `${endpoint.name}/${entity.name}`),
+  refuseEntities(
+    config,
+    path,
+    (entity) => 'apiKey' in entity && entity.apiKey !== undefined && !readable(entity.apiKey),
+    `keep their API key where stage ${stage}'s functions may not read it; store it under /modelgate/${stage}/ (SSM) or modelgate/${stage}/ (Secrets Manager)`,
   );
-  if (outside.length > 0) {
-    throw new ConfigError(
-      `Invalid endpoint config ${path}: served entities ${outside.join(', ')} keep their API key where stage ${stage}'s functions may not read it; ` +
-        `store it under /modelgate/${stage}/ (SSM) or modelgate/${stage}/ (Secrets Manager)`,
-    );
-  }
 }
 
 function refuseLoopbackProviders(config: EndpointConfig, path: string): void {
-  const local = config.endpoints.flatMap((endpoint) =>
-    endpoint.servedEntities.filter((entity) => 'baseUrl' in entity && isLoopbackUrl(entity.baseUrl)).map((entity) => `${endpoint.name}/${entity.name}`),
+  refuseEntities(
+    config,
+    path,
+    (entity) => 'baseUrl' in entity && isLoopbackUrl(entity.baseUrl),
+    'call a provider on loopback, which nothing serves in Lambda; deploy a config of your own (param endpointsConfig)',
   );
-  if (local.length > 0) {
-    throw new ConfigError(`Invalid endpoint config ${path}: served entities ${local.join(', ')} call a provider on loopback, which nothing serves in Lambda; deploy a config of your own (param endpointsConfig)`);
-  }
+}
+
+/** Refuses the config, naming every served entity (`endpoint/entity`) that `refused` picks and why. */
+function refuseEntities(config: EndpointConfig, path: string, refused: (entity: ServedEntity) => boolean, why: string): void {
+  const named = config.endpoints.flatMap((endpoint) => endpoint.servedEntities.filter(refused).map((entity) => `${endpoint.name}/${entity.name}`));
+  if (named.length > 0) throw new ConfigError(`Invalid endpoint config ${path}: served entities ${named.join(', ')} ${why}`);
 }
