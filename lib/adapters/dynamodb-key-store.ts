@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, paginateScan, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { apiKeyRecordSchema, checkKeyUpdateFits, checkStatusChangeFits, type ApiKeyRecord } from '../core/api-key';
+import { apiKeyRecordSchema, checkKeyUpdateFits, type ApiKeyRecord } from '../core/api-key';
 import type { KeyAdminStore, KeyStatusChange } from '../ports/key-store';
 import { TtlCache } from './ttl-cache';
 
@@ -81,7 +81,7 @@ export function createDynamoDbKeyStore(client: DynamoDBDocumentClient, options: 
 
     async changeStatus(keyId, change: KeyStatusChange) {
       // Before the write: an update is not parsed until it is stored, and then the key is unreadable.
-      checkStatusChangeFits(keyId, change);
+      checkKeyUpdateFits(keyId, { statusReason: change.reason, suspendedByFinding: change.suspendedByFinding });
       const keyHash = await hashOf(keyId);
       if (keyHash === undefined) return undefined;
       const values: Record<string, unknown> = { ':to': change.to, ':reason': change.reason, ':at': change.at.toISOString() };

@@ -66,21 +66,14 @@ const keyRecordFieldsSchema = apiKeyRecordSchema.partial();
 /**
  * Refuses an update whose fields a key record could not hold. Every read parses the record, so a
  * field written past its limits would fail them all: the key would stop authenticating and drop
- * out of every admin command. The key store checks each update with this before writing it.
+ * out of every admin command. The key store checks each update with this before writing it. A
+ * machine-built status reason is shortened first (`shortenStatusReason`); one a person typed is
+ * refused, to be said again shorter.
  * @throws InvalidRequestError naming the field and its limit.
  */
 export function checkKeyUpdateFits(keyId: string, fields: Partial<ApiKeyRecord>): void {
   const parsed = keyRecordFieldsSchema.safeParse(fields);
   if (!parsed.success) throw new InvalidRequestError(`Key ${keyId} was not changed: ${describeIssues(parsed.error.issues)}`);
-}
-
-/**
- * A status change's reason and finding id, checked as `checkKeyUpdateFits` does. A machine-built
- * reason is shortened first (`shortenStatusReason`); one a person typed is refused, to be said
- * again shorter.
- */
-export function checkStatusChangeFits(keyId: string, change: { reason: string; suspendedByFinding?: string | undefined }): void {
-  checkKeyUpdateFits(keyId, { statusReason: change.reason, suspendedByFinding: change.suspendedByFinding });
 }
 
 /** A status reason cut to what a key record holds, with an ellipsis where it was cut; its start (what did it, to whom) stays whole. */

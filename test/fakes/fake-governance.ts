@@ -1,5 +1,5 @@
 import type { AbuseFinding } from '../../lib/core/abuse/abuse-finding';
-import { checkKeyUpdateFits, checkStatusChangeFits, type ApiKeyRecord, type KeyLimits } from '../../lib/core/api-key';
+import { checkKeyUpdateFits, type ApiKeyRecord, type KeyLimits } from '../../lib/core/api-key';
 import type { TenantBudget } from '../../lib/core/limits/tenant-budget';
 import type { AbuseCounterIncrement, AbuseStore } from '../../lib/ports/abuse-store';
 import type { KeyAdminStore, KeyStatusChange } from '../../lib/ports/key-store';
@@ -76,7 +76,7 @@ export class MemoryKeyAdminStore implements KeyAdminStore {
     return [...this.byHash.values()].filter((record) => filter.tenant === undefined || record.tenant === filter.tenant);
   }
   async changeStatus(keyId: string, change: KeyStatusChange) {
-    checkStatusChangeFits(keyId, change);
+    checkKeyUpdateFits(keyId, { statusReason: change.reason, suspendedByFinding: change.suspendedByFinding });
     const record = this.byId(keyId);
     if (!record) return undefined;
     if (!change.from.includes(record.status)) return { changed: false, record };
