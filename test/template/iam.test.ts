@@ -93,7 +93,7 @@ describe('IAM in the packaged template', () => {
 
   it('catches an auditing function left out of the audit queue policy, and the policy without its deny', () => {
     // Prepare
-    const statementsOfQueuePolicy = (t: CfnTemplate) => (t.Resources.QueuePolicies!.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
+    const statementsOfQueuePolicy = (t: CfnTemplate) => (t.Resources.QueuesRequireTls!.Properties!.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
     const missingWorker = copyOf(template);
     const deny = statementsOfQueuePolicy(missingWorker).find((statement) => statement.Sid === 'OnlyGatewayFunctionsWriteAuditRecords')!;
     const allowed = deny.Condition!.ArnNotLike!['aws:PrincipalArn'] as unknown[];

@@ -125,9 +125,9 @@ describe('SQS queues in the packaged template', () => {
     const withNewQueue = copyOf(template);
     withNewQueue.Resources.JobsQueue = { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/x' } };
     const listedOnly = copyOf(withNewQueue);
-    (listedOnly.Resources.QueuePolicies!.Properties!.Queues as unknown[]).push({ Ref: 'JobsQueue' });
+    (listedOnly.Resources.QueuesRequireTls!.Properties!.Queues as unknown[]).push({ Ref: 'JobsQueue' });
     const neverApplies = copyOf(template);
-    statementsOf(neverApplies.Resources.QueuePolicies!.Properties!.PolicyDocument)[0]!.Condition = { Bool: { 'aws:SecureTransport': 'true' } };
+    statementsOf(neverApplies.Resources.QueuesRequireTls!.Properties!.PolicyDocument)[0]!.Condition = { Bool: { 'aws:SecureTransport': 'true' } };
     // Act / Assess
     expect(findQueuesWithoutTlsPolicy(withNewQueue)).toEqual(['JobsQueue: no policy statement denying aws:SecureTransport=false']);
     expect(findQueuesWithoutTlsPolicy(listedOnly)).toEqual(['JobsQueue: no policy statement denying aws:SecureTransport=false']);
