@@ -28,13 +28,18 @@ export function writeBenchmarksSection(path: string, name: string, content: stri
   writeFileSync(path, next);
 }
 
+/** A run's start as it names the run's files: `2026-12-06T20-07-11Z`. */
+export function runStamp(startedAt: Date): string {
+  return startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+}
+
 /**
  * Keeps a run's figures as `bench/results/{name}-{stamp}.json` and rewrites the section `name` of
  * BENCHMARKS.md with the report made from them (given the file's path, to name it); returns the report.
  */
-export function keepRun(root: string, name: string, stamp: string, results: unknown, report: (file: string) => string): string {
+export function keepRun(root: string, name: string, startedAt: Date, results: unknown, report: (file: string) => string): string {
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = `bench/results/${name}-${stamp}.json`;
+  const file = `bench/results/${name}-${runStamp(startedAt)}.json`;
   writeFileSync(join(root, file), `${JSON.stringify(results, null, 2)}\n`);
   const section = report(file);
   writeBenchmarksSection(join(root, 'BENCHMARKS.md'), name, section);

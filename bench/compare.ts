@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LocalStack } from '../local/stack';
-import { writeBenchmarksSection } from './benchmarks-file';
+import { runStamp, writeBenchmarksSection } from './benchmarks-file';
 import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { buildFunctionBundles } from './bundle-composition';
 import { startCompareStack } from './compare-endpoint';
@@ -44,9 +44,9 @@ const LEVELS: CompareLevel[] = [
   { name: 'c64', concurrency: 64, backendDelayMs: 0, durationMs: QUICK ? 1_000 : 2_500 },
 ];
 const SETTINGS = {
-  // Six, not four: this machine's neighbours disturb whole batches at times (the run of 20:15 in
-  // BENCHMARKS.md's ninth round had two of four repeats so), and the median of six paired ratios
-  // holds with two of them off.
+  // Six, not four: this machine's neighbours disturb whole batches at times (in the run of 20:15,
+  // BENCHMARKS.md's ninth round, one repeat for every target and two more for the thin entry), and
+  // the median of six paired ratios holds with two of them off (three off on one side still move it).
   repeats: QUICK ? 2 : 6,
   levels: LEVELS,
   // Per target before the first repeat: chunks of requests at c=16, each chunk's CPU per request
@@ -91,7 +91,7 @@ class RunAborted extends Error {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+const stamp = runStamp(startedAt);
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-compare-'));
 const profileFile = join(tmpdir(), `modelgate-compare-${stamp}.cpuprofile`);
 let stack: LocalStack | undefined;

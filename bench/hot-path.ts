@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import { wholeNumberOption } from './args';
-import { writeBenchmarksSection } from './benchmarks-file';
+import { runStamp, writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { commitOf } from './machine-facts';
@@ -93,7 +93,7 @@ type HotPathResults = OneAtATimeRun | ConcurrentRun;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+const stamp = runStamp(startedAt);
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-hot-path-'));
 let stack: LocalStack | undefined;
 let worktree: string | undefined;

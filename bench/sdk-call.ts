@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,11 @@ import { usageEventFor, type UsageEvent } from '../lib/core/usage-event';
 import type { ObjectStore } from '../lib/ports/object-store';
 import { auditRecordFixture } from '../test/fixtures/audit-records';
 import { wholeNumberOption } from './args';
-import { writeBenchmarksSection } from './benchmarks-file';
+import { keepRun } from './benchmarks-file';
 import { pinProcess, twoCoreLayout } from './cpu-pinning';
 import { commitOf, machineFacts, type MachineFacts } from './machine-facts';
 import { startPinnedChild } from './pinned-child';
-import { percentile, spread, type Spread } from './stats';
+import { spread, summarize, type Spread } from './stats';
 
 // `npm run bench:sdk-call`: what one audit hand-off costs the process that makes it, one call at a
 // time (a classic Lambda container's case, where no other request shares the round trip). The same
@@ -153,15 +153,10 @@ async function measureRound(calls: Record<Variant, () => Promise<unknown>>, coun
   }
   return Object.fromEntries(
     VARIANTS.map((variant) => {
-      const sorted = spent[variant].wallMs.sort((a, b) => a - b);
+      const wall = summarize(spent[variant].wallMs);
       return [
         variant,
-        {
-          cpuMicrosPerCall: spent[variant].cpuMicros / count,
-          wallMicrosPerCall: spent[variant].wallMicros / count,
-          wallMsP50: percentile(sorted, 50),
-          wallMsP99: percentile(sorted, 99),
-        },
+        { cpuMicrosPerCall: spent[variant].cpuMicros / count, wallMicrosPerCall: spent[variant].wallMicros / count, wallMsP50: wall.p50, wallMsP99: wall.p99 },
       ];
     }),
   ) as Record<Variant, VariantFigures>;
@@ -260,12 +255,7 @@ try {
     rounds,
     cpuAgainstSdk,
   };
-  const resultFile = `bench/results/sdk-call-${run.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`;
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, resultFile), `${JSON.stringify(run, null, 2)}\n`);
-  const section = render(run, resultFile);
-  writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'sdk-call', section);
-  console.log(section);
+  console.log(keepRun(ROOT, 'sdk-call', startedAt, run, (file) => render(run, file)));
 } finally {
   await emulator.stop();
   rmSync(dataDir, { recursive: true, force: true });

@@ -52,7 +52,6 @@ interface WarmUpResults {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-warm-up-'));
 let stack: LocalStack | undefined;
 
@@ -94,7 +93,7 @@ try {
     loadAverage: { before: loadBefore, after: loadavg() },
     runs,
   };
-  console.log(keepRun(ROOT, 'warm-up', stamp, results, (file) => formatReport(results, file)));
+  console.log(keepRun(ROOT, 'warm-up', startedAt, results, (file) => formatReport(results, file)));
 } finally {
   await stack?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
@@ -102,19 +101,18 @@ try {
 
 function formatReport(results: WarmUpResults, file: string): string {
   const { settings, machine } = results;
-  const blockCount = Math.ceil(settings.invocations / settings.block);
-  // Per variant and block: the median over rounds of each round's figure for that block.
+  // Per variant and block: the median over rounds of each round's figure for that block (every
+  // run cuts the same invocations into the same blocks).
   const medianOver = (variant: string, index: number, figure: (block: InvocationBlock) => number) =>
-    spread(results.runs.filter((run) => run.variant === variant).flatMap((run) => (run.blocks[index] ? [figure(run.blocks[index])] : []))).median;
-  const rows = Array.from({ length: blockCount }, (_, index) => {
-    const from = index * settings.block;
+    spread(results.runs.filter((run) => run.variant === variant).map((run) => figure(run.blocks[index]!))).median;
+  const rows = (results.runs[0]?.blocks ?? []).map(({ from, invocations }, index) => {
     const cells = VARIANTS.flatMap(({ name }) => [
       medianOver(name, index, (block) => block.cpuUs.mean).toFixed(0),
       medianOver(name, index, (block) => block.ownMs.p50).toFixed(2),
       medianOver(name, index, (block) => block.ownMs.p99).toFixed(2),
       medianOver(name, index, (block) => block.ownOverOneMs).toFixed(0),
     ]);
-    return `| ${from + 1}–${from + settings.block} | ${cells.join(' | ')} |`;
+    return `| ${from + 1}–${from + invocations} | ${cells.join(' | ')} |`;
   });
   return [
     '## A fresh process, invocation by invocation',

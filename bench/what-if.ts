@@ -73,7 +73,6 @@ type Ratio = RoundRatio;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgate-what-if-'));
 let stack: LocalStack | undefined;
 const nameOf = (whatIfs: readonly WhatIf[]) => (whatIfs.length === 0 ? 'baseline (everything on)' : whatIfs.map((w) => `\`${w}\``).join(' + '));
@@ -118,7 +117,7 @@ try {
       requestsPerSecond: pairedRatio(runs, whatIfs, (f) => f.requestsPerSecond),
     })),
   };
-  console.log(keepRun(ROOT, 'what-if', stamp, results, (file) => formatReport(results, file)));
+  console.log(keepRun(ROOT, 'what-if', startedAt, results, (file) => formatReport(results, file)));
 } finally {
   await stack?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });

@@ -50,7 +50,10 @@ export interface LocalStackOptions {
   endpointsConfig?: string;
   /** Extra SageMaker endpoints the model server hosts (name → model). */
   modelServerEndpoints?: Record<string, string>;
-  /** Extra environment for the API process (e.g. a shorter key cache TTL in tests). */
+  /**
+   * Extra environment for the functions the stack runs: the API process, the workers, and
+   * `stack.environment` (e.g. a shorter key cache TTL in tests).
+   */
   apiEnvironment?: Record<string, string>;
   /** How often scheduled functions (the audit digest) run locally; default 60 s. */
   scheduleIntervalSeconds?: number;
