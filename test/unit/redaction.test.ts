@@ -100,6 +100,19 @@ describe('masking sensitive values in text', () => {
         for (const c of parts) check(a + b + c);
       }
     }
+    // And every spelling of every key's prefix and scheme word the patterns take, made of letters
+    // only after it, alone, after a word and after a bracket.
+    const keyPrefixes = [
+      'sk-', 'sk-proj-', 'sk-ant-', 'mgk_', 'github_pat_', 'AIza', 'eyJabcdef.eyJabcdef.',
+      ...['sk', 'rk', 'pk'].flatMap((kind) => [`${kind}_live_`, `${kind}_test_`]),
+      ...[...'pousr'].map((kind) => `gh${kind}_`),
+      ...[...'abposr'].map((kind) => `xox${kind}-`),
+      ...['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'APKA'],
+      ...['Bearer ', 'bearer\t', 'BASIC ', 'Token\n'],
+    ];
+    for (const prefix of keyPrefixes) {
+      for (const tail of ['abcdefghijklmnopqrstuvwxyzABCDEFGHIJ', 'ABCDEFGHIJKLMNOP']) for (const lead of ['', 'a ', '(']) check(lead + prefix + tail);
+    }
     expect(skipped.slice(0, 5)).toEqual([]);
     // Enough texts must match for the check to mean anything.
     expect(matched).toBeGreaterThan(5_000);
