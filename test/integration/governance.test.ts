@@ -324,6 +324,7 @@ describe('usage events into the bill', () => {
     const listed = await runCli(['budgets', 'list', '--json'], ADMIN_CLI);
     // Assess
     expect(set.code, set.stderr).toBe(0);
+    expect(listed.code, listed.stderr).toBe(0);
     const row = (JSON.parse(listed.stdout) as { budgets: Array<{ tenant: string; committedNanos: number }> }).budgets.find((budget) => budget.tenant === tenant);
     expect(row?.committedNanos).toBe(contribution.increments.costNanos);
   });
