@@ -11,6 +11,7 @@ import { minutesWindow } from '../../../lib/core/limits/limit-windows';
 import type { UsageEvent } from '../../../lib/core/usage-event';
 import type { KeyAdminStore } from '../../../lib/ports/key-store';
 import { startDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
+import { MemoryKeyAdminStore } from '../../fakes/fake-governance';
 import { createGovernanceTables } from '../../../local/governance-tables';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -126,6 +127,26 @@ describe('other updates of a key record against what its reads accept (DynamoDB 
     const stored = await keys.get(record.keyId);
     expect(stored?.limits).toBeUndefined();
     expect(stored?.rotatedTo).toBeUndefined();
+  });
+});
+
+describe('the test fake against the DynamoDB key store', () => {
+  it.each([
+    ['the DynamoDB key store', () => keys],
+    ['the in-memory fake', () => new MemoryKeyAdminStore()],
+  ])('%s forgets the finding that suspended a key once a change names none (a lift)', async (_, storeOf) => {
+    // Prepare
+    const store = storeOf();
+    sequence += 1;
+    const record = apiKeyRecordFor(`mgk_${String(sequence).padStart(43, 'f')}`, { tenant: 'lifted', roles: ['invoke'], endpoints: ['iris'], now: new Date('2026-11-01T00:00:00Z') });
+    await store.create(record);
+    await store.changeStatus(record.keyId, { from: ['active'], to: 'suspended', reason: 'a finding', at: new Date(), suspendedByFinding: 'authFailures:key:x:2026-11-21T10:15Z' });
+    // Act
+    await store.changeStatus(record.keyId, { from: ['suspended'], to: 'active', reason: 'lifted by an admin', at: new Date() });
+    // Assess
+    const lifted = await store.get(record.keyId);
+    expect(lifted).toMatchObject({ status: 'active', statusReason: 'lifted by an admin' });
+    expect(lifted?.suspendedByFinding).toBeUndefined();
   });
 });
 
