@@ -1,3 +1,5 @@
+import { OPENAI_KEY_PARAMETER } from '../local/stack';
+
 /**
  * bench:compare's workload, which the in-process benchmarks share: one OpenAI chat request for
  * the local OpenAI-compatible server's toy model, which modelgate serves as an endpoint of the same
@@ -6,7 +8,7 @@
 export const CHAT_WORKLOAD = {
   model: 'toy-gpt',
   path: '/v1/chat/completions',
-  keyParameter: '/modelgate/local/openai-api-key',
+  keyParameter: OPENAI_KEY_PARAMETER,
 } as const;
 
 /** The request's body; `stream` asks for the answer as Server-Sent Events. */

@@ -1,16 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ON_FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
+import { CHAT_WORKLOAD } from './chat-workload';
 
 /**
- * The shipped local endpoint config plus one chat endpoint named after the backend's model, on
- * the `openai` backend pointed at the local OpenAI-compatible server: every benchmark target then
- * gets byte-identical bodies.
+ * The shipped local endpoint config plus the workload's chat endpoint, named after the backend's
+ * model (`CHAT_WORKLOAD`), on the `openai` backend pointed at the local OpenAI-compatible server:
+ * every benchmark target then gets byte-identical bodies.
  */
-function compareEndpointsConfig(root: string, endpoint: string, backendModel: string, keyParameter: string): unknown {
+function compareEndpointsConfig(root: string): unknown {
+  const { model: backendModel, keyParameter } = CHAT_WORKLOAD;
   const config = JSON.parse(readFileSync(join(root, 'config/endpoints.json'), 'utf8')) as { endpoints: unknown[] };
   config.endpoints.push({
-    name: endpoint,
+    name: backendModel,
     description: 'bench: the local OpenAI-compatible server, through the openai backend.',
     task: 'chat',
     timeoutMs: 10_000,
@@ -37,14 +39,11 @@ function compareEndpointsConfig(root: string, endpoint: string, backendModel: st
 export async function startCompareStack(options: {
   root: string;
   dataDir: string;
-  endpoint: string;
-  backendModel: string;
-  keyParameter: string;
   /** Extra environment for the stack's processes (see `startLocalStack`'s `apiEnvironment`). */
   apiEnvironment?: Record<string, string>;
 }): Promise<LocalStack> {
   const endpointsConfig = join(options.dataDir, 'compare-endpoints.json');
-  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(options.root, options.endpoint, options.backendModel, options.keyParameter), null, 2));
+  writeFileSync(endpointsConfig, JSON.stringify(compareEndpointsConfig(options.root), null, 2));
   const stack = await startLocalStack({ root: options.root, dataDir: options.dataDir, ...ON_FREE_PORTS, endpointsConfig, apiEnvironment: options.apiEnvironment });
   const workers = stack.pids.workers;
   process.kill(workers, 'SIGSTOP');

@@ -128,9 +128,6 @@ try {
   stack = await startCompareStack({
     root: ROOT,
     dataDir,
-    endpoint: MODELGATE_ENDPOINT,
-    backendModel: BACKEND_MODEL,
-    keyParameter: OPENAI_KEY_PARAMETER,
     apiEnvironment: { MODELGATE_HANDLER_BUNDLES: bundles },
   });
   // The in-process loops run the sources: they time the SQS hand-off (and the what-ifs take parts

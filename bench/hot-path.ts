@@ -50,7 +50,7 @@ const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 const CONCURRENCY = wholeNumberOption('concurrency', args.concurrency);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const { model: ENDPOINT, path: PATH } = CHAT_WORKLOAD;
 const BODY = chatBody({ stream: args.stream });
 
 type Variant = 'baseline' | 'current';
@@ -119,7 +119,7 @@ try {
   }
 
   console.log('hot-path: starting the local stack');
-  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: ENDPOINT, backendModel: ENDPOINT, keyParameter: KEY_PARAMETER });
+  stack = await startCompareStack({ root: ROOT, dataDir });
 
   const variants = (Object.keys(roots) as Variant[]).sort();
   const { environment } = stack;

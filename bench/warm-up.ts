@@ -31,7 +31,7 @@ const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 const BLOCK = wholeNumberOption('block', args.block);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const { model: ENDPOINT, path: PATH } = CHAT_WORKLOAD;
 const BODY = chatBody();
 
 const VARIANTS = [
@@ -61,7 +61,7 @@ try {
   const layout = twoCoreLayout();
   pinProcess(process.pid, layout.rest);
   console.log('warm-up: starting the local stack');
-  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: ENDPOINT, backendModel: ENDPOINT, keyParameter: KEY_PARAMETER });
+  stack = await startCompareStack({ root: ROOT, dataDir });
   const runs: WarmUpResults['runs'] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();

@@ -37,7 +37,7 @@ const WARMUP = wholeNumberOption('warmup', args.warmup);
 const INVOCATIONS = wholeNumberOption('invocations', args.invocations);
 if (CONCURRENCY < 2) throw new Error('--concurrency must be at least 2: bench:compare runs the what-ifs one at a time already');
 
-const { model: ENDPOINT, path: PATH, keyParameter: KEY_PARAMETER } = CHAT_WORKLOAD;
+const { model: ENDPOINT, path: PATH } = CHAT_WORKLOAD;
 const BODY = chatBody();
 
 /** The baseline first, each part alone, then the parts together. */
@@ -83,7 +83,7 @@ try {
   const layout = twoCoreLayout();
   pinProcess(process.pid, layout.rest);
   console.log('what-if: starting the local stack');
-  stack = await startCompareStack({ root: ROOT, dataDir, endpoint: ENDPOINT, backendModel: ENDPOINT, keyParameter: KEY_PARAMETER });
+  stack = await startCompareStack({ root: ROOT, dataDir });
   const runs: VariantRun[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     // The order rotates by one each round, so no variant always runs first (or right after another).

@@ -112,7 +112,7 @@ const AUDIT_BUCKET = 'modelgate-local-audit';
 const USAGE_QUEUE = 'modelgate-local-usage';
 const USAGE_DEAD_LETTER_QUEUE = 'modelgate-local-usage-dlq';
 /** Where the stage-scoped IAM policies of a deployment would let the functions read provider keys. */
-const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
+export const OPENAI_KEY_PARAMETER = '/modelgate/local/openai-api-key';
 const ANTHROPIC_KEY_SECRET = 'modelgate/local/anthropic-api-key';
 const AUDIT_QUEUE = 'modelgate-local-audit';
 const AUDIT_READS_QUEUE = 'modelgate-local-audit-reads';
