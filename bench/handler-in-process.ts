@@ -59,6 +59,8 @@ export interface ConcurrentLoopResult {
     wallMs: number;
     /** `process.cpuUsage()` delta over the phase, user + system, µs. */
     cpuUs: number;
+    /** `SQSClient.send` calls over the phase, and the messages they carried (a batch's entries). */
+    sqs: { calls: number; messages: number };
   };
   failures: number;
   firstFailure?: string;
@@ -139,6 +141,8 @@ export interface ConcurrentInProcessFigures {
   cpuUsPerInvocation: number;
   /** Measured invocations per second of the phase's wall time. */
   requestsPerSecond: number;
+  /** SQS calls over the phase and the messages they carried: the group commit's batch size is their ratio. */
+  sqs: { calls: number; messages: number };
   /** Per invocation, start to answer, with the other callers' invocations in flight. */
   wallMs: Distribution;
   overheadHeaderMs: Distribution;
@@ -279,6 +283,7 @@ function concurrentFiguresFrom(result: ConcurrentLoopResult): ConcurrentInProces
     phaseCpuUs: result.phase.cpuUs,
     cpuUsPerInvocation: result.phase.cpuUs / result.phase.invocations,
     requestsPerSecond: result.phase.invocations / (result.phase.wallMs / 1000),
+    sqs: result.phase.sqs,
     wallMs: summarize(result.samples.map((sample) => sample.wallMs)),
     overheadHeaderMs: summarize(result.samples.map((sample) => sample.overheadHeaderMs)),
   };

@@ -164,7 +164,8 @@ try {
           rounds: await inRounds(
             (root) => measureHandlerConcurrently({ ...loopOptions(root), loopRoot: ROOT, request: { ...request, concurrency: CONCURRENCY } }),
             (figures) =>
-              `c=${CONCURRENCY}: CPU ${figures.cpuUsPerInvocation.toFixed(0)} µs/inv. (whole phase), ${figures.requestsPerSecond.toFixed(0)} req/s; ` +
+              `c=${CONCURRENCY}: CPU ${figures.cpuUsPerInvocation.toFixed(0)} µs/inv. (whole phase), ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
+              `${figures.sqs.calls === 0 ? 'no SQS calls' : `${(figures.sqs.messages / figures.sqs.calls).toFixed(1)} messages per SQS call`}; ` +
               `wall p50 ${figures.wallMs.p50.toFixed(2)} ms, p99 ${figures.wallMs.p99.toFixed(2)} ms; own time not measured`,
           ),
         };

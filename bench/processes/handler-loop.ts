@@ -32,13 +32,18 @@ process.once('message', (request: HandlerLoopRequest) => {
  * the intervals of every `SQSClient.send` in flight, measured by wrapping `send` in this process
  * only. At concurrency 1 invocations run one at a time, so every send belongs to the current one;
  * above 1 sends overlap and the figure is not used (the wrapper stays, so both modes run the same code).
+ * Above 1 the wrapper also counts the calls and the messages they carry: how many records the
+ * audit hand-off's group commit puts in one SendMessageBatch, which sets what the SDK's per-call
+ * work costs each request.
  */
-const handoffs = { inFlight: 0, since: 0, totalMs: 0 };
+const handoffs = { inFlight: 0, since: 0, totalMs: 0, calls: 0, messages: 0 };
 
 function timeSqsSends(): void {
   const send = SQSClient.prototype.send;
   SQSClient.prototype.send = function timedSend(this: InstanceType<typeof SQSClient>, ...args: unknown[]) {
     if (handoffs.inFlight++ === 0) handoffs.since = performance.now();
+    handoffs.calls += 1;
+    handoffs.messages += messagesIn(args[0]);
     const settle = () => {
       if (--handoffs.inFlight === 0) handoffs.totalMs += performance.now() - handoffs.since;
     };
@@ -46,6 +51,12 @@ function timeSqsSends(): void {
     sent.then(settle, settle);
     return sent;
   } as typeof send;
+}
+
+/** Messages one SQS command carries: a SendMessageBatch's entries, else one. */
+function messagesIn(command: unknown): number {
+  const entries = (command as { input?: { Entries?: unknown } } | undefined)?.input?.Entries;
+  return Array.isArray(entries) ? entries.length : 1;
 }
 
 /** The handler under test and what each invocation of it is given. */
@@ -166,6 +177,8 @@ async function runConcurrently(target: LoopTarget, request: HandlerLoopRequest, 
   const events = Array.from({ length: request.invocations }, target.buildEvent);
   const profiler = request.profileFile === undefined ? undefined : new Session();
   if (profiler) await startProfiler(profiler);
+  handoffs.calls = 0;
+  handoffs.messages = 0;
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   await callAll(() => events.pop()!, request.invocations, true);
@@ -176,7 +189,7 @@ async function runConcurrently(target: LoopTarget, request: HandlerLoopRequest, 
   const result: ConcurrentLoopResult = {
     concurrency,
     samples,
-    phase: { invocations: request.invocations, wallMs, cpuUs: cpu.user + cpu.system },
+    phase: { invocations: request.invocations, wallMs, cpuUs: cpu.user + cpu.system, sqs: { calls: handoffs.calls, messages: handoffs.messages } },
     failures: failures.count,
   };
   if (failures.first !== undefined) result.firstFailure = failures.first;
