@@ -43,11 +43,11 @@ const BODY = chatBody();
 /** The baseline first, each part alone, then the parts together. */
 const VARIANTS: WhatIf[][] = [
   [],
-  ['no-log-lines'],
-  ['no-metrics'],
+  ['no-invocation-line'],
   ['no-overlap-store'],
-  ['no-log-lines', 'no-metrics', 'no-overlap-store'],
-  ['no-log-lines', 'no-metrics', 'no-overlap-store', 'stub-sqs'],
+  ['stub-sqs'],
+  ['no-invocation-line', 'no-overlap-store'],
+  ['no-invocation-line', 'no-overlap-store', 'stub-sqs'],
 ];
 
 interface VariantRun {
