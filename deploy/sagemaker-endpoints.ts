@@ -47,15 +47,15 @@ export function sageMakerEndpointResources(config: EndpointConfig, stage: string
               {
                 Effect: 'Allow',
                 Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-                Resource: [...new Set(managed.map((endpoint) => repositoryArn(endpoint.image)))],
+                Resource: [...new Set(managed.map((endpoint) => repositoryInArn(endpoint.image)))].map(inPartition),
               },
               {
                 Effect: 'Allow',
                 Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: { 'Fn::Sub': 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/*' },
+                Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/*' },
               },
               ...(artifacts.length > 0
-                ? [{ Effect: 'Allow', Action: 's3:GetObject', Resource: artifacts.map((url) => `arn:aws:s3:::${url.slice('s3://'.length)}`) }]
+                ? [{ Effect: 'Allow', Action: 's3:GetObject', Resource: artifacts.map((url) => inPartition(`:s3:::${url.slice('s3://'.length)}`)) }]
                 : []),
             ],
           },
@@ -116,7 +116,7 @@ function autoscaling(id: string, endpoint: ManagedSageMakerEndpoint): Record<str
         // The service-linked role Application Auto Scaling creates for SageMaker.
         RoleARN: {
           'Fn::Sub':
-            'arn:aws:iam::${AWS::AccountId}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
+            'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
         },
       },
     },
@@ -137,10 +137,21 @@ function autoscaling(id: string, endpoint: ManagedSageMakerEndpoint): Record<str
   };
 }
 
-/** `123456789012.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0` → the repository's ARN. */
-function repositoryArn(image: string): string {
+/** `123456789012.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0` → its repository's ARN after the partition. */
+function repositoryInArn(image: string): string {
   const [host = '', ...path] = image.split('/');
   const [account, , , region] = host.split('.');
   const repository = path.join('/').replace(/[:@].*$/, '');
-  return `arn:aws:ecr:${region}:${account}:repository/${repository}`;
+  return `:ecr:${region}:${account}:repository/${repository}`;
+}
+
+/** An ARN CloudFormation completes at deploy time. */
+type CfnArn = { 'Fn::Join': [string, unknown[]] };
+
+/**
+ * An ARN in the partition the stack is deployed to (`aws`, `aws-cn`, `aws-us-gov`), not always
+ * `aws`. Joined rather than substituted: an S3 key may hold `${`, which `Fn::Sub` would read.
+ */
+function inPartition(afterPartition: string): CfnArn {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, afterPartition]] };
 }

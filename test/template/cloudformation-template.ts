@@ -131,3 +131,24 @@ export function findWithoutTransportDeny(template: CfnTemplate, resource: { type
 export function copyOf(template: CfnTemplate): CfnTemplate {
   return structuredClone(template);
 }
+
+/**
+ * Where the template writes an ARN in the `aws` partition outright (`arn:aws:`) instead of the
+ * partition it is deployed to (`${AWS::Partition}`): such a grant or principal names nothing in
+ * `aws-cn` or `aws-us-gov`, so a policy there would silently not match.
+ */
+export function findHardCodedPartitions(template: CfnTemplate): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (value.includes('arn:aws:')) found.push(`${path}: ${value}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => walk(item, `${path}[${index}]`));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) walk(item, path === '' ? key : `${path}.${key}`);
+    }
+  };
+  walk(template.Resources, '');
+  walk(template.Outputs, 'Outputs');
+  return found;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { asArray, copyOf, propertyAt, readPackagedTemplate, referencedIds, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
+import { asArray, copyOf, findHardCodedPartitions, propertyAt, readPackagedTemplate, referencedIds, type CfnTemplate, type PolicyStatement } from './cloudformation-template';
 import { actionPatternMatches, allPolicyStatements, findAuditQueueSenderProblems, findAuditWritersOutsideDeleteDeny, findDirectKeyUseGrants, findFunctionRolesThatCanDestroyAudit, findWildcardActions, findWildcardResources } from './iam-checks';
 
 const template = readPackagedTemplate(inject('packageDir'));
@@ -13,6 +13,18 @@ function inlineStatements(t: CfnTemplate, roleId: string): PolicyStatement[] {
 describe('IAM in the packaged template', () => {
   it('grants no Action "*" in any policy, identity or resource', () => {
     expect(findWildcardActions(template)).toEqual([]);
+  });
+
+  it('writes every ARN in the partition it is deployed to, never `arn:aws:` outright', () => {
+    expect(findHardCodedPartitions(template)).toEqual([]);
+  });
+
+  it('catches an ARN with the aws partition written out', () => {
+    const weakened = copyOf(template);
+    inlineStatements(weakened, 'NotFoundFunctionRole').push({ Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: { 'Fn::Sub': 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:x' } });
+    expect(findHardCodedPartitions(weakened)).toEqual([
+      expect.stringMatching(/^NotFoundFunctionRole\.Properties\.Policies\[0\]\.PolicyDocument\.Statement\[\d+\]\.Resource\.Fn::Sub: arn:aws:logs:/),
+    ]);
   });
 
   it('catches Action "*" granted to a function role', () => {

@@ -4,6 +4,21 @@ import { parseEndpointConfig } from '../../../lib/core/endpoint-registry';
 
 const IMAGE = '763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124';
 
+/** The template as CloudFormation would read it in `partition`: its partition joins resolved, its substitutions of it filled in. */
+function inPartition(value: unknown, partition: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => inPartition(item, partition));
+  if (typeof value !== 'object' || value === null) return value;
+  const object = value as Record<string, unknown>;
+  if (object.Ref === 'AWS::Partition') return partition;
+  const joined = object['Fn::Join'] as [string, unknown[]] | undefined;
+  if (joined !== undefined) {
+    const parts = inPartition(joined[1], partition) as unknown[];
+    if (parts.every((part) => typeof part === 'string')) return parts.join(joined[0]);
+  }
+  if (typeof object['Fn::Sub'] === 'string') return { 'Fn::Sub': object['Fn::Sub'].replaceAll('${AWS::Partition}', partition) };
+  return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, inPartition(item, partition)]));
+}
+
 function config(managed: unknown[]) {
   return parseEndpointConfig({
     version: 1,
@@ -62,10 +77,12 @@ describe('SageMaker endpoints the stack creates', () => {
       ]),
       'prod',
     );
-    const statements = JSON.stringify(Resources.SageMakerExecutionRole?.Properties);
-    expect(statements).toContain('arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"');
-    expect(statements).toContain('arn:aws:s3:::models-bucket/llama/model.tar.gz');
+    const statements = JSON.stringify(inPartition(Resources.SageMakerExecutionRole?.Properties, 'aws-cn'));
+    expect(statements).toContain('"arn:aws-cn:ecr:us-east-1:763104351884:repository/djl-inference"');
+    expect(statements).toContain('"arn:aws-cn:s3:::models-bucket/llama/model.tar.gz"');
     expect(statements).not.toContain('s3:*');
+    // Every ARN names the partition the stack is deployed to, not always `aws`.
+    expect(JSON.stringify(Resources)).not.toContain('arn:aws:');
   });
 
   it('adds nothing when the config declares no SageMaker endpoints', () => {
