@@ -1,22 +1,19 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbKeyStore } from '../../../lib/adapters/dynamodb-key-store';
 import { apiKeyRecordFor, hashApiKey } from '../../../lib/core/api-key';
-import { startDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
-import { createGovernanceTables } from '../../../local/governance-tables';
+import { startGovernanceDynamoDb, type GovernanceDynamoDb } from '../../fixtures/governance-dynamodb';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const KEY = `mgk_${'k'.repeat(43)}`;
 
-let dynamodb: LocalDynamoDb;
+let dynamodb: GovernanceDynamoDb;
 let documents: DynamoDBDocumentClient;
 let tableName: string;
 beforeAll(async () => {
-  dynamodb = await startDynamoDb({ host: '127.0.0.1', port: 0 });
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamodb.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  tableName = (await createGovernanceTables(client, 'serverless.yml')).KeysTable;
-  documents = DynamoDBDocumentClient.from(client);
+  dynamodb = await startGovernanceDynamoDb();
+  documents = dynamodb.documents;
+  tableName = dynamodb.tables.KeysTable;
 });
 afterAll(() => dynamodb.stop());
 

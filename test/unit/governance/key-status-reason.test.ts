@@ -1,5 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbAbuseStore } from '../../../lib/adapters/dynamodb-abuse-store';
 import { createDynamoDbKeyStore } from '../../../lib/adapters/dynamodb-key-store';
@@ -10,21 +9,18 @@ import { InvalidRequestError } from '../../../lib/core/errors';
 import { minutesWindow } from '../../../lib/core/limits/limit-windows';
 import type { UsageEvent } from '../../../lib/core/usage-event';
 import type { KeyAdminStore } from '../../../lib/ports/key-store';
-import { startDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
 import { MemoryKeyAdminStore } from '../../fakes/fake-governance';
-import { createGovernanceTables } from '../../../local/governance-tables';
+import { startGovernanceDynamoDb, type GovernanceDynamoDb } from '../../fixtures/governance-dynamodb';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let dynamodb: LocalDynamoDb;
+let dynamodb: GovernanceDynamoDb;
 let documents: DynamoDBDocumentClient;
-let tables: Awaited<ReturnType<typeof createGovernanceTables>>;
+let tables: GovernanceDynamoDb['tables'];
 let keys: KeyAdminStore;
 beforeAll(async () => {
-  dynamodb = await startDynamoDb({ host: '127.0.0.1', port: 0 });
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamodb.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  tables = await createGovernanceTables(client, 'serverless.yml');
-  documents = DynamoDBDocumentClient.from(client);
+  dynamodb = await startGovernanceDynamoDb();
+  ({ documents, tables } = dynamodb);
   keys = createDynamoDbKeyStore(documents, { tableName: tables.KeysTable, cacheTtlMs: 0, negativeCacheTtlMs: 0 });
 });
 afterAll(() => dynamodb.stop());
