@@ -54,7 +54,7 @@ export function formatCompareReport(results: CompareResults): string {
       `emulator and the rest of the local stack to CPU ${results.cpuLayout.rest}. A discarded warm-up per target (${settings.warmup.chunks} × ` +
       `${settings.warmup.chunkRequests} requests at c=16, then ${settings.warmup.c1Ms} ms at c=1; each chunk's CPU per request is under "Warm-up" ` +
       `below), then ${settings.repeats} repeats; in each repeat, for each level, every target runs one batch, interleaved (never in blocks; the ` +
-      `order rotates by one target per repeat). Right before each batch, ${settings.leadInRequestsPerClient} unmeasured requests per client (connections to ` +
+      `order rotates by one target per repeat). ${freshProcesses(results)}Right before each batch, ${settings.leadInRequestsPerClient} unmeasured requests per client (connections to ` +
       'the backend open again after idling). ' +
       `Batches are closed-loop and bounded by time (${settings.levels.map((entry) => `${entry.name} ${entry.durationMs} ms`).join(', ')}); ` +
       'latency is send to last byte. CPU per request is utime+stime of the process under test (for *direct*, the backend) from ' +
@@ -118,7 +118,7 @@ export function formatCompareReport(results: CompareResults): string {
     '',
     '### Memory',
     '',
-    '| target | RSS after start (MiB) | peak RSS over the run (MiB) |',
+    `| target | RSS after start (MiB) | peak RSS over the run (MiB)${results.settings.freshEachRepeat.length > 0 ? ', the highest of its processes' : ''} |`,
     '| --- | ---: | ---: |',
     ...COMPARE_TARGETS.filter((target) => target !== 'direct').map(
       (target) => `| ${LABELS[target]} | ${mib(results.targets[target].rssAtStartKb)} | ${mib(results.targets[target].peakRssKb)} |`,
@@ -341,4 +341,16 @@ function fixed(value: number, digits: number): string {
 
 function mib(kb: number): string {
   return (kb / 1024).toFixed(0);
+}
+
+/** How the method samples fresh processes, when it does. */
+function freshProcesses(results: CompareResults): string {
+  const fresh = results.settings.freshEachRepeat;
+  if (fresh.length === 0) return '';
+  return (
+    `Before every repeat after the first, ${fresh.map((target) => `*${LABELS[target]}*`).join(', ')} are stopped, started afresh and warmed up the ` +
+    "same way, so their repeats are also different processes: one process of the same code can settle 10–15% above or below another " +
+    "(BENCHMARKS.md, tenth round), which repeats in one process never sample. The backend and the local API belong to the local stack and run " +
+    "once. Each target's RSS after start is its first process's. "
+  );
 }

@@ -124,6 +124,8 @@ export interface CompareResults {
     /** Per target before the first repeat: `chunks` × `chunkRequests` requests at c=16, then `c1Ms` at c=1. */
     warmup: { chunks: number; chunkRequests: number; c1Ms: number };
     leadInRequestsPerClient: number;
+    /** Targets stopped and started afresh (then warmed up again) before each repeat after the first. */
+    freshEachRepeat: CompareTarget[];
     inProcess: { warmup: number; invocations: number };
     inProcessEarly: { warmup: number; invocations: number };
     whatIf: { rounds: number; warmup: number; invocations: number };
@@ -137,6 +139,8 @@ export interface CompareResults {
   ratios: PairedRatio[];
   /** Each target's CPU per request (µs) in each warm-up chunk, in order: whether it had levelled off. */
   warmupCpuUsPerRequest: Record<CompareTarget, number[]>;
+  /** The same for each target started afresh before a repeat (`settings.freshEachRepeat`). */
+  freshWarmups: Array<{ repeat: number; target: CompareTarget; cpuUsPerRequest: number[] }>;
   /** The handler in process once warm (after `settings.inProcess.warmup` invocations). */
   inProcess: InProcessFigures;
   /** The same early in a fresh process's life, while V8 is still compiling its hot path. */

@@ -55,6 +55,11 @@ const SETTINGS = {
   // process levels off after about 3,500: BENCHMARKS.md, eighth round), and a slow target would
   // otherwise get fewer of them.
   warmup: QUICK ? { chunks: 2, chunkRequests: 500, c1Ms: 300 } : { chunks: 8, chunkRequests: 1_000, c1Ms: 1_000 },
+  // Started afresh (and warmed up again) before every repeat after the first: the same code in a
+  // fresh process can settle 10–15% above or below another (bench:hot-path's noise check at c=64,
+  // BENCHMARKS.md's tenth round), which repeats in one process never sample. The backend and the
+  // local API belong to the local stack and run once.
+  freshEachRepeat: true,
   // Right before each measured batch, each client sends this many unmeasured requests, so every
   // target meets the batch with its backend connections open (idle ones close after 5 s).
   leadInRequestsPerClient: 2,
@@ -83,6 +88,10 @@ const LOAD_GENERATOR =
   'in a worker thread of the benchmark process. Not wrk: it is a Debian package and system packages are not installed here. Not autocannon: ' +
   'load.ts already keeps every latency at sub-µs resolution and reads its own thread CPU, and at the rates these targets reach ' +
   '(measured below: a few thousand req/s) it is not the bottleneck of anything but the direct and proxy c=64 figures, which the report marks';
+
+/** The targets this benchmark starts itself, rather than the local stack. */
+const OWN_TARGETS = ['proxy', 'modelgate-entry', 'portkey'] as const;
+type OwnTarget = (typeof OWN_TARGETS)[number];
 
 class RunAborted extends Error {
   override name = 'RunAborted';
@@ -139,53 +148,62 @@ try {
 
   console.log('compare: starting the plain proxy, the thin handler entry and Portkey');
   const logFile = (name: string) => join(dataDir, `logs/${name}.log`);
-  const proxy = await startPinnedChild({
-    name: 'plain proxy',
-    cpus: layout.underTest,
-    nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/plain-proxy.ts')],
-    env: { ...process.env, BACKEND_URL: backendUrl },
-    cwd: ROOT,
-    logFile: logFile('plain-proxy'),
-  });
-  children.push(proxy);
-  const entry = await startPinnedChild({
-    name: 'thin handler entry',
-    cpus: layout.underTest,
-    nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/handler-http.ts')],
-    env: { ...process.env, ...stack.environment },
-    cwd: ROOT,
-    logFile: logFile('handler-entry'),
-  });
-  children.push(entry);
-  const portkey = await startPinnedChild({
-    name: 'Portkey gateway',
-    cpus: layout.underTest,
-    nodeArgs: ['--import', join(ROOT, 'bench/processes/loopback-only.mjs'), portkeyEntry(), '--headless', '--port=0'],
-    env: { ...process.env },
-    cwd: ROOT,
-    logFile: logFile('portkey'),
-  });
-  children.push(portkey);
-
+  const json = { 'content-type': 'application/json' };
+  const stackStarted = stack;
+  /** The targets this process starts itself (not the stack's), started afresh for each repeat. */
+  const startOwnTargets = async (): Promise<Record<OwnTarget, PinnedChild>> => {
+    const started = {
+      proxy: await startPinnedChild({
+        name: 'plain proxy',
+        cpus: layout.underTest,
+        nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/plain-proxy.ts')],
+        env: { ...process.env, BACKEND_URL: backendUrl },
+        cwd: ROOT,
+        logFile: logFile('plain-proxy'),
+      }),
+      'modelgate-entry': await startPinnedChild({
+        name: 'thin handler entry',
+        cpus: layout.underTest,
+        nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/handler-http.ts')],
+        env: { ...process.env, ...stackStarted.environment },
+        cwd: ROOT,
+        logFile: logFile('handler-entry'),
+      }),
+      portkey: await startPinnedChild({
+        name: 'Portkey gateway',
+        cpus: layout.underTest,
+        nodeArgs: ['--import', join(ROOT, 'bench/processes/loopback-only.mjs'), portkeyEntry(), '--headless', '--port=0'],
+        env: { ...process.env },
+        cwd: ROOT,
+        logFile: logFile('portkey'),
+      }),
+    };
+    children.push(...Object.values(started));
+    return started;
+  };
+  const targetOf = (target: CompareTarget, url: string): LoadTarget =>
+    target === 'portkey'
+      ? {
+          url: `${url}${PATH}`,
+          headers: { ...json, authorization: `Bearer ${backendKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${backendUrl}/v1` },
+          body: BODY,
+          expect: EXPECT,
+        }
+      : { url: `${url}${PATH}`, headers: { ...json, authorization: `Bearer ${target.startsWith('modelgate') ? stackStarted.demoApiKey : backendKey}` }, body: BODY, expect: EXPECT };
+  let own = await startOwnTargets();
   const pids: Record<CompareTarget, number> = {
     direct: stack.pids.openaiServer,
-    proxy: proxy.pid,
+    proxy: own.proxy.pid,
     'modelgate-api': stack.pids.api,
-    'modelgate-entry': entry.pid,
-    portkey: portkey.pid,
+    'modelgate-entry': own['modelgate-entry'].pid,
+    portkey: own.portkey.pid,
   };
-  const json = { 'content-type': 'application/json' };
   const targets: Record<CompareTarget, LoadTarget> = {
-    direct: { url: `${backendUrl}${PATH}`, headers: { ...json, authorization: `Bearer ${backendKey}` }, body: BODY, expect: EXPECT },
-    proxy: { url: `${proxy.url}${PATH}`, headers: { ...json, authorization: `Bearer ${backendKey}` }, body: BODY, expect: EXPECT },
-    'modelgate-api': { url: `${stack.apiUrl}${PATH}`, headers: { ...json, authorization: `Bearer ${stack.demoApiKey}` }, body: BODY, expect: EXPECT },
-    'modelgate-entry': { url: `${entry.url}${PATH}`, headers: { ...json, authorization: `Bearer ${stack.demoApiKey}` }, body: BODY, expect: EXPECT },
-    portkey: {
-      url: `${portkey.url}${PATH}`,
-      headers: { ...json, authorization: `Bearer ${backendKey}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${backendUrl}/v1` },
-      body: BODY,
-      expect: EXPECT,
-    },
+    direct: targetOf('direct', backendUrl),
+    proxy: targetOf('proxy', own.proxy.url),
+    'modelgate-api': targetOf('modelgate-api', stack.apiUrl),
+    'modelgate-entry': targetOf('modelgate-entry', own['modelgate-entry'].url),
+    portkey: targetOf('portkey', own.portkey.url),
   };
   const descriptions: Record<CompareTarget, string> = {
     direct: 'the local OpenAI-compatible server (`local/openai-server`, toy model), called directly with its API key',
@@ -196,35 +214,66 @@ try {
   };
   const cpusOf = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, cpuListOf(pids[target])])) as Record<CompareTarget, string>;
   const rssAtStart = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).rssKb])) as Record<CompareTarget, number>;
-  for (const target of COMPARE_TARGETS) {
-    // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
-    if (target !== 'direct' && cpusOf[target] !== layout.underTest) throw new RunAborted(`${target} runs on CPUs ${cpusOf[target]}, not ${layout.underTest}`);
-  }
+  const checkPinned = (target: CompareTarget, cpus: string) => {
+    if (cpus !== layout.underTest) throw new RunAborted(`${target} runs on CPUs ${cpus}, not ${layout.underTest}`);
+  };
+  // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
+  for (const target of COMPARE_TARGETS) if (target !== 'direct') checkPinned(target, cpusOf[target]);
 
   load = startLoadGenerator();
   const run = (target: CompareTarget, concurrency: number, durationMs: number) =>
     load!.run({ target: targets[target], concurrency, requests: 1_000_000, deadline: Date.now() + durationMs });
 
   const { chunks, chunkRequests, c1Ms } = SETTINGS.warmup;
-  console.log(`compare: warming up every target (${chunks} × ${chunkRequests} requests at c=16, then ${c1Ms} ms at c=1)`);
-  await setBackendDelay(backendUrl, 0);
-  const warmupCpuUsPerRequest = {} as Record<CompareTarget, number[]>;
-  for (const target of COMPARE_TARGETS) {
-    warmupCpuUsPerRequest[target] = [];
+  /** Warms a target up; answers each chunk's CPU per request (µs), to show it levelled off. */
+  const warmUp = async (target: CompareTarget): Promise<number[]> => {
+    const cpuUsPerRequest: number[] = [];
     for (let chunk = 0; chunk < chunks; chunk += 1) {
       const ticksBefore = cpuTicksOf(pids[target]);
-      const result = await load.run({ target: targets[target], concurrency: 16, requests: chunkRequests, deadline: Date.now() + 30_000 });
+      const result = await load!.run({ target: targets[target], concurrency: 16, requests: chunkRequests, deadline: Date.now() + 30_000 });
       const ticks = cpuTicksOf(pids[target]) - ticksBefore;
       if (result.failures > 0) throw new RunAborted(`warm-up of ${target} failed: ${result.firstFailure}`);
-      warmupCpuUsPerRequest[target].push((ticks * 1e6) / machine.clockTicksPerSecond / Math.max(1, result.completed));
+      cpuUsPerRequest.push((ticks * 1e6) / machine.clockTicksPerSecond / Math.max(1, result.completed));
     }
     const result = await run(target, 1, c1Ms);
     if (result.failures > 0) throw new RunAborted(`warm-up of ${target} failed: ${result.firstFailure}`);
-  }
+    return cpuUsPerRequest;
+  };
+  console.log(`compare: warming up every target (${chunks} × ${chunkRequests} requests at c=16, then ${c1Ms} ms at c=1)`);
+  await setBackendDelay(backendUrl, 0);
+  const warmupCpuUsPerRequest = {} as Record<CompareTarget, number[]>;
+  for (const target of COMPARE_TARGETS) warmupCpuUsPerRequest[target] = await warmUp(target);
+
+  // A process's peak RSS is read before it is stopped; the figure is the highest of its instances.
+  const peakRss = {} as Record<CompareTarget, number>;
+  const notePeakRss = (targets: readonly CompareTarget[]) => {
+    for (const target of targets) peakRss[target] = Math.max(peakRss[target] ?? 0, residentMemoryOf(pids[target]).peakRssKb);
+  };
+  const freshWarmups: CompareResults['freshWarmups'] = [];
+  /** Stops this benchmark's own targets and starts them afresh, pinned and warmed up as the first ones were. */
+  const restartOwnTargets = async (repeat: number) => {
+    notePeakRss(OWN_TARGETS);
+    for (const child of Object.values(own)) {
+      children.splice(children.indexOf(child), 1);
+      await child.stop();
+    }
+    own = await startOwnTargets();
+    await setBackendDelay(backendUrl, 0);
+    for (const target of OWN_TARGETS) {
+      pids[target] = own[target].pid;
+      targets[target] = targetOf(target, own[target].url);
+      checkPinned(target, cpuListOf(pids[target]));
+      freshWarmups.push({ repeat, target, cpuUsPerRequest: await warmUp(target) });
+    }
+  };
 
   const batches: CompareBatch[] = [];
   const samples = new Map<CompareBatch, number[]>();
   for (let repeat = 0; repeat < SETTINGS.repeats; repeat += 1) {
+    if (repeat > 0 && SETTINGS.freshEachRepeat) {
+      console.log(`compare: starting ${OWN_TARGETS.join(', ')} afresh for repeat ${repeat + 1}, and warming them up`);
+      await restartOwnTargets(repeat);
+    }
     console.log(`compare: repeat ${repeat + 1} of ${SETTINGS.repeats}`);
     for (const level of LEVELS) {
       await setBackendDelay(backendUrl, level.backendDelayMs);
@@ -272,7 +321,7 @@ try {
     }
   }
   await setBackendDelay(backendUrl, 0);
-  const peakRss = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).peakRssKb])) as Record<CompareTarget, number>;
+  notePeakRss(COMPARE_TARGETS);
 
   console.log(
     `compare: the handler in process (${SETTINGS.inProcess.invocations} invocations after ${SETTINGS.inProcess.warmup}; ` +
@@ -347,7 +396,7 @@ try {
   const targetFacts = Object.fromEntries(
     COMPARE_TARGETS.map((target): [CompareTarget, CompareTargetFacts] => [
       target,
-      { description: descriptions[target], pid: pids[target], cpus: cpusOf[target], rssAtStartKb: rssAtStart[target], peakRssKb: peakRss[target] },
+      { description: descriptions[target], pid: pids[target], cpus: cpusOf[target], rssAtStartKb: rssAtStart[target], peakRssKb: peakRss[target] ?? 0 },
     ]),
   ) as Record<CompareTarget, CompareTargetFacts>;
 
@@ -367,6 +416,7 @@ try {
       levels: LEVELS,
       warmup: SETTINGS.warmup,
       leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient,
+      freshEachRepeat: SETTINGS.freshEachRepeat ? [...OWN_TARGETS] : [],
       inProcess: SETTINGS.inProcess,
       inProcessEarly: SETTINGS.inProcessEarly,
       whatIf: SETTINGS.whatIf,
@@ -378,6 +428,7 @@ try {
     levels,
     ratios,
     warmupCpuUsPerRequest,
+    freshWarmups,
     inProcess,
     inProcessEarly,
     profile,
