@@ -83,8 +83,12 @@ export function resolveInvocation(
   const json = parseJsonBody(request.body);
   observer.parsed?.(json);
   const model = (json as { model?: unknown } | null)?.model;
-  if (typeof model !== 'string' || model === '') {
+  if (model === undefined || model === null || model === '') {
     throw new InvalidRequestError('model: required; name the serving endpoint to query');
+  }
+  if (typeof model !== 'string') {
+    const kind = Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `a ${typeof model}`;
+    throw new InvalidRequestError(`model: must be a string, the name of the serving endpoint to query, not ${kind}`);
   }
   const endpoint = findEndpoint(endpoints, model);
   observer.found?.(endpoint);
