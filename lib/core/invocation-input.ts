@@ -82,13 +82,15 @@ export function resolveInvocation(
   checkSize(request.body, LARGEST_BODY_BYTES, undefined);
   const json = parseJsonBody(request.body);
   observer.parsed?.(json);
-  const model = (json as { model?: unknown } | null)?.model;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidRequestError(`Request body must be a JSON object naming its model, not ${kindOf(json)}`);
+  }
+  const { model } = json as { model?: unknown };
   if (model === undefined || model === null || model === '') {
     throw new InvalidRequestError('model: required; name the serving endpoint to query');
   }
   if (typeof model !== 'string') {
-    const kind = Array.isArray(model) ? 'an array' : typeof model === 'object' ? 'an object' : `a ${typeof model}`;
-    throw new InvalidRequestError(`model: must be a string, the name of the serving endpoint to query, not ${kind}`);
+    throw new InvalidRequestError(`model: must be a string, the name of the serving endpoint to query, not ${kindOf(model)}`);
   }
   const endpoint = findEndpoint(endpoints, model);
   observer.found?.(endpoint);
@@ -96,6 +98,13 @@ export function resolveInvocation(
   checkSize(request.body, endpoint.maxRequestBytes, endpoint.name);
   if (endpoint.task !== request.surface) throw wrongSurface(endpoint, request.surface);
   return { endpoint, json };
+}
+
+/** A JSON value's kind, as an error names it: `an array`, `a number`, `null`. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** @throws NotFoundError (404) when no endpoint has the name. */
