@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { buildApiGatewayEvent, buildLambdaContext } from './api-gateway-event';
+import { readGatewayResponses, type GatewayResponseType } from './gateway-responses';
 import { installInvokeStore } from '../invoke-store';
 import { installLambdaStreamingGlobal, isStreamingHandler, respondWithHandler, type LambdaHandler } from './lambda-streaming';
 import { matchRoute, readRoutes, type Route } from './routes';
@@ -36,6 +38,12 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'local';
   const routes = readRoutes(resolve(root, 'serverless.yml'));
+  const gatewayResponse = readGatewayResponses(resolve(root, 'serverless.yml'));
+  /** API Gateway answering itself, in the shape serverless.yml gives its gateway responses. */
+  const answerAsGateway = (res: ServerResponse, type: GatewayResponseType) => {
+    const { status, headers, body } = gatewayResponse(type, randomUUID());
+    send(res, status, headers, body);
+  };
   // Streaming handlers (middy's streamifyResponse) need Lambda's `awslambda` global at import;
   // requests overlap, so invocations keep their log keys and metrics apart as on Managed Instances.
   installLambdaStreamingGlobal();
@@ -46,7 +54,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error(JSON.stringify({ level: 'ERROR', message: 'local API failure', error: String(error) }));
-      if (!res.headersSent) send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      if (!res.headersSent) answerAsGateway(res, 'DEFAULT_5XX');
     });
   });
 
@@ -54,14 +62,14 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     const url = new URL(req.url ?? '/', 'http://localhost');
     const { bytes: body, overLimit } = await readBody(req, MAX_PAYLOAD_BYTES);
     if (overLimit) {
-      send(res, 413, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Request Too Long' }));
+      answerAsGateway(res, 'REQUEST_TOO_LARGE');
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
     const matched = matchRoute(routes, method, url.pathname);
     if (!matched) {
-      // API Gateway's answer for a path or method it has no resource for.
-      send(res, 403, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Missing Authentication Token' }));
+      // API Gateway's answer for a path and method no resource serves.
+      answerAsGateway(res, 'MISSING_AUTHENTICATION_TOKEN');
       return;
     }
     const event = buildApiGatewayEvent({
@@ -88,14 +96,14 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
       result = await Promise.race([respondWithHandler(handler, event, context, res), timedOut]);
     } catch (error) {
       console.error(JSON.stringify({ level: 'ERROR', message: 'handler crashed', function: matched.route.functionName, error: String(error) }));
-      if (!res.headersSent) send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error' }));
+      if (!res.headersSent) answerAsGateway(res, 'DEFAULT_5XX');
       else res.destroy();
       return;
     } finally {
       clearTimeout(timer);
     }
     if (result === 'timeout') {
-      if (!res.headersSent) send(res, 504, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Endpoint request timed out' }));
+      if (!res.headersSent) answerAsGateway(res, 'INTEGRATION_TIMEOUT');
       else res.destroy();
     }
   }

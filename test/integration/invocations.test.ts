@@ -198,4 +198,10 @@ describe('POST /serving-endpoints/{name}/invocations, through the local stack', 
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
   });
+
+  it("answers the root, which no route serves, with the same JSON 404 (API Gateway's own answer, as serverless.yml shapes it)", async () => {
+    const response = await fetch(`${client.stack.apiUrl}/`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { code: 'NOT_FOUND', message: 'No route for this method and path', request_id: expect.any(String) } });
+  });
 });

@@ -84,7 +84,7 @@ export function findWafProblems(template: CfnTemplate): string[] {
 }
 
 /** API Gateway's own answers that must keep the `{"error": {code, message, request_id}}` shape. */
-export const GATEWAY_RESPONSES_IN_OUR_SHAPE = ['THROTTLED', 'WAF_FILTERED', 'REQUEST_TOO_LARGE', 'DEFAULT_4XX', 'DEFAULT_5XX'];
+export const GATEWAY_RESPONSES_IN_OUR_SHAPE = ['THROTTLED', 'WAF_FILTERED', 'REQUEST_TOO_LARGE', 'MISSING_AUTHENTICATION_TOKEN', 'INTEGRATION_TIMEOUT', 'DEFAULT_4XX', 'DEFAULT_5XX'];
 
 /** Gateway responses (API Gateway's own refusals) missing, or not in our JSON error shape. */
 export function findGatewayResponsesOffContract(template: CfnTemplate): string[] {
