@@ -118,7 +118,7 @@ export function formatCompareReport(results: CompareResults): string {
     '',
     '### Memory',
     '',
-    `| target | RSS after start (MiB) | peak RSS over the run (MiB)${results.settings.freshEachRepeat.length > 0 ? ', the highest of its processes' : ''} |`,
+    '| target | RSS after start (MiB) | peak RSS over the run (MiB) |',
     '| --- | ---: | ---: |',
     ...COMPARE_TARGETS.filter((target) => target !== 'direct').map(
       (target) => `| ${LABELS[target]} | ${mib(results.targets[target].rssAtStartKb)} | ${mib(results.targets[target].peakRssKb)} |`,
@@ -345,12 +345,11 @@ function mib(kb: number): string {
 
 /** How the method samples fresh processes, when it does. */
 function freshProcesses(results: CompareResults): string {
-  const fresh = results.settings.freshEachRepeat;
-  if (fresh.length === 0) return '';
+  const fresh = results.settings.freshEachRepeat.map((target) => `*${LABELS[target]}*`).join(', ');
   return (
-    `Before every repeat after the first, ${fresh.map((target) => `*${LABELS[target]}*`).join(', ')} are stopped, started afresh and warmed up the ` +
-    "same way, so their repeats are also different processes: one process of the same code can settle 10–15% above or below another " +
-    "(BENCHMARKS.md, tenth round), which repeats in one process never sample. The backend and the local API belong to the local stack and run " +
-    "once. Each target's RSS after start is its first process's. "
+    `Before every repeat after the first, ${fresh} are stopped, started afresh and warmed up the same way (those warm-ups' chunks are ` +
+    "in the JSON, `freshWarmups`), so their repeats are also different processes: one process of the same code can settle 10–15% above " +
+    'or below another (tenth round, below), which repeats in one process never sample. The backend and the local API belong to the ' +
+    "local stack and run once. Each target's RSS after start is its first process's; its peak RSS is the highest of its processes. "
   );
 }

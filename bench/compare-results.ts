@@ -121,7 +121,7 @@ export interface CompareResults {
   settings: {
     repeats: number;
     levels: CompareLevel[];
-    /** Per target before the first repeat: `chunks` × `chunkRequests` requests at c=16, then `c1Ms` at c=1. */
+    /** Per target before the first repeat, and per fresh process before each later one: `chunks` × `chunkRequests` requests at c=16, then `c1Ms` at c=1. */
     warmup: { chunks: number; chunkRequests: number; c1Ms: number };
     leadInRequestsPerClient: number;
     /** Targets stopped and started afresh (then warmed up again) before each repeat after the first. */

@@ -49,17 +49,13 @@ const SETTINGS = {
   // the median of six paired ratios holds with two of them off (three off on one side still move it).
   repeats: QUICK ? 2 : 6,
   levels: LEVELS,
-  // Per target before the first repeat: chunks of requests at c=16, each chunk's CPU per request
-  // kept to show the target has levelled off, then a moment at c=1. Counted in requests, not
+  // Per target before the first repeat (and per fresh process before each later one, below):
+  // chunks of requests at c=16, each chunk's CPU per request kept to show the target has levelled
+  // off, then a moment at c=1. Counted in requests, not
   // time: V8 compiles a process's hot path over its first few thousand requests (the handler in
   // process levels off after about 3,500: BENCHMARKS.md, eighth round), and a slow target would
   // otherwise get fewer of them.
   warmup: QUICK ? { chunks: 2, chunkRequests: 500, c1Ms: 300 } : { chunks: 8, chunkRequests: 1_000, c1Ms: 1_000 },
-  // Started afresh (and warmed up again) before every repeat after the first: the same code in a
-  // fresh process can settle 10–15% above or below another (bench:hot-path's noise check at c=64,
-  // BENCHMARKS.md's tenth round), which repeats in one process never sample. The backend and the
-  // local API belong to the local stack and run once.
-  freshEachRepeat: true,
   // Right before each measured batch, each client sends this many unmeasured requests, so every
   // target meets the batch with its backend connections open (idle ones close after 5 s).
   leadInRequestsPerClient: 2,
@@ -90,7 +86,13 @@ const LOAD_GENERATOR =
   'load.ts already keeps every latency at sub-µs resolution and reads its own thread CPU, and at the rates these targets reach ' +
   '(measured below: a few thousand req/s) it is not the bottleneck of anything but the direct and proxy c=64 figures, which the report marks';
 
-/** The targets this benchmark starts itself, rather than the local stack. */
+/**
+ * The targets this benchmark starts itself, rather than the local stack. They are started afresh
+ * (and warmed up again) before every repeat after the first: the same code in a fresh process can
+ * settle 10–15% above or below another (bench:hot-path's noise check at c=64, BENCHMARKS.md's
+ * tenth round), which repeats in one process never sample. The backend and the local API belong
+ * to the local stack and run once.
+ */
 const OWN_TARGETS = ['proxy', 'modelgate-entry', 'portkey'] as const;
 type OwnTarget = (typeof OWN_TARGETS)[number];
 
@@ -148,40 +150,8 @@ try {
   const backendKey = await readBackendKey(stack.secretsUrl);
 
   console.log('compare: starting the plain proxy, the thin handler entry and Portkey');
-  const logFile = (name: string) => join(dataDir, `logs/${name}.log`);
   const json = { 'content-type': 'application/json' };
   const stackStarted = stack;
-  /** The targets this process starts itself (not the stack's), started afresh for each repeat. */
-  const startOwnTargets = async (): Promise<Record<OwnTarget, PinnedChild>> => {
-    const started = {
-      proxy: await startPinnedChild({
-        name: 'plain proxy',
-        cpus: layout.underTest,
-        nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/plain-proxy.ts')],
-        env: { ...process.env, BACKEND_URL: backendUrl },
-        cwd: ROOT,
-        logFile: logFile('plain-proxy'),
-      }),
-      'modelgate-entry': await startPinnedChild({
-        name: 'thin handler entry',
-        cpus: layout.underTest,
-        nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/handler-http.ts')],
-        env: { ...process.env, ...stackStarted.environment },
-        cwd: ROOT,
-        logFile: logFile('handler-entry'),
-      }),
-      portkey: await startPinnedChild({
-        name: 'Portkey gateway',
-        cpus: layout.underTest,
-        nodeArgs: ['--import', join(ROOT, 'bench/processes/loopback-only.mjs'), portkeyEntry(), '--headless', '--port=0'],
-        env: { ...process.env },
-        cwd: ROOT,
-        logFile: logFile('portkey'),
-      }),
-    };
-    children.push(...Object.values(started));
-    return started;
-  };
   const targetOf = (target: CompareTarget, url: string): LoadTarget =>
     target === 'portkey'
       ? {
@@ -191,21 +161,36 @@ try {
           expect: EXPECT,
         }
       : { url: `${url}${PATH}`, headers: { ...json, authorization: `Bearer ${target.startsWith('modelgate') ? stackStarted.demoApiKey : backendKey}` }, body: BODY, expect: EXPECT };
-  let own = await startOwnTargets();
-  const pids: Record<CompareTarget, number> = {
-    direct: stack.pids.openaiServer,
-    proxy: own.proxy.pid,
-    'modelgate-api': stack.pids.api,
-    'modelgate-entry': own['modelgate-entry'].pid,
-    portkey: own.portkey.pid,
+  const ownProcess = (target: OwnTarget): Parameters<typeof startPinnedChild>[0] => {
+    const common = { cpus: layout.underTest, cwd: ROOT, logFile: join(dataDir, `logs/${target}.log`) };
+    switch (target) {
+      case 'proxy':
+        return { ...common, name: 'plain proxy', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/plain-proxy.ts')], env: { ...process.env, BACKEND_URL: backendUrl } };
+      case 'modelgate-entry':
+        return { ...common, name: 'thin handler entry', nodeArgs: ['--import', 'tsx', join(ROOT, 'bench/processes/handler-http.ts')], env: { ...process.env, ...stackStarted.environment } };
+      case 'portkey':
+        return {
+          ...common,
+          name: 'Portkey gateway',
+          nodeArgs: ['--import', join(ROOT, 'bench/processes/loopback-only.mjs'), portkeyEntry(), '--headless', '--port=0'],
+          env: { ...process.env },
+        };
+    }
   };
-  const targets: Record<CompareTarget, LoadTarget> = {
-    direct: targetOf('direct', backendUrl),
-    proxy: targetOf('proxy', own.proxy.url),
-    'modelgate-api': targetOf('modelgate-api', stack.apiUrl),
-    'modelgate-entry': targetOf('modelgate-entry', own['modelgate-entry'].url),
-    portkey: targetOf('portkey', own.portkey.url),
+  const pids = { direct: stack.pids.openaiServer, 'modelgate-api': stack.pids.api } as Record<CompareTarget, number>;
+  const targets = { direct: targetOf('direct', backendUrl), 'modelgate-api': targetOf('modelgate-api', stack.apiUrl) } as Record<CompareTarget, LoadTarget>;
+  /** Starts this benchmark's own targets (`children` holds them, and only them, to stop them), pinned, and points the load at them. */
+  const startOwnTargets = async () => {
+    for (const target of OWN_TARGETS) {
+      const child = await startPinnedChild(ownProcess(target));
+      children.push(child);
+      pids[target] = child.pid;
+      targets[target] = targetOf(target, child.url);
+    }
   };
+  await startOwnTargets();
+  // The facts name each target's first process: its pid, CPUs and RSS after start.
+  const firstPids = { ...pids };
   const descriptions: Record<CompareTarget, string> = {
     direct: 'the local OpenAI-compatible server (`local/openai-server`, toy model), called directly with its API key',
     proxy: '`bench/processes/plain-proxy.ts`: node:http server relaying to the backend over a keep-alive agent, nothing else',
@@ -215,19 +200,21 @@ try {
   };
   const cpusOf = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, cpuListOf(pids[target])])) as Record<CompareTarget, string>;
   const rssAtStart = Object.fromEntries(COMPARE_TARGETS.map((target) => [target, residentMemoryOf(pids[target]).rssKb])) as Record<CompareTarget, number>;
-  const checkPinned = (target: CompareTarget, cpus: string) => {
+  const checkPinned = (target: CompareTarget) => {
+    const cpus = cpuListOf(pids[target]);
     if (cpus !== layout.underTest) throw new RunAborted(`${target} runs on CPUs ${cpus}, not ${layout.underTest}`);
   };
   // The backend is `direct`'s process under test, but it serves every other target too: it stays with the load generator.
-  for (const target of COMPARE_TARGETS) if (target !== 'direct') checkPinned(target, cpusOf[target]);
+  for (const target of COMPARE_TARGETS) if (target !== 'direct') checkPinned(target);
 
   load = startLoadGenerator();
   const run = (target: CompareTarget, concurrency: number, durationMs: number) =>
     load!.run({ target: targets[target], concurrency, requests: 1_000_000, deadline: Date.now() + durationMs });
 
   const { chunks, chunkRequests, c1Ms } = SETTINGS.warmup;
-  /** Warms a target up; answers each chunk's CPU per request (µs), to show it levelled off. */
+  /** Warms a target up (with the backend answering at once); answers each chunk's CPU per request (µs), to show it levelled off. */
   const warmUp = async (target: CompareTarget): Promise<number[]> => {
+    await setBackendDelay(backendUrl, 0);
     const cpuUsPerRequest: number[] = [];
     for (let chunk = 0; chunk < chunks; chunk += 1) {
       const ticksBefore = cpuTicksOf(pids[target]);
@@ -241,29 +228,22 @@ try {
     return cpuUsPerRequest;
   };
   console.log(`compare: warming up every target (${chunks} × ${chunkRequests} requests at c=16, then ${c1Ms} ms at c=1)`);
-  await setBackendDelay(backendUrl, 0);
   const warmupCpuUsPerRequest = {} as Record<CompareTarget, number[]>;
   for (const target of COMPARE_TARGETS) warmupCpuUsPerRequest[target] = await warmUp(target);
 
-  // A process's peak RSS is read before it is stopped; the figure is the highest of its instances.
-  const peakRss = {} as Record<CompareTarget, number>;
-  const notePeakRss = (targets: readonly CompareTarget[]) => {
-    for (const target of targets) peakRss[target] = Math.max(peakRss[target] ?? 0, residentMemoryOf(pids[target]).peakRssKb);
+  // A process's peak RSS is read before it is stopped; the figure is the highest of its processes.
+  const peakRss: Partial<Record<CompareTarget, number>> = {};
+  const notePeakRss = (of: readonly CompareTarget[]) => {
+    for (const target of of) peakRss[target] = Math.max(peakRss[target] ?? 0, residentMemoryOf(pids[target]).peakRssKb);
   };
   const freshWarmups: CompareResults['freshWarmups'] = [];
   /** Stops this benchmark's own targets and starts them afresh, pinned and warmed up as the first ones were. */
   const restartOwnTargets = async (repeat: number) => {
     notePeakRss(OWN_TARGETS);
-    for (const child of Object.values(own)) {
-      children.splice(children.indexOf(child), 1);
-      await child.stop();
-    }
-    own = await startOwnTargets();
-    await setBackendDelay(backendUrl, 0);
+    for (const child of children.splice(0)) await child.stop();
+    await startOwnTargets();
     for (const target of OWN_TARGETS) {
-      pids[target] = own[target].pid;
-      targets[target] = targetOf(target, own[target].url);
-      checkPinned(target, cpuListOf(pids[target]));
+      checkPinned(target);
       freshWarmups.push({ repeat, target, cpuUsPerRequest: await warmUp(target) });
     }
   };
@@ -271,7 +251,7 @@ try {
   const batches: CompareBatch[] = [];
   const samples = new Map<CompareBatch, number[]>();
   for (let repeat = 0; repeat < SETTINGS.repeats; repeat += 1) {
-    if (repeat > 0 && SETTINGS.freshEachRepeat) {
+    if (repeat > 0) {
       console.log(`compare: starting ${OWN_TARGETS.join(', ')} afresh for repeat ${repeat + 1}, and warming them up`);
       await restartOwnTargets(repeat);
     }
@@ -397,7 +377,7 @@ try {
   const targetFacts = Object.fromEntries(
     COMPARE_TARGETS.map((target): [CompareTarget, CompareTargetFacts] => [
       target,
-      { description: descriptions[target], pid: pids[target], cpus: cpusOf[target], rssAtStartKb: rssAtStart[target], peakRssKb: peakRss[target] ?? 0 },
+      { description: descriptions[target], pid: firstPids[target], cpus: cpusOf[target], rssAtStartKb: rssAtStart[target], peakRssKb: peakRss[target] ?? 0 },
     ]),
   ) as Record<CompareTarget, CompareTargetFacts>;
 
@@ -417,7 +397,7 @@ try {
       levels: LEVELS,
       warmup: SETTINGS.warmup,
       leadInRequestsPerClient: SETTINGS.leadInRequestsPerClient,
-      freshEachRepeat: SETTINGS.freshEachRepeat ? [...OWN_TARGETS] : [],
+      freshEachRepeat: [...OWN_TARGETS],
       inProcess: SETTINGS.inProcess,
       inProcessEarly: SETTINGS.inProcessEarly,
       whatIf: SETTINGS.whatIf,
