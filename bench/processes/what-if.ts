@@ -4,11 +4,12 @@
  * - `stub-sqs`: `SQSClient.send` answers at once without serialising, signing or sending (the
  *   audit record's hand-off, which carries the usage event).
  * - `no-invocation-line`: a served request writes no line: neither its `Invocation` log entry nor
- *   the EMF metrics embedded in it (`lib/http/invocation-line.ts`), by modelgate's own switches
- *   (`POWERTOOLS_LOG_LEVEL=WARN` and `POWERTOOLS_METRICS_DISABLED=true`, set before the handler
- *   is loaded). Since the entry and the metrics became one line, Powertools' `Logger.info` and
- *   `Metrics` are no longer on this path, so stubbing them (this bench's earlier `no-log-lines`
- *   and `no-metrics`) took nothing away.
+ *   the EMF metrics embedded in it (`lib/http/invocation-line.ts`). Its log level above INFO
+ *   (`POWERTOOLS_LOG_LEVEL=WARN`, set before the handler is loaded) skips the line, but then hands
+ *   the metrics to Powertools' `Metrics`, which this variant also stubs (it stores and publishes
+ *   nothing), so no metric work takes the line's place. Without a variant, the line is written by
+ *   modelgate itself and Powertools' `Logger.info` and `Metrics` are not on the path: stubbing
+ *   them alone (this bench's earlier `no-log-lines` and `no-metrics`) took nothing away.
  * - `no-overlap-store`: overlapping invocations share one log and metrics context instead of one
  *   invoke-store context each (AsyncLocalStorage, whose promise hooks Node 20 runs on every
  *   promise). Their log keys and metrics then mix: a cost measure only, and handled in the loop,
@@ -25,7 +26,14 @@ export async function applyWhatIfs(whatIfs: readonly WhatIf[]): Promise<void> {
   if (whatIfs.includes('stub-sqs')) await stubSqs();
   if (whatIfs.includes('no-invocation-line')) {
     process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const { Metrics } = await import('@aws-lambda-powertools/metrics');
+    Metrics.prototype.addDimensions = function nothing(this: InstanceType<typeof Metrics>) {
+      return this;
+    };
+    Metrics.prototype.addMetric = function nothing(this: InstanceType<typeof Metrics>) {
+      return this;
+    };
+    Metrics.prototype.publishStoredMetrics = function nothing() {} as typeof Metrics.prototype.publishStoredMetrics;
   }
 }
 
