@@ -348,8 +348,8 @@ function freshProcesses(results: CompareResults): string {
   const fresh = results.settings.freshEachRepeat.map((target) => `*${LABELS[target]}*`).join(', ');
   return (
     `Before every repeat after the first, ${fresh} are stopped, started afresh and warmed up the same way (those warm-ups' chunks are ` +
-    "in the JSON, `freshWarmups`), so their repeats are also different processes: one process of the same code can settle 10–15% above " +
-    'or below another (tenth round, below), which repeats in one process never sample. The backend and the local API belong to the ' +
+    "in the JSON, `freshWarmups`), so their repeats are also different processes: two processes of the same code came out 0.89–1.16× of " +
+    'each other in a noise check (tenth round, below), which repeats in one process never sample. The backend and the local API belong to the ' +
     "local stack and run once. Each target's RSS after start is its first process's; its peak RSS is the highest of its processes. "
   );
 }
