@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import { wholeNumberOption } from './args';
-import { runStamp, writeBenchmarksSection } from './benchmarks-file';
+import { keepRun, runStamp, writeBenchmarksSection } from './benchmarks-file';
 import { startCompareStack } from './compare-endpoint';
 import { CHAT_WORKLOAD, chatBody } from './chat-workload';
 import { commitOf } from './machine-facts';
@@ -229,9 +229,8 @@ try {
       };
   // A run without a baseline has no ratio to record: it is only printed (e.g. for --profile).
   if (args.baseline !== undefined) {
-    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(join(ROOT, `bench/results/hot-path-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    writeBenchmarksSection(join(ROOT, 'BENCHMARKS.md'), 'hot-path', formatHotPathLog(readAllRuns()));
+    // The section is the log of every kept run, this one included (keepRun writes its JSON first).
+    keepRun(ROOT, 'hot-path', startedAt, results, () => formatHotPathLog(readAllRuns()));
     console.log(formatHotPathLog([results]));
   }
 } finally {

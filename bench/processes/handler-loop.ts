@@ -32,9 +32,9 @@ process.once('message', (request: HandlerLoopRequest) => {
  * the intervals of every `SQSClient.send` in flight, measured by wrapping `send` in this process
  * only. At concurrency 1 invocations run one at a time, so every send belongs to the current one;
  * above 1 sends overlap and the figure is not used (the wrapper stays, so both modes run the same code).
- * Above 1 the wrapper also counts the calls and the messages they carry: how many records the
- * audit hand-off's group commit puts in one SendMessageBatch, which sets what the SDK's per-call
- * work costs each request.
+ * The wrapper also counts the calls and the messages they carry (reset and reported for the
+ * measured phase above 1 only): how many records the audit hand-off's group commit puts in one
+ * SendMessageBatch, which sets what the SDK's per-call work costs each request.
  */
 const handoffs = { inFlight: 0, since: 0, totalMs: 0, calls: 0, messages: 0 };
 
