@@ -199,6 +199,12 @@ describe('POST /serving-endpoints/{name}/invocations, through the local stack', 
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
   });
 
+  it("answers a body over API Gateway's 10 MB with its 413 in our shape, before any function runs", async () => {
+    const response = await fetch(`${client.stack.apiUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(10 * 1024 * 1024 + 1) });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', message: "Request body exceeds API Gateway's 10 MB limit", request_id: expect.any(String) } });
+  });
+
   it("answers the root, which no route serves, with the same JSON 404 (API Gateway's own answer, as serverless.yml shapes it)", async () => {
     const response = await fetch(`${client.stack.apiUrl}/`);
     expect(response.status).toBe(404);
